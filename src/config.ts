@@ -1,0 +1,76 @@
+import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
+import * as t from 'io-ts'
+import { DecimalIntFromString, describeErrors } from './codecs'
+
+/** A setting that falls back to `fallback` when the variable is unset or empty. */
+const withDefault = <A, O>(codec: t.Type<A, O, unknown>, fallback: A): t.Type<A, O, unknown> =>
+  new t.Type(
+    codec.name,
+    codec.is,
+    (u, c) => (u === undefined || u === '' ? t.success(fallback) : codec.validate(u, c)),
+    codec.encode,
+  )
+
+const intIn = (name: string, min: number, max: number) =>
+  DecimalIntFromString.pipe(
+    new t.Type<number, number, number>(
+      name,
+      (n): n is number => typeof n === 'number' && n >= min && n <= max,
+      (n, c) => (n >= min && n <= max ? t.success(n) : t.failure(n, c, `expected an integer from ${min} to ${max}`)),
+      t.identity,
+    ),
+    name,
+  )
+
+const Port = intIn('Port', 0, 65535)
+const PositiveInt = intIn('PositiveInt', 1, Number.MAX_SAFE_INTEGER)
+
+export const StoreKind = t.keyof({ memory: null, sqlite: null })
+export type StoreKind = t.TypeOf<typeof StoreKind>
+
+export const LogLevel = t.keyof({ fatal: null, error: null, warn: null, info: null, debug: null, trace: null, silent: null })
+
+/** Every variable the service reads, with its default. The README's table mirrors this. */
+const Environment = t.type({
+  PORT: withDefault(Port, 3000),
+  HOST: withDefault(t.string, '127.0.0.1'),
+  POINT_STORE: withDefault(StoreKind, 'memory'),
+  SQLITE_PATH: withDefault(t.string, './data/points.db'),
+  POINT_MAX_AMOUNT: withDefault(PositiveInt, 1_000_000),
+  POINT_MAX_BALANCE: withDefault(PositiveInt, 10_000_000),
+  LOG_LEVEL: withDefault(LogLevel, 'info'),
+})
+type Environment = t.TypeOf<typeof Environment>
+
+export interface Config {
+  readonly port: number
+  readonly host: string
+  readonly store: StoreKind
+  readonly sqlitePath: string
+  readonly limits: { readonly maxAmount: number; readonly maxBalance: number }
+  readonly logLevel: t.TypeOf<typeof LogLevel>
+}
+
+const toConfig = (env: Environment): E.Either<string, Config> =>
+  env.POINT_MAX_AMOUNT > env.POINT_MAX_BALANCE
+    ? E.left('POINT_MAX_AMOUNT must not exceed POINT_MAX_BALANCE')
+    : E.right({
+        port: env.PORT,
+        host: env.HOST,
+        store: env.POINT_STORE,
+        sqlitePath: env.SQLITE_PATH,
+        limits: { maxAmount: env.POINT_MAX_AMOUNT, maxBalance: env.POINT_MAX_BALANCE },
+        logLevel: env.LOG_LEVEL,
+      })
+
+/** Validates a set of variables; the service calls `readConfig` instead. */
+export const parseConfig = (env: Record<string, string | undefined>): E.Either<string, Config> =>
+  pipe(
+    Environment.decode(env),
+    E.mapLeft((errors) => `invalid configuration: ${describeErrors(errors)}`),
+    E.flatMap(toConfig),
+  )
+
+/** The one place that reads the process environment. */
+export const readConfig = (): E.Either<string, Config> => parseConfig(process.env)

@@ -1,0 +1,56 @@
+import * as TE from 'fp-ts/TaskEither'
+import type { PointState } from './decider'
+import type { PointEvent, StoredEvent, UserId, UserPoint } from './model'
+
+/** The store could not be reached or failed; the command's outcome is not applied. */
+export interface StoreUnavailable {
+  readonly _tag: 'StoreUnavailable'
+  readonly cause: unknown
+}
+
+/** Someone else appended to this user since the writer read it. */
+export interface VersionConflict {
+  readonly _tag: 'VersionConflict'
+  readonly userId: UserId
+  readonly expectedVersion: number
+}
+
+export type StoreFault = StoreUnavailable | VersionConflict
+
+export const storeUnavailable = (cause: unknown): StoreUnavailable => ({ _tag: 'StoreUnavailable', cause })
+
+/** Outside the writer a conflict cannot be retried, so it is reported like any other fault. */
+export const asUnavailable = (fault: StoreFault): StoreUnavailable =>
+  fault._tag === 'StoreUnavailable' ? fault : storeUnavailable(fault)
+
+/** Runs one store call, turning a thrown or rejected error into a fault. */
+export const attempt = <A>(call: () => Promise<A>): TE.TaskEither<StoreUnavailable, A> =>
+  TE.tryCatch(call, storeUnavailable)
+
+export const versionConflict = (userId: UserId, expectedVersion: number): VersionConflict => ({
+  _tag: 'VersionConflict',
+  userId,
+  expectedVersion,
+})
+
+/**
+ * The port every store implements: an event log (the history) and the balance
+ * projection derived from it. `append` writes one batch of one user's events,
+ * in order, and the projection they lead to; durable stores do both in one
+ * transaction and refuse the batch if the user's version is not `expectedVersion`.
+ */
+export interface PointStore {
+  /** The writer's starting state for a user. */
+  load(userId: UserId): TE.TaskEither<StoreFault, PointState>
+  append(
+    userId: UserId,
+    events: readonly PointEvent[],
+    expectedVersion: number,
+    projection: PointState,
+  ): TE.TaskEither<StoreFault, UserPoint>
+  /** The projected balance, as reads should see it. */
+  balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint>
+  /** The user's events, oldest first, straight from the log. */
+  history(userId: UserId): TE.TaskEither<StoreFault, StoredEvent[]>
+  close(): Promise<void>
+}

@@ -1,0 +1,56 @@
+import Koa, { type Context, type Next } from 'koa'
+import bodyParser from 'koa-bodyparser'
+import type { Logger } from 'pino'
+import type { Ledger } from '../events/ledger'
+import { problem, ProblemError, sendProblem, type ProblemCode } from './problem'
+import { pointRoutes } from './routes'
+
+export interface AppOptions {
+  readonly ledger: Ledger
+  readonly logger: Logger
+  /** Largest JSON body accepted; larger ones get 413. */
+  readonly bodyLimit?: string
+}
+
+const statusCodes: Record<number, ProblemCode> = {
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  501: 'NOT_IMPLEMENTED',
+}
+
+/**
+ * The HTTP edge. Every error leaves as problem+json: bad input as 4xx, an
+ * unexpected exception, a programmer error, as 500 after it has been logged.
+ */
+const problems = (logger: Logger) => async (ctx: Context, next: Next) => {
+  try {
+    await next()
+    const code = statusCodes[ctx.status]
+    if (ctx.body == null && code !== undefined) sendProblem(ctx, problem(code, `${ctx.method} ${ctx.path}`))
+  } catch (error) {
+    if (error instanceof ProblemError) return sendProblem(ctx, error.problem)
+    logger.error({ err: error, method: ctx.method, path: ctx.path }, 'unhandled error')
+    sendProblem(ctx, problem('INTERNAL_ERROR', 'the service failed unexpectedly'))
+  }
+}
+
+/** koa-bodyparser's errors carry the raw body; it is never echoed nor logged. */
+const bodyError = (error: Error & { status?: number }): never => {
+  throw new ProblemError(
+    error.status === 413
+      ? problem('PAYLOAD_TOO_LARGE', 'the body is over the size limit')
+      : problem('INVALID_REQUEST', 'the body is not valid JSON'),
+  )
+}
+
+export function createApp({ ledger, logger, bodyLimit = '4kb' }: AppOptions): Koa {
+  const app = new Koa()
+  const router = pointRoutes(ledger)
+  app.silent = true
+  app
+    .use(problems(logger))
+    .use(bodyParser({ enableTypes: ['json'], jsonLimit: bodyLimit, strict: true, onerror: bodyError }))
+    .use(router.routes())
+    .use(router.allowedMethods())
+  return app
+}

@@ -1,0 +1,59 @@
+import type { Context } from 'koa'
+import type { CommandFailure } from '../events/writer'
+
+/** Every error the API answers with, its status and its fixed title. */
+export const problemCatalog = {
+  INVALID_REQUEST: { status: 400, title: 'The request is malformed' },
+  AMOUNT_LIMIT_EXCEEDED: { status: 400, title: 'The amount is over the per-transaction limit' },
+  NOT_FOUND: { status: 404, title: 'No such resource' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'The route does not allow this method' },
+  INSUFFICIENT_BALANCE: { status: 409, title: 'The balance is too low for this use' },
+  BALANCE_LIMIT_EXCEEDED: { status: 409, title: 'The charge would take the balance over its maximum' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  INTERNAL_ERROR: { status: 500, title: 'The service failed unexpectedly' },
+  NOT_IMPLEMENTED: { status: 501, title: 'The method is not supported' },
+  STORE_UNAVAILABLE: { status: 503, title: 'The store is unavailable; retry later' },
+} as const
+
+export type ProblemCode = keyof typeof problemCatalog
+
+/** An RFC 9457 problem document with a stable machine-readable `code`. */
+export interface Problem {
+  readonly type: string
+  readonly title: string
+  readonly status: number
+  readonly detail: string
+  readonly code: ProblemCode
+}
+
+export const problem = (code: ProblemCode, detail: string): Problem => ({
+  type: `urn:point-ledger:problem:${code.toLowerCase().replace(/_/g, '-')}`,
+  title: problemCatalog[code].title,
+  status: problemCatalog[code].status,
+  detail,
+  code,
+})
+
+export const sendProblem = (ctx: Context, p: Problem): void => {
+  ctx.status = p.status
+  ctx.body = p
+  ctx.type = 'application/problem+json'
+}
+
+/** Thrown only by middleware that cannot return a value, such as the body parser. */
+export class ProblemError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail)
+  }
+}
+
+export const fromFailure = (failure: CommandFailure): Problem => {
+  switch (failure._tag) {
+    case 'Rejection':
+      return problem(failure.code, failure.detail)
+    case 'StoreUnavailable':
+      return problem('STORE_UNAVAILABLE', 'the store did not answer; nothing was applied, it is safe to retry')
+    case 'Defect':
+      return problem('INTERNAL_ERROR', 'the service failed unexpectedly')
+  }
+}

@@ -1,0 +1,32 @@
+import * as E from 'fp-ts/Either'
+import pino from 'pino'
+import type { AddressInfo } from 'node:net'
+import { readConfig } from './config'
+import { startService } from './service'
+
+async function main(): Promise<void> {
+  const config = readConfig()
+  if (E.isLeft(config)) {
+    console.error(config.left)
+    process.exitCode = 1
+    return
+  }
+  const logger = pino({ level: config.right.logLevel })
+  const service = await startService(config.right, logger)
+  const { address, port } = service.server.address() as AddressInfo
+  logger.info({ store: config.right.store, limits: config.right.limits }, `listening on http://${address}:${port}`)
+
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down')
+    service.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGTERM', shutdown).once('SIGINT', shutdown)
+}
+
+void main()

@@ -1,0 +1,80 @@
+import * as TE from 'fp-ts/TaskEither'
+import { pipe } from 'fp-ts/function'
+import { PointHistoryTable, UserPointTable, type PointHistory, type UserPoint as UserPointRow } from '../../database'
+import type { PointState } from '../events/decider'
+import type { PointEvent, StoredEvent, UserId, UserPoint } from '../events/model'
+import { attempt, versionConflict, type PointStore, type StoreFault } from '../events/store'
+import { replay } from '../projections/balance'
+
+/**
+ * The given in-memory tables behind the store port. They have no transactions,
+ * so a batch is appended event by event and then projected; the history table
+ * stays the source of truth, and `load` always rebuilds state from it.
+ */
+export class MemoryStore implements PointStore {
+  /** Per-user log length, so a stale `expectedVersion` is refused as in durable stores. */
+  private readonly versions = new Map<UserId, number>()
+
+  constructor(
+    private readonly points = new UserPointTable(),
+    private readonly histories = new PointHistoryTable(),
+  ) {}
+
+  load(userId: UserId): TE.TaskEither<StoreFault, PointState> {
+    return pipe(
+      this.history(userId),
+      TE.map((events) => {
+        const state = replay(events)
+        this.versions.set(userId, state.version)
+        return state
+      }),
+    )
+  }
+
+  append(
+    userId: UserId,
+    events: readonly PointEvent[],
+    expectedVersion: number,
+    projection: PointState,
+  ): TE.TaskEither<StoreFault, UserPoint> {
+    return pipe(
+      this.currentVersion(userId),
+      TE.filterOrElseW(
+        (version) => version === expectedVersion,
+        (): StoreFault => versionConflict(userId, expectedVersion),
+      ),
+      // Claimed before the first await, so a second append on the same version loses.
+      TE.tap(() => TE.fromIO(() => this.versions.set(userId, expectedVersion + events.length))),
+      TE.flatMap(() => attempt(() => this.write(userId, events, projection))),
+    )
+  }
+
+  balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {
+    return attempt(async () => toUserPoint(await this.points.selectById(userId)))
+  }
+
+  history(userId: UserId): TE.TaskEither<StoreFault, StoredEvent[]> {
+    return attempt(async () => (await this.histories.selectAllByUserId(userId)).map(toStoredEvent))
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  private currentVersion(userId: UserId): TE.TaskEither<StoreFault, number> {
+    const known = this.versions.get(userId)
+    return known !== undefined ? TE.right(known) : pipe(this.load(userId), TE.map((s) => s.version))
+  }
+
+  /** Appends one at a time: the table numbers rows as inserts complete. */
+  private async write(userId: UserId, events: readonly PointEvent[], projection: PointState): Promise<UserPoint> {
+    for (const event of events) {
+      await this.histories.insert(userId, event.amount, event.type, event.timeMillis)
+    }
+    return toUserPoint(await this.points.insertOrUpdate(userId, projection.balance))
+  }
+}
+
+// The tables hold only what the service wrote through the branded types.
+const toUserPoint = (row: UserPointRow): UserPoint => row as UserPoint
+const toStoredEvent = (row: PointHistory): StoredEvent => row as StoredEvent

@@ -1,0 +1,98 @@
+import { expect } from 'chai'
+import * as E from 'fp-ts/Either'
+import type { PointEvent } from '../../src/events/model'
+import type { PointStore } from '../../src/events/store'
+import { amount, userId } from '../support/values'
+
+export interface StoreFixture {
+  readonly store: PointStore
+  /** Releases whatever the store holds (files, connections). */
+  readonly dispose: () => Promise<void>
+}
+
+const charge = (user: number, n: number, timeMillis = 1_000): PointEvent => ({
+  type: 'CHARGE',
+  userId: userId(user),
+  amount: amount(n),
+  timeMillis,
+})
+const use = (user: number, n: number, timeMillis = 1_000): PointEvent => ({ ...charge(user, n, timeMillis), type: 'USE' })
+
+const right = <A>(result: E.Either<unknown, A>): A => {
+  if (E.isLeft(result)) throw new Error(`expected success, got ${JSON.stringify(result.left)}`)
+  return result.right
+}
+
+/**
+ * What every store must do to stand behind the port. Each adapter's test file
+ * calls this with a factory that makes a fresh, empty store.
+ */
+export function storeContract(name: string, fixture: () => Promise<StoreFixture>): void {
+  describe(`store contract: ${name}`, function () {
+    let current: StoreFixture
+    let store: PointStore
+
+    beforeEach(async function () {
+      current = await fixture()
+      store = current.store
+    })
+    afterEach(async function () {
+      await current.dispose()
+    })
+
+    it('knows nothing of a user it has never seen', async function () {
+      expect(right(await store.load(userId(7))())).to.deep.equal({ balance: 0, version: 0 })
+      expect(right(await store.history(userId(7))())).to.deep.equal([])
+      const balance = right(await store.balance(userId(7))())
+      expect(balance).to.include({ id: 7, point: 0 })
+      expect(balance.updateMillis).to.be.a('number')
+    })
+
+    it('appends a batch in order and projects it', async function () {
+      const events = [charge(1, 500, 10), use(1, 200, 11), charge(1, 50, 12)]
+      const projected = right(await store.append(userId(1), events, 0, { balance: 350, version: 3 })())
+      expect(projected).to.include({ id: 1, point: 350 })
+
+      const history = right(await store.history(userId(1))())
+      expect(history.map(({ type, amount, timeMillis, userId }) => ({ type, amount, timeMillis, userId }))).to.deep.equal(events)
+      const ids = history.map((e) => e.id)
+      expect(ids).to.deep.equal([...ids].sort((a, b) => a - b))
+      expect(new Set(ids).size).to.equal(3)
+
+      expect(right(await store.balance(userId(1))())).to.include({ id: 1, point: 350 })
+      expect(right(await store.load(userId(1))())).to.deep.equal({ balance: 350, version: 3 })
+    })
+
+    it('continues a log across batches', async function () {
+      right(await store.append(userId(1), [charge(1, 100)], 0, { balance: 100, version: 1 })())
+      right(await store.append(userId(1), [use(1, 30), use(1, 20)], 1, { balance: 50, version: 3 })())
+      expect(right(await store.load(userId(1))())).to.deep.equal({ balance: 50, version: 3 })
+      expect((right(await store.history(userId(1))())).map((e) => e.amount)).to.deep.equal([100, 30, 20])
+    })
+
+    it('refuses a batch written against a stale version, and writes nothing of it', async function () {
+      right(await store.append(userId(1), [charge(1, 100)], 0, { balance: 100, version: 1 })())
+      const stale = await store.append(userId(1), [charge(1, 5)], 0, { balance: 5, version: 1 })()
+      expect(E.isLeft(stale) && stale.left._tag).to.equal('VersionConflict')
+      expect(right(await store.history(userId(1))())).to.have.length(1)
+      expect(right(await store.balance(userId(1))())).to.include({ point: 100 })
+    })
+
+    it('keeps users apart', async function () {
+      right(await store.append(userId(1), [charge(1, 100)], 0, { balance: 100, version: 1 })())
+      right(await store.append(userId(2), [charge(2, 7)], 0, { balance: 7, version: 1 })())
+      expect((right(await store.history(userId(2))())).map((e) => e.userId)).to.deep.equal([2])
+      expect(right(await store.load(userId(1))())).to.deep.equal({ balance: 100, version: 1 })
+      expect(right(await store.balance(userId(2))())).to.include({ point: 7 })
+    })
+
+    it('takes batches for many users at once', async function () {
+      const users = Array.from({ length: 20 }, (_, i) => i + 1)
+      const results = await Promise.all(
+        users.map((u) => store.append(userId(u), [charge(u, u)], 0, { balance: u, version: 1 })()),
+      )
+      results.forEach(right)
+      for (const u of users) expect(right(await store.balance(userId(u))())).to.include({ point: u })
+    })
+  })
+}

@@ -1,0 +1,39 @@
+import type { AddressInfo } from 'node:net'
+import pino from 'pino'
+import type { Config } from '../../src/config'
+import type { PointStore } from '../../src/events/store'
+import { startService, type Service } from '../../src/service'
+import { fastMemoryStore } from './tables'
+
+export const testConfig = (overrides: Partial<Config> = {}): Config => ({
+  port: 0,
+  host: '127.0.0.1',
+  store: 'memory',
+  sqlitePath: ':memory:',
+  limits: { maxAmount: 1_000_000, maxBalance: 10_000_000 },
+  logLevel: 'silent',
+  ...overrides,
+})
+
+export interface TestServer {
+  readonly url: string
+  readonly service: Service
+  readonly close: () => Promise<void>
+}
+
+/** A real listening service on a loopback port, on the given tables with short delays unless told otherwise. */
+export async function startTestServer(
+  options: { config?: Partial<Config>; store?: PointStore } = {},
+): Promise<TestServer> {
+  const service = await startService(testConfig(options.config), pino({ level: 'silent' }), options.store ?? fastMemoryStore())
+  const { port } = service.server.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}`, service, close: () => service.stop() }
+}
+
+/** Sends a JSON PATCH the way a client would. */
+export const patchJson = (url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
+  fetch(url, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  })
