@@ -78,3 +78,13 @@ export class SpyStore implements PointStore {
     }
   }
 }
+
+/** A store that answers like `inner` except for the calls given, for injecting slow or broken behaviour. */
+export const overriding = (inner: PointStore, overrides: Partial<PointStore>): PointStore => ({
+  load: (user) => inner.load(user),
+  append: (user, events, expectedVersion, projection) => inner.append(user, events, expectedVersion, projection),
+  balance: (user) => inner.balance(user),
+  history: (user) => inner.history(user),
+  close: () => inner.close(),
+  ...overrides,
+})
