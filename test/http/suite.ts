@@ -60,6 +60,10 @@ const badBodies: readonly BodyRow[] = [
   { name: 'amount {}', body: '{"amount":{}}', problem: namesAmount },
   { name: 'a missing amount', body: '{}', problem: namesAmount },
   { name: 'an unknown field beside the amount', body: '{"amount":5,"bonus":1}', problem: invalid(/\bbonus\b/) },
+  // Names that every object inherits are still unknown fields.
+  { name: 'a "toString" field beside the amount', body: '{"amount":5,"toString":1}', problem: invalid(/\btoString\b/) },
+  { name: 'a "constructor" field beside the amount', body: '{"amount":5,"constructor":1}', problem: invalid(/\bconstructor\b/) },
+  { name: 'a "__proto__" field beside the amount', body: '{"amount":5,"__proto__":{"amount":7}}', problem: invalid(/\bbody\b/) },
   { name: 'an empty body', body: '', problem: namesAmount },
   { name: 'a JSON array body', body: '[{"amount":5}]', problem: invalid(/\bbody\b/) },
   { name: 'a bare JSON number body', body: '5', problem: invalid(/\bbody\b/) },
