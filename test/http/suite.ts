@@ -190,6 +190,23 @@ export function httpSuite(name: string, fixture: () => Promise<StoreFixture>): v
         expect((await getBalance(user)).point).to.equal(0)
       })
 
+      it('accepts the largest safe integer as an id on every route', async function () {
+        const user = Number.MAX_SAFE_INTEGER
+        expect((await patchOk(user, 'charge', 40)).id).to.equal(user)
+        expect((await patchOk(user, 'use', 15)).point).to.equal(25)
+        expect(await getBalance(user)).to.include({ id: user, point: 25 })
+        expect((await getHistory(user)).map((row) => row.userId)).to.deep.equal([user, user])
+      })
+
+      it('accepts a JSON content type with a charset parameter', async function () {
+        const user = freshUser()
+        const response = await send(url(`/point/${user}/charge`), 'PATCH', {
+          body: '{"amount":12}',
+          contentType: 'application/json; charset=utf-8',
+        })
+        expect(asBalance(await okJson(response)).point).to.equal(12)
+      })
+
       it('accepts an amount of exactly POINT_MAX_AMOUNT', async function () {
         const user = freshUser()
         expect((await patchOk(user, 'charge', limits.maxAmount)).point).to.equal(limits.maxAmount)
