@@ -8,7 +8,10 @@ import { problem, type Problem } from './problem'
 /** `/point/{id}`: a decimal positive safe integer, nothing else. */
 export const UserIdParam = DecimalIntFromString.pipe(UserId, 'UserIdParam')
 
-/** A `t.type` that also refuses keys it does not know, where `t.strict` would drop them. */
+/**
+ * A `t.type` that also refuses keys it does not know, where `t.strict` would drop them.
+ * Own keys only: `in` would let through names every object inherits, such as `toString`.
+ */
 const closed = <P extends t.Props>(props: P, name: string) => {
   const open = t.type(props)
   return new t.Type<t.TypeOf<typeof open>, t.OutputOf<typeof open>, unknown>(
@@ -18,7 +21,7 @@ const closed = <P extends t.Props>(props: P, name: string) => {
       pipe(
         open.validate(u, c),
         E.flatMap((value) => {
-          const unknown = Object.keys(value).filter((key) => !(key in props))
+          const unknown = Object.keys(value).filter((key) => !Object.hasOwn(props, key))
           return unknown.length === 0 ? t.success(value) : t.failure(u, c, `unexpected field(s): ${unknown.join(', ')}`)
         }),
       ),

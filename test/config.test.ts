@@ -1,0 +1,82 @@
+import { expect } from 'chai'
+import * as E from 'fp-ts/Either'
+import { parseConfig, type Config } from '../src/config'
+
+const parsed = (env: Record<string, string | undefined>): Config => {
+  const result = parseConfig(env)
+  if (E.isLeft(result)) throw new Error(`expected a valid configuration, got: ${result.left}`)
+  return result.right
+}
+
+const refusal = (env: Record<string, string | undefined>): string => {
+  const result = parseConfig(env)
+  if (E.isRight(result)) throw new Error(`expected ${JSON.stringify(env)} to be refused`)
+  return result.left
+}
+
+describe('configuration', function () {
+  it('has a documented default for every setting', function () {
+    expect(parsed({})).to.deep.equal({
+      port: 3000,
+      host: '127.0.0.1',
+      store: 'memory',
+      sqlitePath: './data/points.db',
+      limits: { maxAmount: 1_000_000, maxBalance: 10_000_000 },
+      logLevel: 'info',
+    })
+  })
+
+  it('treats an empty variable as unset', function () {
+    expect(parsed({ PORT: '', POINT_MAX_AMOUNT: '' })).to.include({ port: 3000 })
+    expect(parsed({ POINT_MAX_AMOUNT: '' }).limits.maxAmount).to.equal(1_000_000)
+  })
+
+  const readings: ReadonlyArray<{ env: Record<string, string>; expected: Partial<Config> }> = [
+    { env: { PORT: '8080' }, expected: { port: 8080 } },
+    { env: { PORT: '0' }, expected: { port: 0 } },
+    { env: { HOST: '0.0.0.0' }, expected: { host: '0.0.0.0' } },
+    { env: { POINT_STORE: 'memory' }, expected: { store: 'memory' } },
+    { env: { POINT_STORE: 'sqlite' }, expected: { store: 'sqlite' } },
+    { env: { SQLITE_PATH: '/tmp/p.db' }, expected: { sqlitePath: '/tmp/p.db' } },
+    { env: { LOG_LEVEL: 'debug' }, expected: { logLevel: 'debug' } },
+    { env: { POINT_MAX_AMOUNT: '500' }, expected: { limits: { maxAmount: 500, maxBalance: 10_000_000 } } },
+    { env: { POINT_MAX_BALANCE: '9000', POINT_MAX_AMOUNT: '9000' }, expected: { limits: { maxAmount: 9000, maxBalance: 9000 } } },
+  ]
+  for (const { env, expected } of readings) {
+    it(`reads ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`, function () {
+      expect(parsed(env)).to.deep.include(expected)
+    })
+  }
+
+  const refused: ReadonlyArray<readonly [string, string]> = [
+    ['PORT', 'abc'],
+    ['PORT', '-1'],
+    ['PORT', '65536'],
+    ['PORT', '80.5'],
+    ['POINT_MAX_AMOUNT', '0'],
+    ['POINT_MAX_AMOUNT', '1e3'],
+    ['POINT_MAX_AMOUNT', ' 12 '],
+    ['POINT_MAX_AMOUNT', '0x10'],
+    ['POINT_MAX_AMOUNT', 'abc'],
+    ['POINT_MAX_AMOUNT', '9007199254740993'],
+    ['POINT_MAX_BALANCE', '-5'],
+    ['POINT_MAX_BALANCE', '012'],
+    ['POINT_STORE', 'foo'],
+    ['LOG_LEVEL', 'loud'],
+  ]
+  for (const [name, value] of refused) {
+    it(`refuses ${name}=${JSON.stringify(value)} with a message naming ${name}`, function () {
+      expect(refusal({ [name]: value })).to.include(name)
+    })
+  }
+
+  it('refuses a per-transaction limit above the balance limit, naming both', function () {
+    const message = refusal({ POINT_MAX_AMOUNT: '501', POINT_MAX_BALANCE: '500' })
+    expect(message).to.include('POINT_MAX_AMOUNT').and.include('POINT_MAX_BALANCE')
+  })
+
+  it('names every bad variable at once', function () {
+    const message = refusal({ PORT: 'abc', POINT_STORE: 'foo' })
+    expect(message).to.include('PORT').and.include('POINT_STORE')
+  })
+})

@@ -1,0 +1,228 @@
+import { expect } from 'chai'
+import * as E from 'fp-ts/Either'
+import { decider, type Decide } from '../../src/events/decider'
+import type { Command } from '../../src/events/model'
+import type { PointStore } from '../../src/events/store'
+import { CommandQueue, type Outcome, type WriterOptions } from '../../src/events/writer'
+import { overriding, SpyStore } from '../support/spy-store'
+import { fastMemoryStore } from '../support/tables'
+import { amount, userId } from '../support/values'
+
+const limits = { maxAmount: 10_000, maxBalance: 100_000 }
+const charge = (user: number, n: number): Command => ({ type: 'Charge', userId: userId(user), amount: amount(n) })
+const use = (user: number, n: number): Command => ({ type: 'Use', userId: userId(user), amount: amount(n) })
+
+const setup = (options: Partial<WriterOptions> = {}) => {
+  const store = new SpyStore(fastMemoryStore())
+  const queue = new CommandQueue({ store, decide: decider(limits), ...options })
+  const submitAll = (commands: Command[]) => Promise.all(commands.map((c) => queue.submit(c)))
+  return { store, queue, submitAll }
+}
+
+const point = (outcome: Outcome): number => {
+  if (E.isLeft(outcome)) throw new Error(`expected success, got ${JSON.stringify(outcome.left)}`)
+  return outcome.right.point
+}
+
+const failure = (outcome: Outcome): string => {
+  if (E.isRight(outcome)) throw new Error(`expected failure, got ${JSON.stringify(outcome.right)}`)
+  return outcome.left._tag === 'Rejection' ? outcome.left.code : outcome.left._tag
+}
+
+const historyOf = async (store: PointStore, user: number) => {
+  const history = await store.history(userId(user))()
+  if (E.isLeft(history)) throw new Error('history failed')
+  return history.right.map((e) => (e.type === 'CHARGE' ? e.amount : 0 - e.amount))
+}
+
+const runningTotals = (deltas: number[]): number[] => {
+  let total = 0
+  return deltas.map((d) => (total += d))
+}
+
+/** A promise plus the function that settles it, for holding a store call open. */
+const gate = () => {
+  let open!: () => void
+  const opened = new Promise<void>((resolve) => (open = resolve))
+  return { opened, open }
+}
+
+describe('CommandQueue (single writer per user)', function () {
+  it('applies one user\'s commands in arrival order, answering each with the balance right after it', async function () {
+    const { store, submitAll } = setup()
+    const amounts = [100, 200, 300, 400, 500, 600, 700, 800]
+    const outcomes = await submitAll(amounts.map((n) => charge(1, n)))
+    expect(await historyOf(store, 1)).to.deep.equal(amounts)
+    expect(outcomes.map(point)).to.deep.equal(runningTotals(amounts))
+  })
+
+  it('keeps each user\'s order when users\' commands are interleaved', async function () {
+    const { store, submitAll } = setup()
+    const commands = [charge(1, 50), charge(2, 7), use(1, 20), charge(2, 3), charge(1, 5), use(2, 9)]
+    await submitAll(commands)
+    expect(await historyOf(store, 1)).to.deep.equal([50, -20, 5])
+    expect(await historyOf(store, 2)).to.deep.equal([7, 3, -9])
+  })
+
+  it('appends queued commands as one batch per writer turn, in arrival order', async function () {
+    const { store, submitAll } = setup()
+    const amounts = Array.from({ length: 12 }, (_, i) => i + 1)
+    await submitAll(amounts.map((n) => charge(1, n)))
+    expect(store.appends.length, 'appends').to.be.below(amounts.length)
+    expect(store.appends.flatMap((a) => a.events.map((e) => e.amount))).to.deep.equal(amounts)
+    // Each batch continues where the one before it ended.
+    let version = 0
+    for (const call of store.appends) {
+      expect(call.expectedVersion).to.equal(version)
+      version += call.events.length
+    }
+  })
+
+  it('never takes more commands in one batch than maxBatchSize', async function () {
+    const { store, submitAll } = setup({ maxBatchSize: 3 })
+    await submitAll(Array.from({ length: 10 }, (_, i) => charge(1, i + 1)))
+    expect(store.appends.map((a) => a.events.length).every((n) => n <= 3)).to.equal(true)
+    expect(store.appends.flatMap((a) => a.events)).to.have.length(10)
+  })
+
+  it('never has two store calls for one user in flight at once, while users run side by side', async function () {
+    const { store, submitAll } = setup()
+    const commands = Array.from({ length: 60 }, (_, i) => (i % 4 === 3 ? use((i % 5) + 1, 1) : charge((i % 5) + 1, 10)))
+    await submitAll(commands)
+    expect(store.overlaps).to.deep.equal([])
+    expect(store.appends.length).to.be.at.least(5)
+  })
+
+  it('does not make one user wait for another user\'s slow write', async function () {
+    const held = gate()
+    const inner = fastMemoryStore()
+    const slowForUser1 = overriding(inner, {
+      append: (user, events, version, projection) => async () => {
+        if (user === 1) await held.opened
+        return inner.append(user, events, version, projection)()
+      },
+    })
+    const queue = new CommandQueue({ store: slowForUser1, decide: decider(limits) })
+    let user1Done = false
+    const first = queue.submit(charge(1, 10)).then((outcome) => ((user1Done = true), outcome))
+    const second = await queue.submit(charge(2, 20))
+    expect(point(second)).to.equal(20)
+    expect(user1Done, 'user 1 still waiting on its store write').to.equal(false)
+    held.open()
+    expect(point(await first)).to.equal(10)
+  })
+
+  it('lets a rejected command neither fail nor block the ones behind it', async function () {
+    const { store, submitAll } = setup()
+    const outcomes = await submitAll([use(1, 50), charge(1, 30), use(1, 20), use(1, 100), charge(1, 5)])
+    expect(outcomes.map((o) => (E.isRight(o) ? o.right.point : failure(o)))).to.deep.equal([
+      'INSUFFICIENT_BALANCE',
+      30,
+      10,
+      'INSUFFICIENT_BALANCE',
+      15,
+    ])
+    expect(await historyOf(store, 1)).to.deep.equal([30, -20, 5])
+  })
+
+  it('appends nothing for a batch that is rejected whole', async function () {
+    const { store, submitAll } = setup()
+    const outcomes = await submitAll([use(1, 1), use(1, 2), charge(1, limits.maxAmount + 1)])
+    expect(outcomes.map(failure)).to.deep.equal(['INSUFFICIENT_BALANCE', 'INSUFFICIENT_BALANCE', 'AMOUNT_LIMIT_EXCEEDED'])
+    expect(store.appends).to.deep.equal([])
+    expect(await historyOf(store, 1)).to.deep.equal([])
+  })
+
+  it('fails only the command whose decision threw', async function () {
+    const rules = decider(limits)
+    const decide: Decide = (command, state, time) => {
+      if (command.amount === 13) throw new Error('a bug in the rules')
+      return rules(command, state, time)
+    }
+    const { store, submitAll } = setup({ decide })
+    const outcomes = await submitAll([charge(1, 10), charge(1, 13), charge(1, 20)])
+    expect(point(outcomes[0]!)).to.equal(10)
+    expect(failure(outcomes[1]!)).to.equal('Defect')
+    expect(point(outcomes[2]!)).to.equal(30)
+    expect(await historyOf(store, 1)).to.deep.equal([10, 20])
+  })
+
+  it('answers a batch whose append failed with StoreUnavailable, then serves later commands from the log', async function () {
+    const { store, queue, submitAll } = setup()
+    expect(point(await queue.submit(charge(1, 100)))).to.equal(100)
+
+    store.failNextAppends(1)
+    const failed = await submitAll([charge(1, 50), use(1, 30)])
+    expect(failed.map(failure)).to.deep.equal(['StoreUnavailable', 'StoreUnavailable'])
+
+    const loadsBefore = store.loads.length
+    const later = await submitAll([charge(1, 25), use(1, 5)])
+    expect(later.map(point)).to.deep.equal([125, 120])
+    expect(store.loads.length, 'state reloaded from the log').to.be.above(loadsBefore)
+    expect(await historyOf(store, 1)).to.deep.equal([100, 25, -5])
+  })
+
+  it('answers a batch whose store call threw as a Defect and keeps serving the queue', async function () {
+    const inner = fastMemoryStore()
+    let throwOnce = true
+    const throwing = overriding(inner, {
+      load: (user) => () => {
+        if (!throwOnce) return inner.load(user)()
+        throwOnce = false
+        return Promise.reject(new Error('the driver threw'))
+      },
+    })
+    const queue = new CommandQueue({ store: throwing, decide: decider(limits) })
+    const first = queue.submit(charge(1, 10))
+    const second = queue.submit(charge(1, 20))
+    expect(failure(await first)).to.equal('Defect')
+    expect(point(await second)).to.equal(20)
+  })
+
+  it('re-decides a batch that lost a version race to another writer on the same store', async function () {
+    const shared = fastMemoryStore()
+    const appendAsked = gate()
+    const held = gate()
+    // `here` reads the log, then its append waits while `elsewhere` appends first.
+    const here = new CommandQueue({
+      store: overriding(shared, {
+        append: (user, events, version, projection) => async () => {
+          appendAsked.open()
+          await held.opened
+          return shared.append(user, events, version, projection)()
+        },
+      }),
+      decide: decider(limits),
+    })
+    const elsewhere = new CommandQueue({ store: shared, decide: decider(limits) })
+    expect(point(await elsewhere.submit(charge(1, 100)))).to.equal(100)
+
+    const late = here.submit(charge(1, 1))
+    await appendAsked.opened
+    expect(point(await elsewhere.submit(charge(1, 50)))).to.equal(150)
+    held.open()
+
+    expect(point(await late), 'decided again on the fresh state').to.equal(151)
+    expect(await historyOf(shared, 1)).to.deep.equal([100, 50, 1])
+  })
+
+  it('gives up with StoreUnavailable when every retry loses the race', async function () {
+    const shared = fastMemoryStore()
+    const alwaysStale = overriding(shared, {
+      append: (user, events, version, projection) => shared.append(user, events, version - 1, projection),
+    })
+    const queue = new CommandQueue({ store: alwaysStale, decide: decider(limits), maxConflictRetries: 2 })
+    expect(failure(await queue.submit(charge(1, 5)))).to.equal('StoreUnavailable')
+    expect(await historyOf(shared, 1)).to.deep.equal([])
+  })
+
+  it('frees every writer when idle', async function () {
+    const { queue, submitAll } = setup()
+    const work = submitAll(Array.from({ length: 40 }, (_, i) => charge((i % 10) + 1, 5)))
+    expect(queue.activeWriters, 'busy').to.equal(10)
+    expect(queue.queued, 'waiting behind the first of each').to.be.at.most(30)
+    await work
+    expect(queue.activeWriters).to.equal(0)
+    expect(queue.queued).to.equal(0)
+  })
+})

@@ -1,0 +1,68 @@
+import { expect } from 'chai'
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { once } from 'node:events'
+import { resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+
+const root = resolve(__dirname, '..')
+
+/** `npm start` without npm: the service in its own process, with only the variables given. */
+const start = (env: Record<string, string>): ChildProcessWithoutNullStreams =>
+  spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: 'pipe' })
+
+/** Resolves with the first stdout line matching `pattern`; rejects if the process ends first. */
+const lineMatching = (child: ChildProcessWithoutNullStreams, pattern: RegExp): Promise<string> =>
+  new Promise((found, failed) => {
+    const lines = createInterface({ input: child.stdout })
+    lines.on('line', (line) => {
+      if (pattern.test(line)) {
+        lines.close()
+        found(line)
+      }
+    })
+    child.once('exit', (code) => failed(new Error(`exited with ${code} before printing ${pattern}`)))
+  })
+
+const collect = (stream: NodeJS.ReadableStream): (() => string) => {
+  let text = ''
+  stream.setEncoding('utf8')
+  stream.on('data', (chunk: string) => (text += chunk))
+  return () => text
+}
+
+describe('npm start (src/main.ts)', function () {
+  const children: ChildProcessWithoutNullStreams[] = []
+  afterEach(function () {
+    // A test that failed half-way must not leave its service running.
+    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+
+  it('prints where it listens, serves there, and stops on SIGTERM with exit code 0', async function () {
+    const child = start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' })
+    children.push(child)
+    const line = await lineMatching(child, /listening on http:\/\//)
+    const url = /http:\/\/[^\s"]+/.exec(line)?.[0]
+    expect(url).to.match(/^http:\/\/127\.0\.0\.1:\d+$/)
+
+    const response = await fetch(`${url}/point/1`)
+    expect(response.status).to.equal(200)
+    expect(await response.json()).to.include({ id: 1, point: 0 })
+
+    const exited = once(child, 'exit')
+    child.kill('SIGTERM')
+    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null]
+    expect({ code, signal }).to.deep.equal({ code: 0, signal: null })
+  })
+
+  it('refuses to start on a bad setting, exiting non-zero with a message naming it', async function () {
+    const child = start({ PORT: '0', POINT_MAX_AMOUNT: 'abc' })
+    children.push(child)
+    const stdout = collect(child.stdout)
+    const stderr = collect(child.stderr)
+    // 'close' comes after the output streams end, so all of stderr has arrived.
+    const [code] = (await once(child, 'close')) as [number | null]
+    expect(code).to.be.a('number').and.not.equal(0)
+    expect(stderr()).to.include('POINT_MAX_AMOUNT').and.include('abc')
+    expect(stdout()).not.to.match(/listening/)
+  })
+})

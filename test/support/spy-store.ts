@@ -1,0 +1,90 @@
+import * as TE from 'fp-ts/TaskEither'
+import type { PointState } from '../../src/events/decider'
+import type { PointEvent, StoredEvent, UserId, UserPoint } from '../../src/events/model'
+import { storeUnavailable, type PointStore, type StoreFault } from '../../src/events/store'
+
+/** One `append` call as the spy saw it. */
+export interface AppendCall {
+  readonly userId: UserId
+  readonly events: readonly PointEvent[]
+  readonly expectedVersion: number
+}
+
+/**
+ * A decorator over any store that records what the writer asks of it: each
+ * append, each load, and whether two calls that write for one user were ever
+ * in flight at once. It can also be told to fail the next appends.
+ */
+export class SpyStore implements PointStore {
+  /** Every append asked for, including injected failures, in call order. */
+  readonly appends: AppendCall[] = []
+  readonly loads: UserId[] = []
+  /** Users for whom a load or append started while another was still running. */
+  readonly overlaps: UserId[] = []
+  private readonly inFlight = new Map<UserId, number>()
+  private failingAppends = 0
+
+  constructor(private readonly inner: PointStore) {}
+
+  /** The next `count` appends fail with StoreUnavailable and write nothing. */
+  failNextAppends(count = 1): void {
+    this.failingAppends = count
+  }
+
+  load(userId: UserId): TE.TaskEither<StoreFault, PointState> {
+    this.loads.push(userId)
+    return this.watch(userId, this.inner.load(userId))
+  }
+
+  append(
+    userId: UserId,
+    events: readonly PointEvent[],
+    expectedVersion: number,
+    projection: PointState,
+  ): TE.TaskEither<StoreFault, UserPoint> {
+    this.appends.push({ userId, events: [...events], expectedVersion })
+    if (this.failingAppends > 0) {
+      this.failingAppends -= 1
+      return TE.left(storeUnavailable(new Error('injected append failure')))
+    }
+    return this.watch(userId, this.inner.append(userId, events, expectedVersion, projection))
+  }
+
+  balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {
+    return this.inner.balance(userId)
+  }
+
+  history(userId: UserId): TE.TaskEither<StoreFault, StoredEvent[]> {
+    return this.inner.history(userId)
+  }
+
+  close(): Promise<void> {
+    return this.inner.close()
+  }
+
+  /** Counts the call as in flight for its user from start to finish. */
+  private watch<E, A>(userId: UserId, task: TE.TaskEither<E, A>): TE.TaskEither<E, A> {
+    return async () => {
+      const running = this.inFlight.get(userId) ?? 0
+      if (running > 0) this.overlaps.push(userId)
+      this.inFlight.set(userId, running + 1)
+      try {
+        return await task()
+      } finally {
+        const left = (this.inFlight.get(userId) ?? 1) - 1
+        if (left === 0) this.inFlight.delete(userId)
+        else this.inFlight.set(userId, left)
+      }
+    }
+  }
+}
+
+/** A store that answers like `inner` except for the calls given, for injecting slow or broken behaviour. */
+export const overriding = (inner: PointStore, overrides: Partial<PointStore>): PointStore => ({
+  load: (user) => inner.load(user),
+  append: (user, events, expectedVersion, projection) => inner.append(user, events, expectedVersion, projection),
+  balance: (user) => inner.balance(user),
+  history: (user) => inner.history(user),
+  close: () => inner.close(),
+  ...overrides,
+})
