@@ -29,4 +29,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', shutdown).once('SIGINT', shutdown)
 }
 
-void main()
+main().catch((error: unknown) => {
+  console.error(`point-ledger failed to start: ${error instanceof Error ? error.message : String(error)}`)
+  process.exitCode = 1
+})
