@@ -1,4 +1,4 @@
-import type { Limits } from '../events/decider'
+import { delta, type Limits } from '../events/decider'
 import type { StoredEvent, UserId } from '../events/model'
 
 /** One row of the log as an audit reads it; `version` where the store keeps one. */
@@ -59,7 +59,7 @@ export class Auditor {
     if (!Number.isSafeInteger(entry.amount) || entry.amount <= 0) {
       this.findings.push({ kind: 'BAD_EVENT', userId: entry.userId, eventId: entry.id, detail: `amount ${entry.amount}` })
     }
-    user.balance += entry.type === 'CHARGE' ? entry.amount : -entry.amount
+    user.balance += delta(entry)
     user.version++
     if (user.balance < 0) {
       this.findings.push({ kind: 'NEGATIVE_BALANCE', userId: entry.userId, eventId: entry.id, balance: user.balance })
