@@ -23,7 +23,7 @@ describe('history pages and point-in-time balance', function () {
 
   const get = async (path: string) => {
     const response = await fetch(`${server.url}${path}`)
-    return { status: response.status, link: response.headers.get('link'), body: (await response.json()) as unknown }
+    return { status: response.status, link: response.headers.get('link'), body: await response.json() }
   }
 
   it('returns the whole history as a plain array with no Link when it fits one page', async function () {
