@@ -1,30 +1,10 @@
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as t from 'io-ts'
-import { DecimalIntFromString, describeErrors } from './codecs'
+import { decimalIntIn, describeErrors, withDefault } from './codecs'
 
-/** A setting that falls back to `fallback` when the variable is unset or empty. */
-const withDefault = <A, O>(codec: t.Type<A, O, unknown>, fallback: A): t.Type<A, O, unknown> =>
-  new t.Type(
-    codec.name,
-    codec.is,
-    (u, c) => (u === undefined || u === '' ? t.success(fallback) : codec.validate(u, c)),
-    codec.encode,
-  )
-
-const intIn = (name: string, min: number, max: number) =>
-  DecimalIntFromString.pipe(
-    new t.Type<number, number, number>(
-      name,
-      (n): n is number => typeof n === 'number' && n >= min && n <= max,
-      (n, c) => (n >= min && n <= max ? t.success(n) : t.failure(n, c, `expected an integer from ${min} to ${max}`)),
-      t.identity,
-    ),
-    name,
-  )
-
-const Port = intIn('Port', 0, 65535)
-const PositiveInt = intIn('PositiveInt', 1, Number.MAX_SAFE_INTEGER)
+const Port = decimalIntIn(0, 65535, 'Port')
+const PositiveInt = decimalIntIn(1, Number.MAX_SAFE_INTEGER, 'PositiveInt')
 
 export const StoreKind = t.keyof({ memory: null, sqlite: null })
 export type StoreKind = t.TypeOf<typeof StoreKind>

@@ -17,7 +17,8 @@ export interface PointState {
 
 export const initialState: PointState = { balance: 0, version: 0 }
 
-const delta = (event: PointEvent): number => (event.type === 'CHARGE' ? event.amount : 0 - event.amount)
+/** How an event moves the balance. */
+export const delta = (event: Pick<PointEvent, 'type' | 'amount'>): number => (event.type === 'CHARGE' ? event.amount : 0 - event.amount)
 
 export const evolve = (state: PointState, event: PointEvent): PointState => ({
   balance: state.balance + delta(event),

@@ -33,6 +33,16 @@ export const versionConflict = (userId: UserId, expectedVersion: number): Versio
   expectedVersion,
 })
 
+/** Which of a user's events to read; all of them when empty. */
+export interface HistoryQuery {
+  /** Only events with an id greater than this. */
+  readonly after?: number
+  /** Only events stamped at or before this time. */
+  readonly until?: number
+  /** At most this many, oldest first. */
+  readonly limit?: number
+}
+
 /**
  * The port every store implements: an event log (the history) and the balance
  * projection derived from it. `append` writes one batch of one user's events,
@@ -51,6 +61,6 @@ export interface PointStore {
   /** The projected balance, as reads should see it. */
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint>
   /** The user's events, oldest first, straight from the log. */
-  history(userId: UserId): TE.TaskEither<StoreFault, StoredEvent[]>
+  history(userId: UserId, query?: HistoryQuery): TE.TaskEither<StoreFault, StoredEvent[]>
   close(): Promise<void>
 }

@@ -3,20 +3,28 @@ import * as E from 'fp-ts/Either'
 import * as TE from 'fp-ts/TaskEither'
 import { pipe } from 'fp-ts/function'
 import type { Context } from 'koa'
-import type { Ledger } from '../events/ledger'
+import * as t from 'io-ts'
+import type { HistoryPage, Ledger } from '../events/ledger'
 import type { Amount, StoredEvent, UserId, UserPoint } from '../events/model'
 import type { CommandFailure } from '../events/writer'
 import { fromFailure, problem, sendProblem, type Problem } from './problem'
-import { AmountBody, decode, UserIdParam } from './requests'
+import { AmountBody, decode, HistoryPageQuery, InstantParam, UserIdParam } from './requests'
 
-type Reply = TE.TaskEither<Problem, unknown>
+/** A 200 answer: the JSON body and any headers that go with it. */
+interface Answer {
+  readonly body: unknown
+  readonly headers?: Record<string, string>
+}
 
-/** Runs a route's task and writes its value as JSON or its problem as problem+json. */
-const reply = async (ctx: Context, task: Reply): Promise<void> => {
+const json = (body: unknown): Answer => ({ body })
+
+/** Runs a route's task and writes its answer as JSON or its problem as problem+json. */
+const reply = async (ctx: Context, task: TE.TaskEither<Problem, Answer>): Promise<void> => {
   const result = await task()
   if (E.isLeft(result)) return sendProblem(ctx, result.left)
   ctx.status = 200
-  ctx.body = result.right
+  ctx.set(result.right.headers ?? {})
+  ctx.body = result.right.body
 }
 
 const userId = (ctx: Context): E.Either<Problem, UserId> => decode(UserIdParam, 'id')((ctx.params as Record<string, unknown>)['id'])
@@ -31,6 +39,14 @@ const balanceBody = ({ id, point, updateMillis }: UserPoint) => ({ id, point, up
 const historyBody = (events: StoredEvent[]) =>
   events.map(({ id, userId, type, amount, timeMillis }) => ({ id, userId, type, amount, timeMillis }))
 
+/** The page as a plain array, with a `Link` to the next page when more remain. */
+const historyAnswer =
+  (ctx: Context, limit: number) =>
+  ({ events, next }: HistoryPage): Answer =>
+    next === undefined
+      ? json(historyBody(events))
+      : { body: historyBody(events), headers: { Link: `<${ctx.path}?after=${next}&limit=${limit}>; rel="next"` } }
+
 type CommandCase = (userId: UserId, amount: Amount) => TE.TaskEither<CommandFailure, UserPoint>
 
 /** Decode, call one use case, encode: nothing else happens in a route. */
@@ -43,25 +59,36 @@ export function pointRoutes(ledger: Ledger): Router {
         TE.bind('id', () => TE.fromEither(userId(ctx))),
         TE.bind('amount', () => TE.fromEither(amount(ctx))),
         TE.flatMap(({ id, amount }) => pipe(run(id, amount), TE.mapLeft(fromFailure))),
-        TE.map(balanceBody),
+        TE.map((point) => json(balanceBody(point))),
       ),
     )
 
-  const query =
-    <A>(run: (id: UserId) => TE.TaskEither<CommandFailure, A>, encode: (value: A) => unknown) =>
-    (ctx: Context) =>
-      reply(
-        ctx,
-        pipe(
-          TE.fromEither(userId(ctx)),
-          TE.flatMap((id) => pipe(run(id), TE.mapLeft(fromFailure))),
-          TE.map(encode),
-        ),
-      )
+  const balance = (ctx: Context) =>
+    reply(
+      ctx,
+      pipe(
+        TE.fromEither(E.Do),
+        TE.bind('id', () => TE.fromEither(userId(ctx))),
+        TE.bind('at', () => TE.fromEither(decode(t.union([t.undefined, InstantParam]), 'at')(ctx.query['at']))),
+        TE.flatMap(({ id, at }) => TE.mapLeft(fromFailure)(at === undefined ? ledger.balance(id) : ledger.balanceAt(id, at))),
+        TE.map((point) => json(balanceBody(point))),
+      ),
+    )
+
+  const histories = (ctx: Context) =>
+    reply(
+      ctx,
+      pipe(
+        TE.fromEither(E.Do),
+        TE.bind('id', () => TE.fromEither(userId(ctx))),
+        TE.bind('page', () => TE.fromEither(decode(HistoryPageQuery, 'query')(ctx.query))),
+        TE.flatMap(({ id, page }) => pipe(ledger.historyPage(id, page), TE.mapLeft(fromFailure), TE.map(historyAnswer(ctx, page.limit)))),
+      ),
+    )
 
   return new Router()
-    .get('/point/:id', query(ledger.balance, balanceBody))
-    .get('/point/:id/histories', query(ledger.history, historyBody))
+    .get('/point/:id', balance)
+    .get('/point/:id/histories', histories)
     .patch('/point/:id/charge', command(ledger.charge))
     .patch('/point/:id/use', command(ledger.use))
 }

@@ -3,7 +3,7 @@ import { pipe } from 'fp-ts/function'
 import { PointHistoryTable, UserPointTable, type PointHistory, type UserPoint as UserPointRow } from '../../database'
 import type { PointState } from '../events/decider'
 import type { PointEvent, StoredEvent, UserId, UserPoint } from '../events/model'
-import { attempt, versionConflict, type PointStore, type StoreFault } from '../events/store'
+import { attempt, versionConflict, type HistoryQuery, type PointStore, type StoreFault } from '../events/store'
 import { replay } from '../projections/balance'
 
 /**
@@ -53,8 +53,8 @@ export class MemoryStore implements PointStore {
     return attempt(async () => toUserPoint(await this.points.selectById(userId)))
   }
 
-  history(userId: UserId): TE.TaskEither<StoreFault, StoredEvent[]> {
-    return attempt(async () => (await this.histories.selectAllByUserId(userId)).map(toStoredEvent))
+  history(userId: UserId, query: HistoryQuery = {}): TE.TaskEither<StoreFault, StoredEvent[]> {
+    return attempt(async () => select(await this.histories.selectAllByUserId(userId), query).map(toStoredEvent))
   }
 
   close(): Promise<void> {
@@ -74,6 +74,10 @@ export class MemoryStore implements PointStore {
     return toUserPoint(await this.points.insertOrUpdate(userId, projection.balance))
   }
 }
+
+/** The table reads a user's whole history; the query is applied here. */
+const select = (rows: PointHistory[], { after = 0, until = Infinity, limit = Infinity }: HistoryQuery): PointHistory[] =>
+  rows.filter((row) => row.id > after && row.timeMillis <= until).slice(0, limit)
 
 // The tables hold only what the service wrote through the branded types.
 const toUserPoint = (row: UserPointRow): UserPoint => row as UserPoint

@@ -78,6 +78,22 @@ export function storeContract(name: string, fixture: () => Promise<StoreFixture>
       expect(right(await store.balance(userId(1))())).to.include({ point: 100 })
     })
 
+    it('reads a history in pages and up to a moment', async function () {
+      const events = [charge(1, 10, 100), charge(1, 20, 200), use(1, 5, 300), charge(1, 40, 400)]
+      right(await store.append(userId(1), events, 0, { balance: 65, version: 4 })())
+      const all = right(await store.history(userId(1))())
+      const ids = all.map((e) => e.id)
+
+      const first = right(await store.history(userId(1), { limit: 2 })())
+      expect(first.map((e) => e.id)).to.deep.equal(ids.slice(0, 2))
+      const rest = right(await store.history(userId(1), { after: ids[1], limit: 10 })())
+      expect(rest.map((e) => e.id)).to.deep.equal(ids.slice(2))
+
+      const untilThird = right(await store.history(userId(1), { until: 300 })())
+      expect(untilThird.map((e) => e.amount)).to.deep.equal([10, 20, 5])
+      expect(right(await store.history(userId(1), { until: 99 })())).to.deep.equal([])
+    })
+
     it('keeps users apart', async function () {
       right(await store.append(userId(1), [charge(1, 100)], 0, { balance: 100, version: 1 })())
       right(await store.append(userId(2), [charge(2, 7)], 0, { balance: 7, version: 1 })())

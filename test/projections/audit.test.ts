@@ -1,0 +1,76 @@
+import { expect } from 'chai'
+import { Auditor, type LogEntry } from '../../src/projections/audit'
+import { amount, userId } from '../support/values'
+
+const limits = { maxAmount: 1_000, maxBalance: 1_000 }
+
+let nextId = 1
+const entry = (user: number, type: 'CHARGE' | 'USE', n: number, version?: number): LogEntry => ({
+  id: nextId++,
+  userId: userId(user),
+  type,
+  amount: amount(n),
+  timeMillis: 0,
+  ...(version === undefined ? {} : { version }),
+})
+
+const audit = (events: LogEntry[], projections: Array<{ user: number; point: number; version?: number }>) => {
+  const auditor = new Auditor(limits)
+  events.forEach((e) => auditor.event(e))
+  projections.forEach(({ user, point, version }) =>
+    auditor.projection({ userId: userId(user), point, ...(version === undefined ? {} : { version }) }),
+  )
+  auditor.missingProjections(new Set(projections.map((p) => userId(p.user))))
+  return auditor
+}
+
+describe('Auditor', function () {
+  it('passes a log whose projection is its replay', function () {
+    const auditor = audit(
+      [entry(1, 'CHARGE', 500, 1), entry(2, 'CHARGE', 10, 1), entry(1, 'USE', 200, 2)],
+      [
+        { user: 1, point: 300, version: 2 },
+        { user: 2, point: 10, version: 1 },
+      ],
+    )
+    expect(auditor.findings).to.deep.equal([])
+    expect(auditor.events).to.equal(3)
+    expect(auditor.userCount).to.equal(2)
+    expect(auditor.replayed()).to.deep.equal([
+      { userId: 1, balance: 300, version: 2 },
+      { userId: 2, balance: 10, version: 1 },
+    ])
+  })
+
+  it('reports a projection that disagrees with the log', function () {
+    const auditor = audit([entry(1, 'CHARGE', 500, 1)], [{ user: 1, point: 501, version: 1 }])
+    expect(auditor.findings).to.have.length(1)
+    expect(auditor.findings[0]).to.include({ kind: 'PROJECTION_MISMATCH', userId: 1 })
+  })
+
+  it('reports a user whose events have no projection row', function () {
+    const auditor = audit([entry(3, 'CHARGE', 5, 1)], [])
+    expect(auditor.findings.map((f) => f.kind)).to.deep.equal(['PROJECTION_MISMATCH'])
+  })
+
+  it('reports a prefix that goes below zero or over the maximum', function () {
+    const auditor = audit(
+      [entry(1, 'USE', 5, 1), entry(1, 'CHARGE', 1_005, 2), entry(1, 'CHARGE', 1, 3)],
+      [{ user: 1, point: 1_001, version: 3 }],
+    )
+    expect(auditor.findings.map((f) => f.kind)).to.deep.equal(['NEGATIVE_BALANCE', 'OVER_MAXIMUM'])
+  })
+
+  it('reports versions with a gap or going back, and ids that do not increase', function () {
+    const first = entry(1, 'CHARGE', 5, 1)
+    const gap = entry(1, 'CHARGE', 5, 3)
+    const auditor = audit([first, gap, { ...entry(1, 'CHARGE', 5, 4), id: first.id }], [{ user: 1, point: 15, version: 3 }])
+    expect(auditor.findings.map((f) => f.kind)).to.deep.equal(['OUT_OF_ORDER', 'OUT_OF_ORDER'])
+  })
+
+  it('reports duplicate idempotency keys it is told of', function () {
+    const auditor = new Auditor(limits)
+    auditor.duplicateKey('k1', 2)
+    expect(auditor.findings).to.deep.equal([{ kind: 'DUPLICATE_KEY', key: 'k1', count: 2 }])
+  })
+})
