@@ -1,7 +1,7 @@
 import * as TE from 'fp-ts/TaskEither'
 import type { PointState } from '../../src/events/decider'
 import type { PointEvent, StoredEvent, UserId, UserPoint } from '../../src/events/model'
-import { storeUnavailable, type PointStore, type StoreFault } from '../../src/events/store'
+import { storeUnavailable, type HistoryQuery, type PointStore, type StoreFault } from '../../src/events/store'
 
 /** One `append` call as the spy saw it. */
 export interface AppendCall {
@@ -54,8 +54,8 @@ export class SpyStore implements PointStore {
     return this.inner.balance(userId)
   }
 
-  history(userId: UserId): TE.TaskEither<StoreFault, StoredEvent[]> {
-    return this.inner.history(userId)
+  history(userId: UserId, query?: HistoryQuery): TE.TaskEither<StoreFault, StoredEvent[]> {
+    return this.inner.history(userId, query)
   }
 
   close(): Promise<void> {
@@ -84,7 +84,7 @@ export const overriding = (inner: PointStore, overrides: Partial<PointStore>): P
   load: (user) => inner.load(user),
   append: (user, events, expectedVersion, projection) => inner.append(user, events, expectedVersion, projection),
   balance: (user) => inner.balance(user),
-  history: (user) => inner.history(user),
+  history: (user, query) => inner.history(user, query),
   close: () => inner.close(),
   ...overrides,
 })
