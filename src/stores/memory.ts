@@ -4,6 +4,8 @@ import { PointHistoryTable, UserPointTable, type PointHistory, type UserPoint as
 import type { PointState } from '../events/decider'
 import type { PointEvent, StoredEvent, UserId, UserPoint } from '../events/model'
 import { attempt, versionConflict, type HistoryQuery, type PointStore, type StoreFault } from '../events/store'
+import type { LogEntry, ProjectionRow } from '../projections/audit'
+import type { AuditSource } from '../projections/audit-run'
 import { replay } from '../projections/balance'
 
 /**
@@ -11,7 +13,7 @@ import { replay } from '../projections/balance'
  * so a batch is appended event by event and then projected; the history table
  * stays the source of truth, and `load` always rebuilds state from it.
  */
-export class MemoryStore implements PointStore {
+export class MemoryStore implements PointStore, AuditSource {
   /** Per-user log length, so a stale `expectedVersion` is refused as in durable stores. */
   private readonly versions = new Map<UserId, number>()
 
@@ -59,6 +61,30 @@ export class MemoryStore implements PointStore {
 
   close(): Promise<void> {
     return Promise.resolve()
+  }
+
+  // The tables cannot list their users, so an audit covers the users this store has served.
+  private auditedUsers(userId?: UserId): UserId[] {
+    return userId === undefined ? [...this.versions.keys()] : [userId]
+  }
+
+  async *scanEvents(userId?: UserId): AsyncIterable<LogEntry> {
+    for (const user of this.auditedUsers(userId)) {
+      yield* (await this.histories.selectAllByUserId(user)).map(toStoredEvent)
+    }
+  }
+
+  async *scanProjections(userId?: UserId): AsyncIterable<ProjectionRow> {
+    for (const user of this.auditedUsers(userId)) {
+      yield { userId: user, point: (await this.points.selectById(user)).point }
+    }
+  }
+
+  /** Keys are unique by construction here. */
+  async *duplicateKeys(): AsyncIterable<{ key: string; count: number }> {}
+
+  async rebuild(states: ReadonlyArray<{ userId: UserId; balance: number }>): Promise<void> {
+    for (const { userId, balance } of states) await this.points.insertOrUpdate(userId, balance)
   }
 
   private currentVersion(userId: UserId): TE.TaskEither<StoreFault, number> {

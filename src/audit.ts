@@ -1,0 +1,75 @@
+import * as E from 'fp-ts/Either'
+import { parseArgs } from 'node:util'
+import { DecimalIntFromString } from './codecs'
+import { readConfig } from './config'
+import { UserId } from './events/model'
+import type { AuditReport, AuditSource } from './projections/audit-run'
+import { runAudit } from './projections/audit-run'
+import { openStore } from './service'
+
+const usage = 'usage: npm run audit -- [--user ID] [--json] [--rebuild]'
+
+const isAuditSource = (store: object): store is AuditSource & object =>
+  'scanEvents' in store && 'scanProjections' in store && 'duplicateKeys' in store && 'rebuild' in store
+
+/** With --rebuild, a projection mismatch has been repaired; anything wrong in the log itself has not. */
+const unresolved = (report: AuditReport) =>
+  report.findings.filter((finding) => !(report.rebuilt && finding.kind === 'PROJECTION_MISMATCH'))
+
+function printSummary(report: AuditReport): void {
+  const rows: Array<[string, string]> = [
+    ['users', String(report.users)],
+    ['events', String(report.events)],
+    ['seconds', report.seconds.toFixed(3)],
+    ['events/s', String(report.eventsPerSecond)],
+    ['findings', String(report.findings.length)],
+    ['projection rebuilt', report.rebuilt ? 'yes' : 'no'],
+  ]
+  for (const [name, value] of rows) console.log(`${name.padEnd(20)}${value}`)
+  for (const finding of report.findings) console.log(`  ${JSON.stringify(finding)}`)
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { user: { type: 'string' }, json: { type: 'boolean' }, rebuild: { type: 'boolean' } },
+    strict: true,
+  })
+  const user = values.user === undefined ? E.right(undefined) : DecimalIntFromString.pipe(UserId).decode(values.user)
+  if (E.isLeft(user)) {
+    console.error(`--user must be a positive integer\n${usage}`)
+    return 2
+  }
+  const userId = user.right
+  const config = readConfig()
+  if (E.isLeft(config)) {
+    console.error(config.left)
+    return 2
+  }
+  const store = openStore(config.right)
+  try {
+    if (!isAuditSource(store)) {
+      console.error(`the ${config.right.store} store cannot be audited`)
+      return 2
+    }
+    const report = await runAudit(store, config.right.limits, { userId, rebuild: values.rebuild === true })()
+    if (E.isLeft(report)) {
+      console.error(`the store failed during the audit: ${String(report.left.cause)}`)
+      return 3
+    }
+    if (values.json === true) console.log(JSON.stringify(report.right))
+    else printSummary(report.right)
+    return unresolved(report.right).length === 0 ? 0 : 1
+  } finally {
+    await store.close()
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    console.error(`audit failed: ${error instanceof Error ? error.message : String(error)}\n${usage}`)
+    process.exitCode = 2
+  },
+)

@@ -1,0 +1,65 @@
+import * as TE from 'fp-ts/TaskEither'
+import type { Limits } from '../events/decider'
+import type { UserId } from '../events/model'
+import { storeUnavailable, type StoreUnavailable } from '../events/store'
+import { Auditor, type Finding, type LogEntry, type ProjectionRow } from './audit'
+
+/** What a store lets an audit read: everything, streamed, plus a way to rebuild the projection. */
+export interface AuditSource {
+  /** Every event, or one user's, each user's in log order. */
+  scanEvents(userId?: UserId): AsyncIterable<LogEntry>
+  /** Every projection row, or one user's. */
+  scanProjections(userId?: UserId): AsyncIterable<ProjectionRow>
+  /** Idempotency keys stored more than once. */
+  duplicateKeys(): AsyncIterable<{ readonly key: string; readonly count: number }>
+  /** Replaces the projection with these states, in one transaction where the store has them. */
+  rebuild(states: ReadonlyArray<{ readonly userId: UserId; readonly balance: number; readonly version: number }>): Promise<void>
+}
+
+export interface AuditOptions {
+  readonly userId?: UserId
+  /** Write the replayed balances back into the projection after reading. */
+  readonly rebuild?: boolean
+  readonly clock?: () => number
+}
+
+export interface AuditReport {
+  readonly users: number
+  readonly events: number
+  readonly seconds: number
+  readonly eventsPerSecond: number
+  readonly findings: readonly Finding[]
+  readonly rebuilt: boolean
+}
+
+/** Replays the log against the projection; a store failure is a value, findings are data. */
+export const runAudit = (source: AuditSource, limits: Limits, options: AuditOptions = {}): TE.TaskEither<StoreUnavailable, AuditReport> =>
+  TE.tryCatch(() => audit(source, limits, options), storeUnavailable)
+
+async function audit(source: AuditSource, limits: Limits, options: AuditOptions): Promise<AuditReport> {
+  const clock = options.clock ?? performance.now.bind(performance)
+  const started = clock()
+  const auditor = new Auditor(limits)
+  for await (const entry of source.scanEvents(options.userId)) auditor.event(entry)
+
+  const seen = new Set<UserId>()
+  for await (const row of source.scanProjections(options.userId)) {
+    seen.add(row.userId)
+    auditor.projection(row)
+  }
+  auditor.missingProjections(seen)
+  if (options.userId === undefined) {
+    for await (const { key, count } of source.duplicateKeys()) auditor.duplicateKey(key, count)
+  }
+  if (options.rebuild === true) await source.rebuild(auditor.replayed())
+
+  const seconds = (clock() - started) / 1000
+  return {
+    users: auditor.userCount,
+    events: auditor.events,
+    seconds,
+    eventsPerSecond: seconds > 0 ? Math.round(auditor.events / seconds) : auditor.events,
+    findings: auditor.findings,
+    rebuilt: options.rebuild === true,
+  }
+}
