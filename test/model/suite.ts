@@ -1,0 +1,149 @@
+import { expect } from 'chai'
+import * as E from 'fp-ts/Either'
+import fc from 'fast-check'
+import type { Limits } from '../../src/events/decider'
+import { runAudit, type AuditSource } from '../../src/projections/audit-run'
+import { patchJson, startTestServer, type TestServer } from '../support/server'
+import type { StoreFixture } from '../stores/contract'
+
+const limits: Limits = { maxAmount: 60, maxBalance: 150 }
+
+/** The plain model: each user's balance and how many events their log should hold. */
+interface Model {
+  readonly balances: Map<number, number>
+  readonly events: Map<number, number>
+}
+
+interface Real {
+  readonly server: TestServer
+  readonly store: AuditSource
+  /** Each run uses its own users, so every run starts from an empty model. */
+  readonly user: (n: number) => number
+}
+
+const balanceOf = (m: Model, user: number) => m.balances.get(user) ?? 0
+
+/** What the rules say a command should answer, and the model after it. */
+function expectation(m: Model, kind: 'charge' | 'use', user: number, amount: number) {
+  const balance = balanceOf(m, user)
+  if (amount > limits.maxAmount) return { status: 400, code: 'AMOUNT_LIMIT_EXCEEDED' }
+  if (kind === 'use' && balance < amount) return { status: 409, code: 'INSUFFICIENT_BALANCE' }
+  if (kind === 'charge' && balance + amount > limits.maxBalance) return { status: 409, code: 'BALANCE_LIMIT_EXCEEDED' }
+  return { status: 200, point: kind === 'charge' ? balance + amount : balance - amount }
+}
+
+function apply(m: Model, user: number, point: number): void {
+  m.balances.set(user, point)
+  m.events.set(user, (m.events.get(user) ?? 0) + 1)
+}
+
+/** A charge or use; `amount` may depend on the model, to land exactly on a limit. */
+class Send implements fc.AsyncCommand<Model, Real> {
+  constructor(
+    readonly kind: 'charge' | 'use',
+    readonly user: number,
+    readonly amount: number | ((balance: number) => number),
+    private readonly label = String(amount),
+  ) {}
+  check = (m: Readonly<Model>) => this.amountFor(m) > 0
+  private amountFor(m: Readonly<Model>): number {
+    return typeof this.amount === 'number' ? this.amount : this.amount(balanceOf(m, this.user))
+  }
+  async run(m: Model, r: Real): Promise<void> {
+    const amount = this.amountFor(m)
+    const expected = expectation(m, this.kind, this.user, amount)
+    const response = await patchJson(`${r.server.url}/point/${r.user(this.user)}/${this.kind}`, { amount })
+    const body = (await response.json()) as Record<string, unknown>
+    expect(response.status).to.equal(expected.status)
+    if (expected.point === undefined) return void expect(body['code']).to.equal(expected.code)
+    expect(body['point']).to.equal(expected.point)
+    apply(m, this.user, expected.point)
+  }
+  toString = () => `${this.kind}(user ${this.user}, ${this.label})`
+}
+
+class GetBalance implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly user: number) {}
+  check = () => true
+  async run(m: Model, r: Real): Promise<void> {
+    const body = (await (await fetch(`${r.server.url}/point/${r.user(this.user)}`)).json()) as Record<string, unknown>
+    expect(body['point']).to.equal(balanceOf(m, this.user))
+  }
+  toString = () => `balance(user ${this.user})`
+}
+
+class GetHistory implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly user: number) {}
+  check = () => true
+  async run(m: Model, r: Real): Promise<void> {
+    const rows = (await (await fetch(`${r.server.url}/point/${r.user(this.user)}/histories`)).json()) as Array<{
+      type: string
+      amount: number
+    }>
+    expect(rows).to.have.length(m.events.get(this.user) ?? 0)
+    const replayed = rows.reduce((sum, row) => sum + (row.type === 'CHARGE' ? row.amount : -row.amount), 0)
+    expect(replayed).to.equal(balanceOf(m, this.user))
+  }
+  toString = () => `history(user ${this.user})`
+}
+
+class Audit implements fc.AsyncCommand<Model, Real> {
+  check = () => true
+  async run(_m: Model, r: Real): Promise<void> {
+    const report = await runAudit(r.store, limits)()
+    expect(E.isRight(report) && report.right.findings).to.deep.equal([])
+  }
+  toString = () => 'audit()'
+}
+
+const user = fc.integer({ min: 1, max: 3 })
+const commands = fc.commands(
+  [
+    fc.tuple(user, fc.integer({ min: 1, max: 70 })).map(([u, n]) => new Send('charge', u, n)),
+    fc.tuple(user, fc.integer({ min: 1, max: 70 })).map(([u, n]) => new Send('use', u, n)),
+    // Exactly to a limit, and one past it.
+    fc.tuple(user, fc.integer({ min: 0, max: 1 })).map(([u, d]) => new Send('use', u, (b) => b + d, `balance+${d}`)),
+    fc.tuple(user, fc.integer({ min: 0, max: 1 })).map(
+      ([u, d]) => new Send('charge', u, (b) => limits.maxBalance - b + d, `room+${d}`),
+    ),
+    user.map((u) => new GetBalance(u)),
+    user.map((u) => new GetHistory(u)),
+    fc.constant(new Audit()),
+  ],
+  { maxCommands: 20 },
+)
+
+/**
+ * Model-based check of a store behind the real HTTP service: the model (a Map
+ * of balances) and the system agree on every answer, and the audit passes.
+ * On failure fast-check prints the seed and the path that replays it.
+ */
+export function modelSuite(name: string, fixture: () => Promise<StoreFixture & { store: AuditSource }>): void {
+  describe(`model-based invariants: ${name}`, function () {
+    this.timeout(120_000)
+    let current: StoreFixture & { store: AuditSource }
+    let server: TestServer
+    let run = 0
+
+    before(async function () {
+      current = await fixture()
+      server = await startTestServer({ store: current.store, config: { limits } })
+    })
+    after(async function () {
+      await server.close()
+      await current.dispose()
+    })
+
+    it('agrees with a plain model on every answer, and the audit passes after every run', async function () {
+      await fc.assert(
+        fc.asyncProperty(commands, async (cmds) => {
+          const base = ++run * 10
+          const real: Real = { server, store: current.store, user: (n) => base + n }
+          await fc.asyncModelRun(() => ({ model: { balances: new Map(), events: new Map() }, real }), cmds)
+          await new Audit().run({ balances: new Map(), events: new Map() }, real)
+        }),
+        { numRuns: 25 },
+      )
+    })
+  })
+}
