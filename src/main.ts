@@ -1,8 +1,7 @@
 import * as E from 'fp-ts/Either'
-import pino from 'pino'
 import type { AddressInfo } from 'node:net'
 import { readConfig } from './config'
-import { redactedPaths } from './http/logging'
+import { createLogger } from './http/logging'
 import { startService } from './service'
 
 async function main(): Promise<void> {
@@ -12,7 +11,7 @@ async function main(): Promise<void> {
     process.exitCode = 1
     return
   }
-  const logger = pino({ level: config.right.logLevel, redact: { paths: redactedPaths, censor: '[redacted]' } })
+  const logger = createLogger(config.right.logLevel)
   const service = await startService(config.right, logger)
   const { address, port } = service.server.address() as AddressInfo
   logger.info({ store: config.right.store, limits: config.right.limits }, `listening on http://${address}:${port}`)

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import type { Server } from 'node:http'
+import type Koa from 'koa'
 import { dirname } from 'node:path'
 import type { Logger } from 'pino'
 import type { Config } from './config'
@@ -24,6 +25,7 @@ export function openStore(config: Config): PointStore {
 
 export interface Service {
   readonly server: Server
+  readonly app: Koa
   readonly ledger: Ledger
   readonly lifecycle: Lifecycle
   /** Stops taking connections, lets accepted commands finish, then closes the store. */
@@ -47,5 +49,5 @@ export async function startService(config: Config, logger: Logger, rawStore = op
   lifecycle.ready()
 
   const stop = () => shutDown({ server, lifecycle, store, timeoutMs: config.shutdownTimeoutMs })
-  return { server, ledger, lifecycle, stop }
+  return { server, app, ledger, lifecycle, stop }
 }
