@@ -9,6 +9,7 @@ import { storeUnavailable, type PointStore } from '../../src/events/store'
 import { createApp } from '../../src/http/app'
 import { Lifecycle } from '../../src/http/lifecycle'
 import { Metrics } from '../../src/http/metrics'
+import { timedStore } from '../../src/stores/timed'
 import { fastMemoryStore } from './tables'
 
 export const limits = { maxAmount: 1_000_000, maxBalance: 10_000_000 }
@@ -29,11 +30,13 @@ export interface OpsApp {
 export function opsApp(
   options: { store?: PointStore; apiKeys?: readonly ApiKey[]; logger?: Logger; starting?: boolean } = {},
 ): OpsApp {
-  const store = options.store ?? fastMemoryStore()
   const lifecycle = new Lifecycle()
   if (options.starting !== true) lifecycle.ready()
   const metrics = new Metrics()
+  // Wired as src/service.ts wires it.
+  const store = timedStore(options.store ?? fastMemoryStore(), metrics.observeStore)
   const ledger = createLedger({ store, limits, onBatch: metrics.onBatch })
+  metrics.watchQueue(ledger.commands)
   const logger = options.logger ?? pino({ level: 'silent' })
   const app = createApp({ ledger, logger, operations: { lifecycle, metrics, store, limits, apiKeys: options.apiKeys } })
   return { app, lifecycle, metrics }
@@ -45,7 +48,7 @@ export interface Listening {
 }
 
 /** Serves an app on a loopback port. */
-export async function listen(app: Koa): Promise<Listening> {
+export async function listen<S, C>(app: Koa<S, C>): Promise<Listening> {
   const server = app.listen(0, '127.0.0.1')
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject))
   const { port } = server.address() as AddressInfo
