@@ -81,6 +81,7 @@ const schemas = ({ limits }: DocumentOptions): Record<string, Json> => ({
       amount: {
         type: 'integer',
         minimum: 1,
+        maximum: Number.MAX_SAFE_INTEGER,
         description: `Points to move: a whole number from 1; over ${limits.maxAmount} (POINT_MAX_AMOUNT) is AMOUNT_LIMIT_EXCEEDED`,
       },
     },

@@ -1,7 +1,10 @@
 import Ajv2020 from 'ajv/dist/2020'
 import { expect } from 'chai'
+import * as E from 'fp-ts/Either'
+import fc from 'fast-check'
 import { openApiDocument } from '../../src/http/openapi'
 import { problemCatalog, type ProblemCode } from '../../src/http/problem'
+import { AmountBody, UserIdParam } from '../../src/http/requests'
 import { downStore, limits, listen, opsApp, routersOf, type Listening } from '../support/ops'
 import { ResponseValidator } from '../support/openapi'
 import { patchJson } from '../support/server'
@@ -205,5 +208,52 @@ describe('real responses fit the OpenAPI document', function () {
       const body: unknown = await answer.json()
       expect(problemSchema(body), JSON.stringify(body)).to.equal(true)
     }
+  })
+})
+
+describe('the documented request shapes match the codecs', function () {
+  const document = openApiDocument({ limits, secured: false })
+  const ajv = new Ajv2020({ strict: false })
+  ajv.addSchema(document, 'openapi.json')
+  const bodySchema = ajv.getSchema('openapi.json#/components/schemas/AmountBody')!
+  const idParameter = (document['paths'] as Record<string, Record<string, Json>>)['/point/{id}']?.['get']?.['parameters'] as Json[]
+  const idPattern = new RegExp(String((idParameter[0]?.['schema'] as Json)['pattern']))
+
+  it('the AmountBody schema accepts exactly the bodies the codec accepts', function () {
+    const amounts = fc.oneof(
+      fc.integer({ min: -5, max: 5 }),
+      fc.maxSafeInteger(),
+      fc.constantFrom(2 ** 53, 2 ** 53 + 2, 1e300, 0.5, -0),
+      fc.double(),
+      fc.string(),
+      fc.constantFrom(null, true, [], {}),
+    )
+    const bodies = fc.oneof(
+      fc.record({ amount: amounts }),
+      fc.record({ amount: amounts, extra: fc.jsonValue() }),
+      fc.record({ other: amounts }),
+      fc.jsonValue(),
+    )
+    fc.assert(
+      fc.property(bodies, (body) => {
+        expect(bodySchema(body), JSON.stringify(body)).to.equal(E.isRight(AmountBody.decode(body)))
+      }),
+    )
+  })
+
+  it('the id pattern accepts every id the codec accepts, and refuses what it refuses short of the size limit', function () {
+    const ids = fc.oneof(
+      fc.string(),
+      fc.stringMatching(/^-?[0-9]{1,20}$/),
+      fc.maxSafeNat().map(String),
+      fc.constantFrom('abc', '0', '-1', '1.5', '1abc', '1e3', '0x10', '01', '9007199254740992'),
+    )
+    fc.assert(
+      fc.property(ids, (id) => {
+        const accepted = E.isRight(UserIdParam.decode(id))
+        if (accepted) expect(idPattern.test(id), id).to.equal(true)
+        else if (id.length < 16) expect(idPattern.test(id), id).to.equal(false)
+      }),
+    )
   })
 })
