@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import type { Server } from 'node:http'
-import type Koa from 'koa'
 import { dirname } from 'node:path'
+import type Koa from 'koa'
 import type { Logger } from 'pino'
 import type { Config } from './config'
 import { createLedger, type Ledger } from './events/ledger'

@@ -7,7 +7,7 @@ import { problemCatalog, type ProblemCode } from '../../src/http/problem'
 import { AmountBody, UserIdParam } from '../../src/http/requests'
 import { downStore, limits, listen, opsApp, routersOf, type Listening } from '../support/ops'
 import { ResponseValidator } from '../support/openapi'
-import { patchJson } from '../support/server'
+import { patchJson, startTestServer } from '../support/server'
 
 type Json = Record<string, unknown>
 
@@ -32,12 +32,14 @@ const documentedCodes = (document: Json): Set<string> => {
 describe('OpenAPI document', function () {
   for (const secured of [false, true]) {
     describe(secured ? 'with API keys' : 'open', function () {
-      const { app } = opsApp({ apiKeys: secured ? keys : undefined })
       const document = openApiDocument({ limits, secured })
       const paths = document['paths'] as Record<string, Json>
 
-      it('documents every route the router serves, and serves every documented operation', function () {
-        const served = routersOf(app).flatMap((router) =>
+      it('documents every route the router serves, and serves every documented operation', async function () {
+        // The service as `npm start` wires it.
+        const server = await startTestServer({ config: { apiKeys: secured ? keys : undefined } })
+        await server.close()
+        const served = routersOf(server.service.app).flatMap((router) =>
           router.stack.flatMap((layer) =>
             layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m.toLowerCase()} ${toTemplate(String(layer.path))}`),
           ),
