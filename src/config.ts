@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as t from 'io-ts'
+import { OptionalApiKeys, type ApiKey } from './apiKeys'
 import { decimalIntIn, describeErrors, withDefault } from './codecs'
 
 const Port = decimalIntIn(0, 65535, 'Port')
@@ -20,6 +21,8 @@ const Environment = t.type({
   POINT_MAX_AMOUNT: withDefault(PositiveInt, 1_000_000),
   POINT_MAX_BALANCE: withDefault(PositiveInt, 10_000_000),
   LOG_LEVEL: withDefault(LogLevel, 'info'),
+  SHUTDOWN_TIMEOUT_MS: withDefault(PositiveInt, 10_000),
+  POINT_API_KEYS: OptionalApiKeys,
 })
 type Environment = t.TypeOf<typeof Environment>
 
@@ -30,6 +33,10 @@ export interface Config {
   readonly sqlitePath: string
   readonly limits: { readonly maxAmount: number; readonly maxBalance: number }
   readonly logLevel: t.TypeOf<typeof LogLevel>
+  /** How long a shutdown waits for accepted requests before cutting them off. */
+  readonly shutdownTimeoutMs: number
+  /** Keys and their scopes; undefined runs the API open. */
+  readonly apiKeys: readonly ApiKey[] | undefined
 }
 
 const toConfig = (env: Environment): E.Either<string, Config> =>
@@ -42,6 +49,8 @@ const toConfig = (env: Environment): E.Either<string, Config> =>
         sqlitePath: env.SQLITE_PATH,
         limits: { maxAmount: env.POINT_MAX_AMOUNT, maxBalance: env.POINT_MAX_BALANCE },
         logLevel: env.LOG_LEVEL,
+        shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+        apiKeys: env.POINT_API_KEYS,
       })
 
 /** Validates a set of variables; the service calls `readConfig` instead. */

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/Either'
-import pino from 'pino'
 import type { AddressInfo } from 'node:net'
 import { readConfig } from './config'
+import { createLogger } from './http/logging'
 import { startService } from './service'
 
 async function main(): Promise<void> {
@@ -11,7 +11,7 @@ async function main(): Promise<void> {
     process.exitCode = 1
     return
   }
-  const logger = pino({ level: config.right.logLevel })
+  const logger = createLogger(config.right.logLevel)
   const service = await startService(config.right, logger)
   const { address, port } = service.server.address() as AddressInfo
   logger.info({ store: config.right.store, limits: config.right.limits }, `listening on http://${address}:${port}`)
@@ -19,7 +19,10 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down')
     service.stop().then(
-      () => process.exit(0),
+      () => {
+        logger.info('shutdown complete')
+        process.exit(0)
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed')
         process.exit(1)

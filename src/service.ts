@@ -1,12 +1,17 @@
 import { mkdirSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { dirname } from 'node:path'
+import type Koa from 'koa'
 import type { Logger } from 'pino'
 import type { Config } from './config'
 import { createLedger, type Ledger } from './events/ledger'
 import type { PointStore } from './events/store'
 import { createApp } from './http/app'
+import { Lifecycle } from './http/lifecycle'
+import { Metrics } from './http/metrics'
+import { shutDown } from './shutdown'
 import { MemoryStore } from './stores/memory'
+import { timedStore } from './stores/timed'
 
 export function openStore(config: Config): PointStore {
   switch (config.store) {
@@ -20,23 +25,29 @@ export function openStore(config: Config): PointStore {
 
 export interface Service {
   readonly server: Server
+  readonly app: Koa
   readonly ledger: Ledger
+  readonly lifecycle: Lifecycle
   /** Stops taking connections, lets accepted commands finish, then closes the store. */
   stop(): Promise<void>
 }
 
 /** Wires a store, the ledger and the HTTP app, and starts listening. */
-export async function startService(config: Config, logger: Logger, store = openStore(config)): Promise<Service> {
-  const ledger = createLedger({ store, limits: config.limits })
-  const app = createApp({ ledger, logger })
+export async function startService(config: Config, logger: Logger, rawStore = openStore(config)): Promise<Service> {
+  const lifecycle = new Lifecycle()
+  const metrics = new Metrics()
+  const store = timedStore(rawStore, metrics.observeStore)
+  const ledger = createLedger({ store, limits: config.limits, onBatch: metrics.onBatch })
+  metrics.watchQueue(ledger.commands)
+  const { limits, apiKeys } = config
+  const app = createApp({ ledger, logger, operations: { lifecycle, metrics, store, limits, apiKeys } })
   const server = app.listen(config.port, config.host)
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve).once('error', reject)
   })
+  if (apiKeys === undefined) logger.warn('POINT_API_KEYS is not set: every /point route is open to anyone who can reach it')
+  lifecycle.ready()
 
-  const stop = async (): Promise<void> => {
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-    await store.close()
-  }
-  return { server, ledger, stop }
+  const stop = () => shutDown({ server, lifecycle, store, timeoutMs: config.shutdownTimeoutMs })
+  return { server, app, ledger, lifecycle, stop }
 }

@@ -23,6 +23,8 @@ describe('configuration', function () {
       sqlitePath: './data/points.db',
       limits: { maxAmount: 1_000_000, maxBalance: 10_000_000 },
       logLevel: 'info',
+      shutdownTimeoutMs: 10_000,
+      apiKeys: undefined,
     })
   })
 

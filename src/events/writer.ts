@@ -24,6 +24,8 @@ export interface WriterOptions {
   readonly maxBatchSize?: number
   /** How often a batch is re-decided after losing a version race to another process. */
   readonly maxConflictRetries?: number
+  /** Told the size of every batch a writer takes, for metrics. */
+  readonly onBatch?: (size: number) => void
 }
 
 interface Pending {
@@ -102,6 +104,7 @@ class UserWriter {
     this.running = true
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatchSize)
+      this.options.onBatch?.(batch.length)
       try {
         await this.process(batch)
       } catch (error) {

@@ -2,6 +2,7 @@ import Koa, { type Context, type Next } from 'koa'
 import bodyParser from 'koa-bodyparser'
 import type { Logger } from 'pino'
 import type { Ledger } from '../events/ledger'
+import { operationLayers, type Operations } from './operations'
 import { problem, ProblemError, sendProblem, type ProblemCode } from './problem'
 import { pointRoutes } from './routes'
 
@@ -10,6 +11,8 @@ export interface AppOptions {
   readonly logger: Logger
   /** Largest JSON body accepted; larger ones get 413. */
   readonly bodyLimit?: string
+  /** Logs, metrics, health, docs, keys and draining; without it, the bare API. */
+  readonly operations?: Operations
 }
 
 const statusCodes: Record<number, ProblemCode> = {
@@ -43,12 +46,16 @@ const bodyError = (error: Error & { status?: number }): never => {
   )
 }
 
-export function createApp({ ledger, logger, bodyLimit = '4kb' }: AppOptions): Koa {
+export function createApp({ ledger, logger, bodyLimit = '4kb', operations }: AppOptions): Koa {
   const app = new Koa()
+  const layers = operationLayers(logger, operations)
   const router = pointRoutes(ledger)
+  layers.routers.forEach((more) => router.use(more.routes()))
   app.silent = true
+  layers.outer.forEach((middleware) => app.use(middleware))
+  app.use(problems(logger))
+  layers.inner.forEach((middleware) => app.use(middleware))
   app
-    .use(problems(logger))
     .use(bodyParser({ enableTypes: ['json'], jsonLimit: bodyLimit, strict: true, onerror: bodyError }))
     .use(router.routes())
     .use(router.allowedMethods())

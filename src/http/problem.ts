@@ -5,6 +5,8 @@ import type { CommandFailure } from '../events/writer'
 export const problemCatalog = {
   INVALID_REQUEST: { status: 400, title: 'The request is malformed' },
   AMOUNT_LIMIT_EXCEEDED: { status: 400, title: 'The amount is over the per-transaction limit' },
+  UNAUTHORIZED: { status: 401, title: 'A valid API key is required' },
+  FORBIDDEN: { status: 403, title: 'The API key does not allow this' },
   NOT_FOUND: { status: 404, title: 'No such resource' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'The route does not allow this method' },
   INSUFFICIENT_BALANCE: { status: 409, title: 'The balance is too low for this use' },
@@ -13,6 +15,8 @@ export const problemCatalog = {
   INTERNAL_ERROR: { status: 500, title: 'The service failed unexpectedly' },
   NOT_IMPLEMENTED: { status: 501, title: 'The method is not supported' },
   STORE_UNAVAILABLE: { status: 503, title: 'The store is unavailable; retry later' },
+  NOT_READY: { status: 503, title: 'The service is not ready for traffic' },
+  SHUTTING_DOWN: { status: 503, title: 'The service is shutting down; retry elsewhere' },
 } as const
 
 export type ProblemCode = keyof typeof problemCatalog

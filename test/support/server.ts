@@ -12,6 +12,8 @@ export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   sqlitePath: ':memory:',
   limits: { maxAmount: 1_000_000, maxBalance: 10_000_000 },
   logLevel: 'silent',
+  shutdownTimeoutMs: 5_000,
+  apiKeys: undefined,
   ...overrides,
 })
 

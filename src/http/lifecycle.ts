@@ -1,0 +1,55 @@
+import type { Context, Next } from 'koa'
+import { isPointPath } from './paths'
+import { problem, sendProblem } from './problem'
+
+export type Phase = 'starting' | 'ready' | 'draining'
+
+/**
+ * Where the service is in its life, and how many requests it has in hand.
+ * Readiness reads the phase; a shutdown drains, then waits until settled.
+ */
+export class Lifecycle {
+  private current: Phase = 'starting'
+  private inFlight = 0
+  private waiting: (() => void)[] = []
+
+  get phase(): Phase {
+    return this.current
+  }
+
+  ready(): void {
+    if (this.current === 'starting') this.current = 'ready'
+  }
+
+  drain(): void {
+    this.current = 'draining'
+  }
+
+  /** Resolves once no request is being served. */
+  settled(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve()
+    return new Promise((resolve) => this.waiting.push(resolve))
+  }
+
+  /** Counts requests; while draining, refuses new API work before it starts and closes each connection after its answer. */
+  readonly middleware = async (ctx: Context, next: Next): Promise<void> => {
+    if (this.current === 'draining') ctx.set('Connection', 'close')
+    if (this.current === 'draining' && isPointPath(ctx.path)) {
+      return sendProblem(ctx, problem('SHUTTING_DOWN', 'the service is draining; nothing was applied, retry elsewhere'))
+    }
+    this.inFlight += 1
+    try {
+      await next()
+    } finally {
+      if (this.current === 'draining') ctx.set('Connection', 'close')
+      this.inFlight -= 1
+      if (this.inFlight === 0) this.release()
+    }
+  }
+
+  private release(): void {
+    const waiting = this.waiting
+    this.waiting = []
+    waiting.forEach((resolve) => resolve())
+  }
+}

@@ -1,0 +1,116 @@
+import Router from '@koa/router'
+import type { Context, Next } from 'koa'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { CommandQueue } from '../events/writer'
+import type { StoreObserver } from '../stores/timed'
+import { routeOf } from './paths'
+import type { Problem } from './problem'
+
+/** Process metrics are one per process, so every app's scrape shares this registry. */
+let processRegistry: Registry | undefined
+const processMetrics = (): Registry => {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry()
+    collectDefaultMetrics({ register: processRegistry })
+  }
+  return processRegistry
+}
+
+const commandRoutes: Record<string, string> = { '/point/:id/charge': 'charge', '/point/:id/use': 'use' }
+
+/** One app's metrics, in a registry of its own so that several apps can live in one process. */
+export class Metrics {
+  readonly registry = new Registry()
+
+  private readonly requestDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from request to response, by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  })
+
+  private readonly accepted = new Counter({
+    name: 'point_commands_accepted_total',
+    help: 'Charge and use commands answered 200',
+    labelNames: ['command'] as const,
+    registers: [this.registry],
+  })
+
+  private readonly rejected = new Counter({
+    name: 'point_commands_rejected_total',
+    help: 'Charge and use commands answered with a problem, by its code',
+    labelNames: ['command', 'code'] as const,
+    registers: [this.registry],
+  })
+
+  private readonly batchSize = new Histogram({
+    name: 'point_writer_batch_size',
+    help: 'Commands a writer decided and appended together (group commit)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [this.registry],
+  })
+
+  private readonly storeDuration = new Histogram({
+    name: 'point_store_call_duration_seconds',
+    help: 'Store call latency, by call and outcome',
+    labelNames: ['call', 'outcome'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  })
+
+  /** Sizes every writer batch; pass as the writer's `onBatch`. */
+  readonly onBatch = (size: number): void => this.batchSize.observe(size)
+
+  /** Times every store call; pass to `timedStore`. */
+  readonly observeStore: StoreObserver = (call, outcome, seconds) =>
+    this.storeDuration.observe({ call, outcome }, seconds)
+
+  /** Reads the queue's depth and writer count at each scrape. */
+  watchQueue(commands: CommandQueue): void {
+    new Gauge({
+      name: 'point_writer_queued_commands',
+      help: 'Commands waiting for their user writer',
+      registers: [this.registry],
+      collect() {
+        this.set(commands.queued)
+      },
+    })
+    new Gauge({
+      name: 'point_writer_active_writers',
+      help: 'Users with a writer at work',
+      registers: [this.registry],
+      collect() {
+        this.set(commands.activeWriters)
+      },
+    })
+  }
+
+  /** Times every request and counts command outcomes; sits outside the problem handler to see final answers. */
+  readonly middleware = async (ctx: Context, next: Next): Promise<void> => {
+    const stop = this.requestDuration.startTimer()
+    try {
+      await next()
+    } finally {
+      const route = routeOf(ctx)
+      stop({ method: ctx.method, route, status: ctx.status })
+      this.countCommand(ctx, route)
+    }
+  }
+
+  /** `GET /metrics` in the Prometheus text format. */
+  routes(): Router {
+    return new Router().get('/metrics', async (ctx) => {
+      const merged = Registry.merge([processMetrics(), this.registry])
+      ctx.type = merged.contentType
+      ctx.body = await merged.metrics()
+    })
+  }
+
+  private countCommand(ctx: Context, route: string): void {
+    const command = commandRoutes[route]
+    if (command === undefined || ctx.method !== 'PATCH') return
+    if (ctx.status === 200) this.accepted.inc({ command })
+    else this.rejected.inc({ command, code: (ctx.body as Problem | undefined)?.code ?? String(ctx.status) })
+  }
+}

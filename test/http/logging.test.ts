@@ -1,0 +1,101 @@
+import { expect } from 'chai'
+import { Writable } from 'node:stream'
+import type { Level } from 'pino'
+import { createLogger } from '../../src/http/logging'
+import { listen, opsApp, type Listening } from '../support/ops'
+import { patchJson } from '../support/server'
+
+/** A pino destination that keeps every line in memory. */
+class Captured extends Writable {
+  readonly text: string[] = []
+
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.text.push(chunk.toString())
+    done()
+  }
+
+  get lines(): Record<string, unknown>[] {
+    return this.text.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)
+  }
+
+  requests(): Record<string, unknown>[] {
+    return this.lines.filter((line) => line['msg'] === 'request completed' || line['msg'] === 'request failed')
+  }
+}
+
+const secret = 'sk-live-do-not-log-me'
+
+describe('request logs', function () {
+  let captured: Captured
+  let served: Listening
+
+  const serve = async (level: Level = 'debug') => {
+    captured = new Captured()
+    const logger = createLogger(level, captured)
+    served = await listen(opsApp({ logger, apiKeys: [{ key: secret, scopes: ['read', 'charge', 'use'] }] }).app)
+  }
+  afterEach(async function () {
+    await served.close()
+  })
+
+  it('writes one JSON line per request with its id, route, status and duration', async function () {
+    await serve()
+    const response = await fetch(`${served.url}/point/42`, { headers: { authorization: `Bearer ${secret}` } })
+    const id = response.headers.get('x-request-id')
+    expect(id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+
+    const [line, ...more] = captured.requests()
+    expect(more).to.deep.equal([])
+    expect(line).to.include({ level: 30, reqId: id, route: '/point/:id', status: 200 })
+    expect(line?.['req']).to.deep.include({ method: 'GET', url: '/point/42' })
+    expect(line?.['durationMs']).to.be.a('number').and.to.be.greaterThan(0)
+  })
+
+  it("keeps a caller's sane X-Request-Id and echoes it", async function () {
+    await serve()
+    const response = await fetch(`${served.url}/healthz`, { headers: { 'x-request-id': 'edge-7f3a.01:retry-2' } })
+    expect(response.headers.get('x-request-id')).to.equal('edge-7f3a.01:retry-2')
+    expect(captured.requests()[0]).to.include({ reqId: 'edge-7f3a.01:retry-2', route: '/healthz' })
+  })
+
+  it('replaces an X-Request-Id that is too long or could forge log lines', async function () {
+    await serve()
+    for (const given of ['x'.repeat(129), 'a b', 'id"}{"level":60', '']) {
+      const response = await fetch(`${served.url}/healthz`, { headers: { 'x-request-id': given } })
+      const echoed = response.headers.get('x-request-id')
+      expect(echoed).to.not.equal(given)
+      expect(echoed).to.match(/^[0-9a-f-]{36}$/)
+    }
+  })
+
+  it('never writes an API key, whether the request is let in, refused or broken', async function () {
+    await serve('trace')
+    const auth = { authorization: `Bearer ${secret}` }
+    await fetch(`${served.url}/point/1`, { headers: auth })
+    await patchJson(`${served.url}/point/1/charge`, { amount: 5 }, auth)
+    await patchJson(`${served.url}/point/1/use`, { amount: 500 }, auth)
+    await fetch(`${served.url}/point/1`, { headers: { authorization: `Bearer ${secret}x` } })
+    await fetch(`${served.url}/point/1/charge`, { method: 'PATCH', headers: { ...auth, 'content-type': 'application/json' }, body: '{' })
+    await fetch(`${served.url}/metrics`, { headers: { ...auth, cookie: `session=${secret}` } })
+
+    expect(captured.requests()).to.have.length(6)
+    expect(captured.requests().map((line) => line['status'])).to.deep.equal([200, 200, 409, 401, 400, 200])
+    expect(captured.text.join('')).to.not.contain(secret)
+    expect(captured.requests()[0]?.['req']).to.have.nested.property('headers.authorization', '[redacted]')
+  })
+
+  it('takes its level from LOG_LEVEL: at warn, answered requests are not logged', async function () {
+    await serve('warn')
+    await fetch(`${served.url}/point/1`)
+    expect(captured.lines).to.deep.equal([])
+  })
+
+  it('logs probes and scrapes only at debug', async function () {
+    await serve('info')
+    await fetch(`${served.url}/healthz`)
+    await fetch(`${served.url}/readyz`)
+    await fetch(`${served.url}/metrics`)
+    await fetch(`${served.url}/point/1`, { headers: { authorization: `Bearer ${secret}` } })
+    expect(captured.requests().map((line) => line['route'])).to.deep.equal(['/point/:id'])
+  })
+})

@@ -1,0 +1,165 @@
+import { expect } from 'chai'
+import { storeContract } from '../stores/contract'
+import { timedStore, type StoreCall } from '../../src/stores/timed'
+import { gatedStore } from '../support/gated'
+import { downStore, listen, opsApp, type Listening } from '../support/ops'
+import { patchJson, startTestServer } from '../support/server'
+import { fastMemoryStore } from '../support/tables'
+import { amount, userId } from '../support/values'
+
+/** The value of one sample in Prometheus text, or undefined when absent. */
+const sample = (text: string, name: string, labels: Record<string, string> = {}): number | undefined => {
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`)
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
+    if (match === null || match[1] !== name) continue
+    const have = (match[2] ?? '').split(',')
+    if (wanted.every((label) => have.includes(label))) return Number(match[3])
+  }
+  return undefined
+}
+
+const scrape = async (url: string): Promise<string> => {
+  const response = await fetch(`${url}/metrics`)
+  expect(response.status).to.equal(200)
+  expect(response.headers.get('content-type')).to.match(/^text\/plain; version=0\.0\.4/)
+  return response.text()
+}
+
+describe('metrics', function () {
+  const servers: Listening[] = []
+  afterEach(async function () {
+    await Promise.all(servers.splice(0).map((s) => s.close()))
+  })
+  const serve = async (app = opsApp().app) => {
+    const served = await listen(app)
+    servers.push(served)
+    return served.url
+  }
+
+  it('times requests by method, route pattern and status', async function () {
+    const url = await serve()
+    await fetch(`${url}/point/1`)
+    await fetch(`${url}/point/2`)
+    await fetch(`${url}/point/x`)
+    await fetch(`${url}/not/a/route`)
+    const text = await scrape(url)
+    const count = (labels: Record<string, string>) => sample(text, 'http_request_duration_seconds_count', labels)
+    expect(count({ method: 'GET', route: '/point/:id', status: '200' })).to.equal(2)
+    expect(count({ method: 'GET', route: '/point/:id', status: '400' })).to.equal(1)
+    expect(count({ method: 'GET', route: 'unmatched', status: '404' })).to.equal(1)
+    expect(sample(text, 'http_request_duration_seconds_bucket', { route: '/point/:id', status: '200', le: '+Inf' })).to.equal(2)
+  })
+
+  it('counts accepted commands, and rejected ones by code', async function () {
+    const url = await serve()
+    await patchJson(`${url}/point/1/charge`, { amount: 100 })
+    await patchJson(`${url}/point/1/charge`, { amount: 5 })
+    await patchJson(`${url}/point/1/use`, { amount: 30 })
+    await patchJson(`${url}/point/1/use`, { amount: 1_000 })
+    await patchJson(`${url}/point/1/use`, { amount: -1 })
+    await patchJson(`${url}/point/1/charge`, { amount: 2_000_000 })
+    const text = await scrape(url)
+    expect(sample(text, 'point_commands_accepted_total', { command: 'charge' })).to.equal(2)
+    expect(sample(text, 'point_commands_accepted_total', { command: 'use' })).to.equal(1)
+    expect(sample(text, 'point_commands_rejected_total', { command: 'use', code: 'INSUFFICIENT_BALANCE' })).to.equal(1)
+    expect(sample(text, 'point_commands_rejected_total', { command: 'use', code: 'INVALID_REQUEST' })).to.equal(1)
+    expect(sample(text, 'point_commands_rejected_total', { command: 'charge', code: 'AMOUNT_LIMIT_EXCEEDED' })).to.equal(1)
+  })
+
+  it('counts commands the store could not take as rejected with STORE_UNAVAILABLE', async function () {
+    const url = await serve(opsApp({ store: downStore() }).app)
+    await patchJson(`${url}/point/1/charge`, { amount: 1 })
+    const text = await scrape(url)
+    expect(sample(text, 'point_commands_rejected_total', { command: 'charge', code: 'STORE_UNAVAILABLE' })).to.equal(1)
+    expect(sample(text, 'point_store_call_duration_seconds_count', { call: 'load', outcome: 'fault' })).to.equal(1)
+  })
+
+  it('shows writer queue depth and batch sizes while commands wait for a held append', async function () {
+    const gated = gatedStore(fastMemoryStore())
+    const server = await startTestServer({ store: gated.store })
+    try {
+      const { ledger } = server.service
+      const answers = [10, 20, 30].map((n) => ledger.charge(userId(4), amount(n))())
+      await gated.holding
+      const busy = await scrape(server.url)
+      expect(sample(busy, 'point_writer_queued_commands')).to.equal(2)
+      expect(sample(busy, 'point_writer_active_writers')).to.equal(1)
+
+      gated.release()
+      await Promise.all(answers)
+      const idle = await scrape(server.url)
+      expect(sample(idle, 'point_writer_queued_commands')).to.equal(0)
+      expect(sample(idle, 'point_writer_active_writers')).to.equal(0)
+      // The first command started a batch alone; the two that queued behind it went together.
+      expect(sample(idle, 'point_writer_batch_size_count')).to.equal(2)
+      expect(sample(idle, 'point_writer_batch_size_sum')).to.equal(3)
+      expect(sample(idle, 'point_writer_batch_size_bucket', { le: '1' })).to.equal(1)
+      expect(sample(idle, 'point_writer_batch_size_bucket', { le: '2' })).to.equal(2)
+    } finally {
+      gated.release()
+      await server.close()
+    }
+  })
+
+  it('times store calls by call and outcome', async function () {
+    const server = await startTestServer()
+    try {
+      await patchJson(`${server.url}/point/9/charge`, { amount: 7 })
+      await fetch(`${server.url}/point/9`)
+      await fetch(`${server.url}/point/9/histories`)
+      const text = await scrape(server.url)
+      for (const call of ['load', 'append', 'balance', 'history']) {
+        expect(sample(text, 'point_store_call_duration_seconds_count', { call, outcome: 'ok' }), call).to.be.at.least(1)
+      }
+      expect(sample(text, 'point_store_call_duration_seconds_sum', { call: 'append', outcome: 'ok' })).to.be.greaterThan(0)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('exports the process defaults', async function () {
+    const text = await scrape(await serve())
+    for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+      expect(sample(text, name), name).to.be.a('number')
+    }
+  })
+
+  it('keeps each app’s counts apart in one process', async function () {
+    const first = await serve()
+    const second = await serve()
+    await patchJson(`${first}/point/1/charge`, { amount: 1 })
+    expect(sample(await scrape(first), 'point_commands_accepted_total', { command: 'charge' })).to.equal(1)
+    expect(sample(await scrape(second), 'point_commands_accepted_total', { command: 'charge' })).to.equal(undefined)
+  })
+})
+
+describe('timed store', function () {
+  storeContract('memory, timed', () => {
+    const store = timedStore(fastMemoryStore(), () => undefined)
+    return Promise.resolve({ store, dispose: () => store.close() })
+  })
+
+  it('reports each call once with its outcome and a duration', async function () {
+    const seen: [StoreCall, string][] = []
+    const durations: number[] = []
+    const store = timedStore(fastMemoryStore(), (call, outcome, seconds) => {
+      seen.push([call, outcome])
+      durations.push(seconds)
+    })
+    await store.load(userId(1))()
+    await store.append(userId(1), [{ type: 'CHARGE', userId: userId(1), amount: amount(3), timeMillis: 1 }], 0, { balance: 3, version: 1 })()
+    await store.balance(userId(1))()
+    await store.history(userId(1))()
+    await timedStore(downStore(), (call, outcome) => seen.push([call, outcome])).balance(userId(1))()
+    expect(seen).to.deep.equal([
+      ['load', 'ok'],
+      ['append', 'ok'],
+      ['balance', 'ok'],
+      ['history', 'ok'],
+      ['balance', 'fault'],
+    ])
+    // The given tables wait at least 1 ms per call.
+    durations.forEach((seconds) => expect(seconds).to.be.at.least(0.0009))
+  })
+})
