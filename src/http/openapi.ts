@@ -1,5 +1,6 @@
 import type { Limits } from '../events/decider'
 import { problemCatalog, type ProblemCode } from './problem'
+import { historyLimits } from './requests'
 
 export interface DocumentOptions {
   readonly limits: Limits
@@ -115,6 +116,31 @@ const idParameter: Json = {
   schema: { type: 'string', pattern: '^[1-9][0-9]*$' },
 }
 
+const atParameter: Json = {
+  name: 'at',
+  in: 'query',
+  required: false,
+  description: 'Answer the balance as of this moment, replayed from the log: Unix milliseconds or an ISO-8601 date-time with its offset',
+  schema: { type: 'string', examples: ['1767225600000', '2026-01-01T00:00:00Z'] },
+}
+
+const pageParameters: Json[] = [
+  {
+    name: 'limit',
+    in: 'query',
+    required: false,
+    description: `Most events in one page: 1 to ${historyLimits.max}, default ${historyLimits.default}`,
+    schema: { type: 'string', pattern: '^[1-9][0-9]*$', examples: ['100'] },
+  },
+  {
+    name: 'after',
+    in: 'query',
+    required: false,
+    description: 'Only events with an id greater than this; the `Link` header of the previous page names it',
+    schema: { type: 'string', pattern: '^(0|[1-9][0-9]*)$' },
+  },
+]
+
 const pointOperation = (options: DocumentOptions, scope: string, operation: Json, ...failures: ProblemCode[]): Json => ({
   tags: ['points'],
   parameters: [idParameter],
@@ -175,15 +201,26 @@ export function openApiDocument(options: DocumentOptions): Json {
         get: pointOperation(options, 'read', {
           operationId: 'balance',
           summary: "A user's balance; a user never seen has 0",
+          parameters: [idParameter, atParameter],
           responses: { '200': { description: 'The projected balance', ...json(ref('UserPoint')) } },
         }),
       },
       '/point/{id}/histories': {
         get: pointOperation(options, 'read', {
           operationId: 'history',
-          summary: "A user's accepted commands, oldest first",
+          summary: "A user's accepted commands, oldest first, a page at a time",
+          parameters: [idParameter, ...pageParameters],
           responses: {
-            '200': { description: 'The events, oldest first', ...json({ type: 'array', items: ref('PointHistory') }) },
+            '200': {
+              description: 'The events, oldest first',
+              headers: {
+                Link: {
+                  description: 'Present when more events remain: `<…?after=ID&limit=N>; rel="next"`',
+                  schema: { type: 'string' },
+                },
+              },
+              ...json({ type: 'array', items: ref('PointHistory') }),
+            },
           },
         }),
       },

@@ -50,12 +50,19 @@ describe('OpenAPI document', function () {
         expect(documented.filter((route) => !served.includes(route)), 'documented but not served').to.deep.equal([])
       })
 
+      it('documents the query parameters the point routes read', function () {
+        const names = (path: string) => ((paths[path]?.['get'] as Json)['parameters'] as Json[]).map((p) => p['name'])
+        expect(names('/point/{id}')).to.deep.equal(['id', 'at'])
+        expect(names('/point/{id}/histories')).to.deep.equal(['id', 'limit', 'after'])
+      })
+
       it('documents every path parameter of every route', function () {
         for (const [path, item] of Object.entries(paths)) {
           const names = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1])
           for (const operation of Object.values(item) as Json[]) {
             const parameters = (operation['parameters'] as Json[] | undefined) ?? []
-            expect(parameters.map((p) => p['name']), path).to.deep.equal(names)
+            const inPath = parameters.filter((p) => p['in'] === 'path')
+            expect(inPath.map((p) => p['name']), path).to.deep.equal(names)
           }
         }
       })
