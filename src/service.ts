@@ -7,6 +7,7 @@ import { createLedger, type Ledger } from './events/ledger'
 import type { PointStore } from './events/store'
 import { createApp } from './http/app'
 import { MemoryStore } from './stores/memory'
+import { openSqliteStore } from './stores/sqlite'
 
 export function openStore(config: Config): PointStore {
   switch (config.store) {
@@ -14,7 +15,7 @@ export function openStore(config: Config): PointStore {
       return new MemoryStore()
     case 'sqlite':
       mkdirSync(dirname(config.sqlitePath), { recursive: true })
-      throw new Error('the SQLite store is not built yet')
+      return openSqliteStore(config.sqlitePath)
   }
 }
 
