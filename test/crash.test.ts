@@ -3,6 +3,7 @@ import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
 import * as t from 'io-ts'
 import { join } from 'node:path'
+import { evolve, initialState } from '../src/events/decider'
 import { StoredEvent, UserPoint } from '../src/events/model'
 import { replay } from '../src/projections/balance'
 import { startServiceProcess, type ServiceProcess } from './support/process'
@@ -110,14 +111,14 @@ describe('crash safety: SIGKILL under load, then restart on the same file', func
 
           // Every prefix stays within the limits, and each acknowledged command is in the log once,
           // at the place its response reported.
-          let running = 0
+          let state = initialState
           const balanceAfter = new Map<string, number>()
           for (const event of history) {
-            running += event.type === 'CHARGE' ? event.amount : -event.amount
-            expect(running, `user ${user}: prefix balance`).to.be.within(0, maxBalance)
+            state = evolve(state, event)
+            expect(state.balance, `user ${user}: prefix balance`).to.be.within(0, maxBalance)
             const key = `${event.type.toLowerCase()} ${event.amount}`
             expect(balanceAfter.has(key), `user ${user}: ${key} logged twice`).to.equal(false)
-            balanceAfter.set(key, running)
+            balanceAfter.set(key, state.balance)
           }
           for (const command of commands.filter((c) => c.user === user && c.status !== undefined)) {
             const key = `${command.kind} ${command.amount}`

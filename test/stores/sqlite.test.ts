@@ -238,6 +238,21 @@ describe('sqlite store', function () {
       }
     })
 
+    it('on a file SQLite could only open read-only, fails appends as faults and still serves reads', async function () {
+      const writable = open()
+      await writable.append(userId(1), [charge(1, 3)], 0, { balance: 3, version: 1 })()
+      await writable.close()
+
+      const store = new SqliteStore(new Sqlite(path, { readonly: true }))
+      try {
+        const refused = await store.append(userId(1), [charge(1, 4)], 1, { balance: 7, version: 2 })()
+        expect(E.isLeft(refused) && refused.left._tag === 'StoreUnavailable' && refused.left.cause).to.include({ code: 'SQLITE_READONLY' })
+        expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 3, version: 1 }))
+      } finally {
+        await store.close()
+      }
+    })
+
     it('answers appends made after close with a fault instead of throwing', async function () {
       const store = open()
       await store.close()
