@@ -6,15 +6,36 @@ import type { Server } from 'node:http'
 import { parseConfig } from '../src/config'
 import { startService } from '../src/service'
 import type { PointStore } from '../src/events/store'
-import { openSqliteStore } from '../src/stores/sqlite'
+import { openSqliteStore, type Commit } from '../src/stores/sqlite'
 import { InstantStore } from './instant-store'
 
 /**
  * One server for `bench/http.ts`, started in its own process so the load
  * generator does not share its event loop. Usage: `server.ts <kind> [sqlite file]`;
- * prints `listening <port>` once ready.
+ * prints `listening <port>` once ready, and answers any IPC message with its `Usage`.
  */
 const [kind, path = ''] = process.argv.slice(2)
+
+/** What this process has spent so far; the parent takes differences around each measurement. */
+export interface Usage {
+  readonly cpuMicros: number
+  readonly commits: number
+  readonly appends: number
+  /** Time the event loop spent inside commits, fsync included. */
+  readonly commitMillis: number
+}
+
+const spent = { commits: 0, appends: 0, commitMillis: 0 }
+const onCommit = ({ appends, millis }: Commit) => {
+  spent.commits++
+  spent.appends += appends
+  spent.commitMillis += millis
+}
+
+const usage = (): Usage => {
+  const cpu = process.cpuUsage()
+  return { cpuMicros: cpu.user + cpu.system, ...spent }
+}
 
 /** The 100% reference: Koa, the same body parser, a PATCH handler adding to a Map. */
 function reference(): Server {
@@ -47,9 +68,9 @@ function start(): Server | Promise<Server> {
     case 'instant':
       return ledger(new InstantStore())
     case 'group':
-      return ledger(openSqliteStore(path, { groupCommit: true }))
+      return ledger(openSqliteStore(path, { groupCommit: true, onCommit }))
     case 'single':
-      return ledger(openSqliteStore(path, { groupCommit: false }))
+      return ledger(openSqliteStore(path, { groupCommit: false, onCommit }))
     default:
       throw new Error(`unknown server kind: ${kind}`)
   }
@@ -58,6 +79,7 @@ function start(): Server | Promise<Server> {
 async function main(): Promise<void> {
   const server = await start()
   if (!server.listening) await new Promise((resolve) => server.once('listening', resolve))
+  process.on('message', () => process.send?.(usage()))
   console.log(`listening ${(server.address() as AddressInfo).port}`)
 }
 

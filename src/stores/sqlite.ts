@@ -22,8 +22,8 @@ export interface SqliteStoreOptions {
    */
   readonly groupCommit?: boolean
   readonly clock?: () => number
-  /** Called after each committed transaction with the number of appends it held. */
-  readonly onCommit?: (appends: number) => void
+  /** Called after each committed transaction: how many appends it held, how long it took (fsync included). */
+  readonly onCommit?: (commit: Commit) => void
 }
 
 /** Opens (creating if needed) a database file in WAL mode with full fsync, at the latest schema. */
@@ -43,6 +43,11 @@ export function openDatabase(path: string, options: SqliteOpenOptions = {}): Dat
 export const openSqliteStore = (path: string, options: SqliteStoreOptions & SqliteOpenOptions = {}): SqliteStore =>
   new SqliteStore(openDatabase(path, options), options)
 
+export interface Commit {
+  readonly appends: number
+  readonly millis: number
+}
+
 interface AppendJob {
   readonly userId: UserId
   readonly events: readonly PointEvent[]
@@ -61,7 +66,7 @@ const StateRow = t.type({ balance: t.number, version: t.number })
  */
 export class SqliteStore implements PointStore {
   private readonly clock: () => number
-  private readonly onCommit: (appends: number) => void
+  private readonly onCommit: (commit: Commit) => void
   private readonly batch: TurnBatch<AppendJob, Appended> | undefined
   private readonly sql: ReturnType<typeof prepare>
   private readonly commitAll: Transaction<(jobs: readonly AppendJob[], updateMillis: number) => Appended[]>
@@ -125,8 +130,9 @@ export class SqliteStore implements PointStore {
   private commit(jobs: readonly AppendJob[]): Appended[] {
     if (!this.db.open) return jobs.map(() => E.left(storeUnavailable(new Error('the store is closed'))))
     try {
+      const started = performance.now()
       const results = this.commitAll.immediate(jobs, this.clock())
-      this.onCommit(jobs.length)
+      this.onCommit({ appends: jobs.length, millis: performance.now() - started })
       return results
     } catch (error) {
       const fault = storeUnavailable(error)

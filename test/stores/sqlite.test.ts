@@ -114,7 +114,7 @@ describe('sqlite store', function () {
   describe('group commit', function () {
     it('commits the appends of one event-loop turn, across users, in one transaction', async function () {
       const commits: number[] = []
-      const store = open({ onCommit: (n) => commits.push(n) })
+      const store = open({ onCommit: (c) => commits.push(c.appends) })
       try {
         const users = [1, 2, 3, 4, 5, 6, 7, 8]
         const results = await Promise.all(users.map((u) => store.append(userId(u), [charge(u, u)], 0, { balance: u, version: 1 })()))
@@ -130,7 +130,7 @@ describe('sqlite store', function () {
 
     it('commits once per append when group commit is off', async function () {
       const commits: number[] = []
-      const store = open({ groupCommit: false, onCommit: (n) => commits.push(n) })
+      const store = open({ groupCommit: false, onCommit: (c) => commits.push(c.appends) })
       try {
         await Promise.all([1, 2, 3].map((u) => store.append(userId(u), [charge(u, u)], 0, { balance: u, version: 1 })()))
         expect(commits).to.deep.equal([1, 1, 1])
@@ -158,7 +158,7 @@ describe('sqlite store', function () {
 
     it('reports a stale member as a conflict and commits the others of its batch', async function () {
       const commits: number[] = []
-      const store = open({ onCommit: (n) => commits.push(n) })
+      const store = open({ onCommit: (c) => commits.push(c.appends) })
       try {
         await store.append(userId(1), [charge(1, 10)], 0, { balance: 10, version: 1 })()
         const results = await Promise.all([
