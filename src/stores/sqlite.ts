@@ -129,15 +129,17 @@ export class SqliteStore implements PointStore {
   /** One transaction for all jobs; if it cannot commit, none of them is applied. */
   private commit(jobs: readonly AppendJob[]): Appended[] {
     if (!this.db.open) return jobs.map(() => E.left(storeUnavailable(new Error('the store is closed'))))
+    const started = performance.now()
+    let results: Appended[]
     try {
-      const started = performance.now()
-      const results = this.commitAll.immediate(jobs, this.clock())
-      this.onCommit({ appends: jobs.length, millis: performance.now() - started })
-      return results
+      results = this.commitAll.immediate(jobs, this.clock())
     } catch (error) {
       const fault = storeUnavailable(error)
       return jobs.map(() => E.left(fault))
     }
+    // Outside the try: once committed, the callers must hear so, whatever the hook does.
+    this.onCommit({ appends: jobs.length, millis: performance.now() - started })
+    return results
   }
 
   /** One job inside the shared transaction: its failure is its own unless SQLite dropped the whole transaction. */
