@@ -16,7 +16,7 @@ export const LogLevel = t.keyof({ fatal: null, error: null, warn: null, info: nu
 const Environment = t.type({
   PORT: withDefault(Port, 3000),
   HOST: withDefault(t.string, '127.0.0.1'),
-  POINT_STORE: withDefault(StoreKind, 'memory'),
+  POINT_STORE: withDefault(StoreKind, 'sqlite'),
   SQLITE_PATH: withDefault(t.string, './data/points.db'),
   POINT_MAX_AMOUNT: withDefault(PositiveInt, 1_000_000),
   POINT_MAX_BALANCE: withDefault(PositiveInt, 10_000_000),

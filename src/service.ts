@@ -11,6 +11,7 @@ import { Lifecycle } from './http/lifecycle'
 import { Metrics } from './http/metrics'
 import { shutDown } from './shutdown'
 import { MemoryStore } from './stores/memory'
+import { openSqliteStore } from './stores/sqlite'
 import { timedStore } from './stores/timed'
 
 export function openStore(config: Config): PointStore {
@@ -19,7 +20,7 @@ export function openStore(config: Config): PointStore {
       return new MemoryStore()
     case 'sqlite':
       mkdirSync(dirname(config.sqlitePath), { recursive: true })
-      throw new Error('the SQLite store is not built yet')
+      return openSqliteStore(config.sqlitePath)
   }
 }
 

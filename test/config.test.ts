@@ -19,7 +19,7 @@ describe('configuration', function () {
     expect(parsed({})).to.deep.equal({
       port: 3000,
       host: '127.0.0.1',
-      store: 'memory',
+      store: 'sqlite',
       sqlitePath: './data/points.db',
       limits: { maxAmount: 1_000_000, maxBalance: 10_000_000 },
       logLevel: 'info',

@@ -4,14 +4,22 @@ import type { UserId } from '../events/model'
 import { storeUnavailable, type StoreUnavailable } from '../events/store'
 import { Auditor, type Finding, type LogEntry, type ProjectionRow } from './audit'
 
+/** Rows in arrays, read synchronously or not, as the store's driver does. */
+export type Chunks<A> = AsyncIterable<readonly A[]> | Iterable<readonly A[]>
+
+export interface DuplicateKey {
+  readonly key: string
+  readonly count: number
+}
+
 /** What a store lets an audit read: everything, streamed, plus a way to rebuild the projection. */
 export interface AuditSource {
-  /** Every event, or one user's, each user's in log order. */
-  scanEvents(userId?: UserId): AsyncIterable<LogEntry>
-  /** Every projection row, or one user's. */
-  scanProjections(userId?: UserId): AsyncIterable<ProjectionRow>
+  /** Every event, or one user's, each user's in log order; in chunks, so a large log streams cheaply. */
+  scanEvents(userId?: UserId): Chunks<LogEntry>
+  /** Every projection row, or one user's, in chunks. */
+  scanProjections(userId?: UserId): Chunks<ProjectionRow>
   /** Idempotency keys stored more than once. */
-  duplicateKeys(): AsyncIterable<{ readonly key: string; readonly count: number }>
+  duplicateKeys(): AsyncIterable<DuplicateKey> | Iterable<DuplicateKey>
   /** Replaces the projection with these states, in one transaction where the store has them. */
   rebuild(states: ReadonlyArray<{ readonly userId: UserId; readonly balance: number; readonly version: number }>): Promise<void>
 }
@@ -40,12 +48,16 @@ async function audit(source: AuditSource, limits: Limits, options: AuditOptions)
   const clock = options.clock ?? performance.now.bind(performance)
   const started = clock()
   const auditor = new Auditor(limits)
-  for await (const entry of source.scanEvents(options.userId)) auditor.event(entry)
+  for await (const chunk of source.scanEvents(options.userId)) {
+    for (const entry of chunk) auditor.event(entry)
+  }
 
   const seen = new Set<UserId>()
-  for await (const row of source.scanProjections(options.userId)) {
-    seen.add(row.userId)
-    auditor.projection(row)
+  for await (const chunk of source.scanProjections(options.userId)) {
+    for (const row of chunk) {
+      seen.add(row.userId)
+      auditor.projection(row)
+    }
   }
   auditor.missingProjections(seen)
   if (options.userId === undefined) {

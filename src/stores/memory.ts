@@ -5,7 +5,7 @@ import type { PointState } from '../events/decider'
 import type { PointEvent, StoredEvent, UserId, UserPoint } from '../events/model'
 import { attempt, versionConflict, type HistoryQuery, type PointStore, type StoreFault } from '../events/store'
 import type { LogEntry, ProjectionRow } from '../projections/audit'
-import type { AuditSource } from '../projections/audit-run'
+import type { AuditSource, DuplicateKey } from '../projections/audit-run'
 import { replay } from '../projections/balance'
 
 /**
@@ -68,20 +68,22 @@ export class MemoryStore implements PointStore, AuditSource {
     return userId === undefined ? [...this.versions.keys()] : [userId]
   }
 
-  async *scanEvents(userId?: UserId): AsyncIterable<LogEntry> {
+  async *scanEvents(userId?: UserId): AsyncIterable<LogEntry[]> {
     for (const user of this.auditedUsers(userId)) {
-      yield* (await this.histories.selectAllByUserId(user)).map(toStoredEvent)
+      yield (await this.histories.selectAllByUserId(user)).map(toStoredEvent)
     }
   }
 
-  async *scanProjections(userId?: UserId): AsyncIterable<ProjectionRow> {
+  async *scanProjections(userId?: UserId): AsyncIterable<ProjectionRow[]> {
     for (const user of this.auditedUsers(userId)) {
-      yield { userId: user, point: (await this.points.selectById(user)).point }
+      yield [{ userId: user, point: (await this.points.selectById(user)).point }]
     }
   }
 
   /** Keys are unique by construction here. */
-  async *duplicateKeys(): AsyncIterable<{ key: string; count: number }> {}
+  duplicateKeys(): DuplicateKey[] {
+    return []
+  }
 
   async rebuild(states: ReadonlyArray<{ userId: UserId; balance: number }>): Promise<void> {
     for (const { userId, balance } of states) await this.points.insertOrUpdate(userId, balance)

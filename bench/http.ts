@@ -1,0 +1,194 @@
+import autocannon, { type Request, type Result } from 'autocannon'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { parseArgs } from 'node:util'
+import type { Usage } from './server'
+
+/**
+ * `npm run bench:http`: the charge endpoint on SQLite against a bare Koa
+ * handler that adds to a Map, measured in the same run. Each server runs in
+ * its own process; autocannon runs here. Options: --duration (s), --rounds, --connections.
+ */
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50' },
+  },
+})
+const duration = Number(values.duration)
+const rounds = Number(values.rounds)
+const connections = Number(values.connections)
+const manyUsers = 10_000
+
+type ServerKind = 'reference' | 'instant' | 'group' | 'single'
+
+interface Row {
+  readonly name: string
+  readonly server: ServerKind
+  readonly method: 'GET' | 'PATCH'
+  readonly path: () => string
+}
+
+const anyUser = (): number => 1 + Math.floor(Math.random() * manyUsers)
+const chargeBody = JSON.stringify({ amount: 1 })
+
+const rows: readonly Row[] = [
+  { name: 'reference: bare Koa PATCH, Map', server: 'reference', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
+  { name: 'charge, no-I/O store (stack cost)', server: 'instant', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
+  { name: 'charge, SQLite, group commit', server: 'group', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
+  { name: 'charge, SQLite, group commit, 1 hot user', server: 'group', method: 'PATCH', path: () => '/point/1/charge' },
+  { name: 'charge, SQLite, commit per request', server: 'single', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
+  { name: 'GET /point/{id}, SQLite', server: 'group', method: 'GET', path: () => `/point/${anyUser()}` },
+]
+
+interface Running {
+  readonly url: string
+  readonly child: ChildProcess
+}
+
+const root = resolve(__dirname, '..')
+
+function startServer(kind: ServerKind, dir: string): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts', kind, join(dir, `${kind}.db`)], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  })
+  return new Promise((ready, fail) => {
+    child.once('exit', (code) => fail(new Error(`the ${kind} server exited with ${String(code)}`)))
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const port = /^listening (\d+)$/.exec(line)?.[1]
+      if (port !== undefined) ready({ url: `http://127.0.0.1:${port}`, child })
+    })
+  })
+}
+
+function usage(child: ChildProcess): Promise<Usage> {
+  return new Promise((answer) => {
+    child.once('message', (spent: Usage) => answer(spent))
+    child.send('usage')
+  })
+}
+
+interface Measured {
+  readonly result: Result
+  /** Server CPU per answered request: unlike req/s, barely moved by what else the machine runs. */
+  readonly cpuPerRequest: number
+  /** Appends per SQLite transaction (NaN without SQLite). */
+  readonly batch: number
+  /** Share of the run the server's event loop sat inside commits, fsync included. */
+  readonly blocked: number
+}
+
+async function measure(server: Running, row: Row, seconds: number): Promise<Measured> {
+  const before = await usage(server.child)
+  const result = await load(server.url, row, seconds)
+  const after = await usage(server.child)
+  return {
+    result,
+    cpuPerRequest: (after.cpuMicros - before.cpuMicros) / result.requests.total,
+    batch: (after.appends - before.appends) / (after.commits - before.commits),
+    blocked: (after.commitMillis - before.commitMillis) / (result.duration * 1000),
+  }
+}
+
+function load(url: string, row: Row, seconds: number): Promise<Result> {
+  const request: Request = {
+    method: row.method,
+    setupRequest: (req) => ({
+      ...req,
+      path: row.path(),
+      ...(row.method === 'PATCH' ? { body: chargeBody, headers: { 'content-type': 'application/json' } } : {}),
+    }),
+  }
+  return new Promise((done, fail) => {
+    autocannon({ url, connections, duration: seconds, requests: [request] }, (error, result) =>
+      error ? fail(error as Error) : done(result),
+    )
+  })
+}
+
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN
+}
+
+interface Figures {
+  readonly cpu: number
+  readonly batch: number
+  readonly blocked: number
+  readonly rps: number
+  readonly p50: number
+  readonly p99: number
+  readonly failed: number
+}
+
+const medians = (measured: Measured[]): Figures => {
+  const results = measured.map((m) => m.result)
+  return {
+    cpu: median(measured.map((m) => m.cpuPerRequest)),
+    batch: median(measured.map((m) => m.batch)),
+    blocked: median(measured.map((m) => m.blocked)),
+    rps: median(results.map((r) => r.requests.average)),
+    p50: median(results.map((r) => r.latency.p50)),
+    p99: median(results.map((r) => r.latency.p99)),
+    failed: results.reduce((n, r) => n + r.non2xx + r.errors, 0),
+  }
+}
+
+function printTable(figures: Map<Row, Figures>): void {
+  const base = figures.get(rows[0]!)!
+  const percent = (x: number) => `${Math.round(x * 100)}%`
+  console.table(
+    rows.map((row) => {
+      const f = figures.get(row)!
+      return {
+        row: row.name,
+        'req/s': Math.round(f.rps),
+        'p50 ms': f.p50,
+        'p99 ms': f.p99,
+        'req/s vs ref': percent(f.rps / base.rps),
+        'p99 vs ref': `${(f.p99 / base.p99).toFixed(2)}x`,
+        'server CPU µs/req': Math.round(f.cpu),
+        'CPU vs ref': `${(f.cpu / base.cpu).toFixed(2)}x`,
+        'appends/commit': Number.isNaN(f.batch) ? '' : f.batch.toFixed(1),
+        'loop in commit': Number.isNaN(f.batch) ? '' : percent(f.blocked),
+        'non-2xx/errors': f.failed,
+      }
+    }),
+  )
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'point-ledger-bench-'))
+  const servers = new Map<ServerKind, Running>()
+  try {
+    for (const kind of ['reference', 'instant', 'group', 'single'] as const) servers.set(kind, await startServer(kind, dir))
+    const serverOf = (row: Row) => servers.get(row.server)!
+
+    console.log(`warming up (2 s per row), then ${rounds} rounds of ${duration} s, ${connections} connections`)
+    for (const row of rows) await load(serverOf(row).url, row, 2)
+
+    // Rounds go over all rows in turn, so a noisy neighbour hits every row alike.
+    const results = new Map<Row, Measured[]>(rows.map((row) => [row, []]))
+    for (let round = 1; round <= rounds; round++) {
+      for (const row of rows) {
+        const measured = await measure(serverOf(row), row, duration)
+        results.get(row)!.push(measured)
+        const { requests, latency } = measured.result
+        console.log(
+          `round ${round}: ${row.name}: ${Math.round(requests.average)} req/s, p99 ${latency.p99} ms, ${Math.round(measured.cpuPerRequest)} µs CPU/req`,
+        )
+      }
+    }
+    printTable(new Map(rows.map((row) => [row, medians(results.get(row)!)])))
+  } finally {
+    for (const { child } of servers.values()) child.kill()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+void main()

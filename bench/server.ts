@@ -1,0 +1,86 @@
+import Koa from 'koa'
+import bodyParser from 'koa-bodyparser'
+import pino from 'pino'
+import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
+import { parseConfig } from '../src/config'
+import { startService } from '../src/service'
+import type { PointStore } from '../src/events/store'
+import { openSqliteStore, type Commit } from '../src/stores/sqlite'
+import { InstantStore } from './instant-store'
+
+/**
+ * One server for `bench/http.ts`, started in its own process so the load
+ * generator does not share its event loop. Usage: `server.ts <kind> [sqlite file]`;
+ * prints `listening <port>` once ready, and answers any IPC message with its `Usage`.
+ */
+const [kind, path = ''] = process.argv.slice(2)
+
+/** What this process has spent so far; the parent takes differences around each measurement. */
+export interface Usage {
+  readonly cpuMicros: number
+  readonly commits: number
+  readonly appends: number
+  /** Time the event loop spent inside commits, fsync included. */
+  readonly commitMillis: number
+}
+
+const spent = { commits: 0, appends: 0, commitMillis: 0 }
+const onCommit = ({ appends, millis }: Commit) => {
+  spent.commits++
+  spent.appends += appends
+  spent.commitMillis += millis
+}
+
+const usage = (): Usage => {
+  const cpu = process.cpuUsage()
+  return { cpuMicros: cpu.user + cpu.system, ...spent }
+}
+
+/** The 100% reference: Koa, the same body parser, a PATCH handler adding to a Map. */
+function reference(): Server {
+  const points = new Map<string, number>()
+  const app = new Koa()
+  app.use(bodyParser({ enableTypes: ['json'] }))
+  app.use((ctx) => {
+    const match = /^\/point\/(\d+)\/charge$/.exec(ctx.path)
+    if (ctx.method !== 'PATCH' || match?.[1] === undefined) return
+    const id = match[1]
+    const point = (points.get(id) ?? 0) + Number((ctx.request.body as { amount: unknown }).amount)
+    points.set(id, point)
+    ctx.body = { id: Number(id), point, updateMillis: Date.now() }
+  })
+  return app.listen(0, '127.0.0.1')
+}
+
+/** The service as `npm start` wires it, on the given store. */
+async function ledger(store: PointStore): Promise<Server> {
+  const config = parseConfig({ PORT: '0' })
+  if (config._tag === 'Left') throw new Error(config.left)
+  const service = await startService(config.right, pino({ level: 'silent' }), store)
+  return service.server
+}
+
+function start(): Server | Promise<Server> {
+  switch (kind) {
+    case 'reference':
+      return reference()
+    case 'instant':
+      return ledger(new InstantStore())
+    case 'group':
+      return ledger(openSqliteStore(path, { groupCommit: true, onCommit }))
+    case 'single':
+      return ledger(openSqliteStore(path, { groupCommit: false, onCommit }))
+    default:
+      throw new Error(`unknown server kind: ${kind}`)
+  }
+}
+
+async function main(): Promise<void> {
+  const server = await start()
+  if (!server.listening) await new Promise((resolve) => server.once('listening', resolve))
+  process.on('message', () => process.send?.(usage()))
+  console.log(`listening ${(server.address() as AddressInfo).port}`)
+}
+
+void main()

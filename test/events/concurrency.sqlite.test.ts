@@ -1,0 +1,4 @@
+import { sqliteFixture } from '../support/sqlite'
+import { concurrencySuite } from './concurrency-suite'
+
+concurrencySuite('sqlite', () => sqliteFixture())

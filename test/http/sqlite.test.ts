@@ -1,0 +1,4 @@
+import { sqliteFixture } from '../support/sqlite'
+import { httpSuite } from './suite'
+
+httpSuite('sqlite', () => sqliteFixture())

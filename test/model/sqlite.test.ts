@@ -1,0 +1,4 @@
+import { sqliteFixture } from '../support/sqlite'
+import { modelSuite } from './suite'
+
+modelSuite('sqlite', () => sqliteFixture())

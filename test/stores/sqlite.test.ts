@@ -1,0 +1,264 @@
+import Sqlite from 'better-sqlite3'
+import { expect } from 'chai'
+import * as E from 'fp-ts/Either'
+import { join } from 'node:path'
+import type { Amount, PointEvent } from '../../src/events/model'
+import { migrate, migrations, type Migration } from '../../src/stores/sqlite-schema'
+import { openDatabase, openSqliteStore, SqliteStore, type SqliteStoreOptions } from '../../src/stores/sqlite'
+import { sqliteFixture, tempDir, type TempDir } from '../support/sqlite'
+import { amount, userId } from '../support/values'
+import { storeContract } from './contract'
+
+storeContract('sqlite (group commit)', () => sqliteFixture())
+storeContract('sqlite (one commit per append)', () => sqliteFixture({ groupCommit: false }))
+
+const charge = (user: number, n: number): PointEvent => ({ type: 'CHARGE', userId: userId(user), amount: amount(n), timeMillis: 5 })
+
+const tagOf = (result: E.Either<{ _tag: string }, unknown>): string => (E.isLeft(result) ? result.left._tag : 'Right')
+
+describe('sqlite store', function () {
+  let dir: TempDir
+  let path: string
+
+  beforeEach(async function () {
+    dir = await tempDir()
+    path = join(dir.path, 'points.db')
+  })
+  afterEach(async function () {
+    await dir.remove()
+  })
+
+  const open = (options: SqliteStoreOptions = {}) => openSqliteStore(path, options)
+
+  describe('file and schema', function () {
+    it('runs in WAL mode with a full fsync on every commit', function () {
+      const db = openDatabase(path)
+      try {
+        expect(db.pragma('journal_mode', { simple: true })).to.equal('wal')
+        expect(db.pragma('synchronous', { simple: true })).to.equal(2)
+      } finally {
+        db.close()
+      }
+    })
+
+    it('applies each migration once: reopening changes neither the schema nor the data', async function () {
+      const first = open()
+      await first.append(userId(1), [charge(1, 40)], 0, { balance: 40, version: 1 })()
+      await first.close()
+
+      const db = openDatabase(path)
+      try {
+        expect(db.pragma('user_version', { simple: true })).to.equal(migrations.at(-1)?.version)
+        expect(migrate(db)).to.equal(migrations.at(-1)?.version)
+        expect(db.prepare('SELECT count(*) FROM events').pluck().get()).to.equal(1)
+      } finally {
+        db.close()
+      }
+    })
+
+    it('applies a step whole or not at all, and picks up from there next time', function () {
+      const db = openDatabase(path)
+      try {
+        const next = (migrations.at(-1)?.version ?? 0) + 1
+        const broken: Migration = { version: next, name: 'broken', sql: 'CREATE TABLE extra (x); INSERT INTO nowhere VALUES (1);' }
+        expect(() => migrate(db, [...migrations, broken])).to.throw(/nowhere/)
+        expect(db.pragma('user_version', { simple: true })).to.equal(next - 1)
+        expect(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'extra'").pluck().get()).to.equal(0)
+
+        const fixed: Migration = { ...broken, sql: 'CREATE TABLE extra (x);' }
+        expect(migrate(db, [...migrations, fixed])).to.equal(next)
+        expect(migrate(db, [...migrations, fixed])).to.equal(next)
+      } finally {
+        db.close()
+      }
+    })
+
+    it('refuses a file written by a newer schema', function () {
+      const db = new Sqlite(path)
+      db.pragma(`user_version = ${(migrations.at(-1)?.version ?? 0) + 1}`)
+      db.close()
+      expect(() => openDatabase(path)).to.throw(/schema version/)
+    })
+
+    it('reads a user history through the (user, version) index', function () {
+      const db = openDatabase(path)
+      try {
+        const plan = db
+          .prepare('EXPLAIN QUERY PLAN SELECT * FROM events WHERE user_id = ? ORDER BY version')
+          .all(1) as { detail: string }[]
+        expect(plan.map((row) => row.detail).join(' ')).to.match(/USING INDEX events_by_user_version/)
+      } finally {
+        db.close()
+      }
+    })
+  })
+
+  it('keeps the log and the projection across close and reopen', async function () {
+    const first = open()
+    await first.append(userId(1), [charge(1, 100), charge(1, 20)], 0, { balance: 120, version: 2 })()
+    await first.append(userId(2), [charge(2, 7)], 0, { balance: 7, version: 1 })()
+    const before = await first.history(userId(1))()
+    await first.close()
+
+    const second = open()
+    try {
+      expect(await second.load(userId(1))()).to.deep.equal(E.right({ balance: 120, version: 2 }))
+      expect(await second.history(userId(1))()).to.deep.equal(before)
+      const balance = await second.balance(userId(2))()
+      expect(E.isRight(balance) && balance.right.point).to.equal(7)
+    } finally {
+      await second.close()
+    }
+  })
+
+  describe('group commit', function () {
+    it('commits the appends of one event-loop turn, across users, in one transaction', async function () {
+      const commits: number[] = []
+      const store = open({ onCommit: (c) => commits.push(c.appends) })
+      try {
+        const users = [1, 2, 3, 4, 5, 6, 7, 8]
+        const results = await Promise.all(users.map((u) => store.append(userId(u), [charge(u, u)], 0, { balance: u, version: 1 })()))
+        expect(results.map(tagOf)).to.deep.equal(users.map(() => 'Right'))
+        expect(commits).to.deep.equal([users.length])
+
+        await store.append(userId(1), [charge(1, 1)], 1, { balance: 2, version: 2 })()
+        expect(commits).to.deep.equal([users.length, 1])
+      } finally {
+        await store.close()
+      }
+    })
+
+    it('commits once per append when group commit is off', async function () {
+      const commits: number[] = []
+      const store = open({ groupCommit: false, onCommit: (c) => commits.push(c.appends) })
+      try {
+        await Promise.all([1, 2, 3].map((u) => store.append(userId(u), [charge(u, u)], 0, { balance: u, version: 1 })()))
+        expect(commits).to.deep.equal([1, 1, 1])
+      } finally {
+        await store.close()
+      }
+    })
+
+    it('answers a caller only once its transaction is committed and visible to other connections', async function () {
+      const store = open()
+      const reader = new Sqlite(path, { readonly: true })
+      try {
+        const count = reader.prepare('SELECT count(*) FROM events WHERE user_id = ?').pluck()
+        const seen = await Promise.all(
+          [1, 2, 3].map((u) =>
+            store.append(userId(u), [charge(u, u)], 0, { balance: u, version: 1 })().then(() => count.get(u)),
+          ),
+        )
+        expect(seen).to.deep.equal([1, 1, 1])
+      } finally {
+        reader.close()
+        await store.close()
+      }
+    })
+
+    it('reports a stale member as a conflict and commits the others of its batch', async function () {
+      const commits: number[] = []
+      const store = open({ onCommit: (c) => commits.push(c.appends) })
+      try {
+        await store.append(userId(1), [charge(1, 10)], 0, { balance: 10, version: 1 })()
+        const results = await Promise.all([
+          store.append(userId(2), [charge(2, 2)], 0, { balance: 2, version: 1 })(),
+          store.append(userId(1), [charge(1, 5)], 0, { balance: 5, version: 1 })(),
+          store.append(userId(1), [charge(1, 6)], 1, { balance: 16, version: 2 })(),
+          // Same user and version as the line above, in the same transaction: it sees the write and loses.
+          store.append(userId(1), [charge(1, 7)], 1, { balance: 17, version: 2 })(),
+          store.append(userId(3), [charge(3, 3)], 0, { balance: 3, version: 1 })(),
+        ])
+        expect(results.map(tagOf)).to.deep.equal(['Right', 'VersionConflict', 'Right', 'VersionConflict', 'Right'])
+        expect(commits).to.deep.equal([1, 5])
+        expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 16, version: 2 }))
+        const history = await store.history(userId(1))()
+        expect(E.isRight(history) && history.right.map((e) => e.amount)).to.deep.equal([10, 6])
+      } finally {
+        await store.close()
+      }
+    })
+
+    it('rolls back a failing member alone: none of its events, all of the others', async function () {
+      const store = open()
+      try {
+        const bad = { ...charge(1, 1), amount: 0 as Amount } // breaks the amount > 0 check
+        const results = await Promise.all([
+          store.append(userId(2), [charge(2, 2)], 0, { balance: 2, version: 1 })(),
+          store.append(userId(1), [charge(1, 9), bad], 0, { balance: 9, version: 2 })(),
+          store.append(userId(3), [charge(3, 3)], 0, { balance: 3, version: 1 })(),
+        ])
+        expect(results.map(tagOf)).to.deep.equal(['Right', 'StoreUnavailable', 'Right'])
+        expect(await store.history(userId(1))()).to.deep.equal(E.right([]))
+        expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 0, version: 0 }))
+        expect(await store.load(userId(3))()).to.deep.equal(E.right({ balance: 3, version: 1 }))
+      } finally {
+        await store.close()
+      }
+    })
+
+    it('fails every member, writing nothing, when the transaction cannot start, and recovers after', async function () {
+      const store = new SqliteStore(openDatabase(path, { busyTimeoutMillis: 20 }))
+      const locker = new Sqlite(path)
+      try {
+        locker.exec('BEGIN IMMEDIATE')
+        const locked = await Promise.all([1, 2].map((u) => store.append(userId(u), [charge(u, u)], 0, { balance: u, version: 1 })()))
+        expect(locked.map(tagOf)).to.deep.equal(['StoreUnavailable', 'StoreUnavailable'])
+        locker.exec('ROLLBACK')
+
+        expect(await store.history(userId(1))()).to.deep.equal(E.right([]))
+        const retried = await Promise.all([1, 2].map((u) => store.append(userId(u), [charge(u, u)], 0, { balance: u, version: 1 })()))
+        expect(retried.map(tagOf)).to.deep.equal(['Right', 'Right'])
+      } finally {
+        locker.close()
+        await store.close()
+      }
+    })
+
+    it('fails every member, writing nothing, when the disk fills mid-batch, and recovers once there is room', async function () {
+      const db = openDatabase(path)
+      const store = new SqliteStore(db)
+      try {
+        const pages = db.pragma('page_count', { simple: true }) as number
+        db.pragma(`max_page_count = ${pages}`)
+        const many = Array.from({ length: 2_000 }, () => charge(2, 1))
+        const full = await Promise.all([
+          store.append(userId(1), [charge(1, 1)], 0, { balance: 1, version: 1 })(),
+          store.append(userId(2), many, 0, { balance: many.length, version: many.length })(),
+        ])
+        expect(full.map(tagOf)).to.deep.equal(['StoreUnavailable', 'StoreUnavailable'])
+        expect(await store.history(userId(1))()).to.deep.equal(E.right([]))
+        expect(await store.history(userId(2))()).to.deep.equal(E.right([]))
+
+        db.pragma('max_page_count = 1000000')
+        const retried = await store.append(userId(2), many, 0, { balance: many.length, version: many.length })()
+        expect(tagOf(retried)).to.equal('Right')
+      } finally {
+        await store.close()
+      }
+    })
+
+    it('on a file SQLite could only open read-only, fails appends as faults and still serves reads', async function () {
+      const writable = open()
+      await writable.append(userId(1), [charge(1, 3)], 0, { balance: 3, version: 1 })()
+      await writable.close()
+
+      const store = new SqliteStore(new Sqlite(path, { readonly: true }))
+      try {
+        const refused = await store.append(userId(1), [charge(1, 4)], 1, { balance: 7, version: 2 })()
+        expect(E.isLeft(refused) && refused.left._tag === 'StoreUnavailable' && refused.left.cause).to.include({ code: 'SQLITE_READONLY' })
+        expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 3, version: 1 }))
+      } finally {
+        await store.close()
+      }
+    })
+
+    it('answers appends made after close with a fault instead of throwing', async function () {
+      const store = open()
+      await store.close()
+      const result = await store.append(userId(1), [charge(1, 1)], 0, { balance: 1, version: 1 })()
+      expect(tagOf(result)).to.equal('StoreUnavailable')
+      expect(tagOf(await store.load(userId(1))())).to.equal('StoreUnavailable')
+    })
+  })
+})
