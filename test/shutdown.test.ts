@@ -1,5 +1,7 @@
 import { expect } from 'chai'
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { StoredEvent } from '../src/events/model'
@@ -7,13 +9,12 @@ import { replay } from '../src/projections/balance'
 import { patchJson } from './support/server'
 
 /**
- * The store the child runs on. With the memory store the data is gone once the
- * process exits, so the restart can only check that log and projection agree;
- * switch to `{ POINT_STORE: 'sqlite', SQLITE_PATH: <temp file> }` and
- * `durable: true` once the SQLite store lands, and the restart must also show
- * exactly the answered commands.
+ * The child runs on a SQLite file, so after the restart the log must hold
+ * exactly the answered commands. (With `POINT_STORE: 'memory'` and
+ * `durable: false` the restart could only check that log and projection agree.)
  */
-const store = { env: { POINT_STORE: 'memory' }, durable: false }
+const dataDir = mkdtempSync(join(tmpdir(), 'point-ledger-shutdown-'))
+const store = { env: { POINT_STORE: 'sqlite', SQLITE_PATH: join(dataDir, 'points.db') }, durable: true }
 
 const root = join(__dirname, '..')
 
@@ -84,6 +85,10 @@ function expectEveryAppliedCommandAnswered(answers: { amount: number; point: num
 }
 
 describe('graceful shutdown (child process)', function () {
+  after(function () {
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
   this.timeout(60_000)
   const users = [1, 2, 3, 4]
   const clientsPerUser = 3
@@ -120,7 +125,9 @@ describe('graceful shutdown (child process)', function () {
 
     // The service's own request log: a request it took has a line; one refused at the socket has none.
     const logged = new Map(
-      child.log.filter((line) => line['route'] === '/point/:id/charge').map((line) => [line['reqId'], line['status']]),
+      child.log
+        .filter((line) => String(line['reqId']).startsWith('client-') && line['status'] !== undefined)
+        .map((line) => [line['reqId'], line['status']]),
     )
     expect(logged.size, 'every logged request was sent by a client').to.equal(outcomes.filter((o) => o.status !== 'none').length)
     expect(outcomes.map((o) => [o.id, logged.get(o.id) ?? 'none'])).to.deep.equal(outcomes.map((o) => [o.id, o.status]))
