@@ -188,7 +188,7 @@ describe('the per-user writer, every interleaving chosen by fast-check', functio
 })
 
 /** Prints what fast-check found, and what broke, under the test's title. */
-function report(title: string, result: fc.RunDetails<unknown>): void {
+function report<Ts>(title: string, result: fc.RunDetails<Ts>): void {
   const broke = result.errorInstance instanceof Error ? result.errorInstance.message.split(': expected')[0] : ''
   const text = `${title}:\n${fc.defaultReportMessage(result) ?? ''}\nWhat broke: ${broke}`
   console.log(text.split('\n').map((line) => `        ${line}`).join('\n'))
