@@ -44,7 +44,7 @@ const commands = fc.integer({ min: 2, max: 3 }).chain((users) =>
       userId: fc.integer({ min: 1, max: users }).map(userId),
       amount: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 60 }) }, { weight: 1, arbitrary: fc.constant(BUG) }).map(amount),
     }),
-    { minLength: 1, maxLength: 10 },
+    { minLength: 1, maxLength: 12 },
   ),
 )
 
