@@ -71,10 +71,16 @@ export class CommandQueue {
   }
 }
 
+/** A command's outcome, ready to hand back to whoever sent it. */
+interface Answer {
+  readonly pending: Pending
+  readonly outcome: Outcome
+}
+
 class UserWriter {
   private readonly queue: Pending[] = []
   private state: PointState | undefined
-  private running = false
+  private busy = false
   private readonly clock: () => number
   private readonly maxBatchSize: number
   private readonly maxConflictRetries: number
@@ -96,47 +102,55 @@ class UserWriter {
   enqueue(command: Command): Promise<Outcome> {
     return new Promise((resolve) => {
       this.queue.push({ command, resolve })
-      if (!this.running) void this.drain()
+      if (this.busy) return
+      this.busy = true
+      // Start after the current tick, so commands sent together share the first batch.
+      queueMicrotask(() => void this.drain())
     })
   }
 
   private async drain(): Promise<void> {
-    this.running = true
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatchSize)
       this.options.onBatch?.(batch.length)
-      try {
-        await this.process(batch)
-      } catch (error) {
-        // A store that threw instead of returning a fault: answer this batch, keep serving the queue.
-        this.state = undefined
-        answerAll(batch, defect(error))
-      }
+      const answers = await this.settle(batch)
+      // Leave the map before answering the last batch: a caller holding its answer never finds this writer.
+      if (this.queue.length === 0) this.onIdle()
+      answers.forEach(({ pending, outcome }) => pending.resolve(outcome))
     }
-    this.running = false
-    this.onIdle()
   }
 
-  private async process(batch: Pending[], attempt = 0): Promise<void> {
+  /** Every command of the batch gets an answer, whatever happens. */
+  private async settle(batch: Pending[]): Promise<Answer[]> {
+    try {
+      return await this.process(batch)
+    } catch (error) {
+      // A store that threw instead of returning a fault: fail this batch, keep serving the queue.
+      this.state = undefined
+      return failAll(batch, defect(error))
+    }
+  }
+
+  private async process(batch: Pending[], attempt = 0): Promise<Answer[]> {
     const start = await this.currentState()
-    if (E.isLeft(start)) return answerAll(batch, start.left)
+    if (E.isLeft(start)) return failAll(batch, start.left)
 
     const decided = this.decideAll(batch, start.right)
     const events = decided.flatMap((d) => (E.isRight(d.result) ? d.result.right.events : []))
-    if (events.length === 0) return this.answer(decided, this.clock())
+    if (events.length === 0) return this.answers(decided, this.clock())
 
     const next = events.reduce(evolve, start.right)
     const appended = await this.options.store.append(this.userId, events, start.right.version, next)()
     if (E.isRight(appended)) {
       this.state = next
-      return this.answer(decided, appended.right.updateMillis)
+      return this.answers(decided, appended.right.updateMillis)
     }
     this.state = undefined
     const fault = appended.left
     if (fault._tag === 'VersionConflict' && attempt < this.maxConflictRetries) {
       return this.process(batch, attempt + 1)
     }
-    answerAll(batch, asUnavailable(fault))
+    return failAll(batch, asUnavailable(fault))
   }
 
   private async currentState(): Promise<E.Either<StoreUnavailable, PointState>> {
@@ -165,15 +179,14 @@ class UserWriter {
     }
   }
 
-  private answer(decided: Decided[], updateMillis: number): void {
-    for (const { pending, result } of decided) {
-      pending.resolve(
-        E.isLeft(result) ? result : E.right({ id: this.userId, point: result.right.balance, updateMillis }),
-      )
-    }
+  /** Each command's own balance: the state right after its events. */
+  private answers(decided: Decided[], updateMillis: number): Answer[] {
+    return decided.map(({ pending, result }) => ({
+      pending,
+      outcome: E.isLeft(result) ? result : E.right({ id: this.userId, point: result.right.balance, updateMillis }),
+    }))
   }
 }
 
-function answerAll(batch: Pending[], failure: CommandFailure): void {
-  batch.forEach((p) => p.resolve(E.left(failure)))
-}
+const failAll = (batch: Pending[], failure: CommandFailure): Answer[] =>
+  batch.map((pending) => ({ pending, outcome: E.left(failure) }))

@@ -80,8 +80,9 @@ describe('metrics', function () {
     const server = await startTestServer({ store: gated.store })
     try {
       const { ledger } = server.service
-      const answers = [10, 20, 30].map((n) => ledger.charge(userId(4), amount(n))())
+      const first = ledger.charge(userId(4), amount(10))()
       await gated.holding
+      const answers = [first, ...[20, 30].map((n) => ledger.charge(userId(4), amount(n))())]
       const busy = await scrape(server.url)
       expect(sample(busy, 'point_writer_queued_commands')).to.equal(2)
       expect(sample(busy, 'point_writer_active_writers')).to.equal(1)

@@ -1,0 +1,53 @@
+import * as TE from 'fp-ts/TaskEither'
+import type { UserPoint as UserPointRow } from '../database'
+import { initialState, type PointState } from '../src/events/decider'
+import type { PointEvent, StoredEvent, UserId, UserPoint } from '../src/events/model'
+import type { PointStore, StoreFault } from '../src/events/store'
+import type { NaiveTables } from './naive-queue'
+
+/** Waits a short real timer, so calls still overlap, and keeps nothing. */
+const shortly = <A>(value: () => A): Promise<A> =>
+  new Promise((resolve) => setTimeout(() => resolve(value()), 1))
+
+/**
+ * A store that remembers nothing: every user starts at zero and every append
+ * is forgotten. What the service holds on to is then the service's own memory,
+ * not data, which is what the memory benchmark wants to see.
+ */
+export class NullStore implements PointStore {
+  load(): TE.TaskEither<StoreFault, PointState> {
+    return TE.fromTask(() => shortly(() => initialState))
+  }
+
+  append(
+    userId: UserId,
+    _events: readonly PointEvent[],
+    _expectedVersion: number,
+    projection: PointState,
+  ): TE.TaskEither<StoreFault, UserPoint> {
+    return TE.fromTask(() => shortly(() => ({ id: userId, point: projection.balance, updateMillis: Date.now() })))
+  }
+
+  balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {
+    return TE.fromTask(() => shortly(() => ({ id: userId, point: 0, updateMillis: Date.now() })))
+  }
+
+  history(): TE.TaskEither<StoreFault, StoredEvent[]> {
+    return TE.fromTask(() => shortly(() => []))
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve()
+  }
+}
+
+/** The same for the naive queue, which talks to the tables directly. */
+export const nullTables: NaiveTables = {
+  points: {
+    selectById: (id) => shortly((): UserPointRow => ({ id, point: 0, updateMillis: Date.now() })),
+    insertOrUpdate: (id, point) => shortly((): UserPointRow => ({ id, point, updateMillis: Date.now() })),
+  },
+  histories: {
+    insert: (userId, amount, type, timeMillis) => shortly(() => ({ id: 0, userId, amount, type, timeMillis })),
+  },
+}
