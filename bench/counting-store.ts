@@ -1,6 +1,6 @@
 import type { PointState } from '../src/events/decider'
-import type { PointEvent, UserId } from '../src/events/model'
-import type { PointStore } from '../src/events/store'
+import type { IdempotencyKey, PointEvent, UserId } from '../src/events/model'
+import type { NewReceipt, PointStore } from '../src/events/store'
 
 /** Passes every call through and counts the batches appended, for the mean batch size. */
 export class CountingStore implements PointStore {
@@ -18,10 +18,14 @@ export class CountingStore implements PointStore {
     return this.inner.load(userId)
   }
 
-  append(userId: UserId, events: readonly PointEvent[], expectedVersion: number, projection: PointState) {
+  append(userId: UserId, events: readonly PointEvent[], expectedVersion: number, projection: PointState, receipts?: readonly NewReceipt[]) {
     this.appends += 1
     this.events += events.length
-    return this.inner.append(userId, events, expectedVersion, projection)
+    return this.inner.append(userId, events, expectedVersion, projection, receipts)
+  }
+
+  receipts(keys: readonly IdempotencyKey[]) {
+    return this.inner.receipts(keys)
   }
 
   balance(userId: UserId) {

@@ -1,7 +1,7 @@
 import * as TE from 'fp-ts/TaskEither'
 import { initialState, type PointState } from '../src/events/decider'
 import type { PointEvent, StoredEvent, UserId, UserPoint } from '../src/events/model'
-import { versionConflict, type PointStore, type StoreFault } from '../src/events/store'
+import { versionConflict, type PointStore, type Receipt, type StoreFault } from '../src/events/store'
 
 /**
  * A store that does no I/O and keeps only balances, for the benchmark: the
@@ -28,6 +28,11 @@ export class InstantStore implements PointStore {
   }
 
   history(_userId: UserId): TE.TaskEither<StoreFault, StoredEvent[]> {
+    return TE.right([])
+  }
+
+  /** Commands in benchmarks carry no idempotency keys. */
+  receipts(): TE.TaskEither<StoreFault, Receipt[]> {
     return TE.right([])
   }
 

@@ -2,7 +2,7 @@ import * as TE from 'fp-ts/TaskEither'
 import type { UserPoint as UserPointRow } from '../database'
 import { initialState, type PointState } from '../src/events/decider'
 import type { PointEvent, StoredEvent, UserId, UserPoint } from '../src/events/model'
-import type { PointStore, StoreFault } from '../src/events/store'
+import type { PointStore, Receipt, StoreFault } from '../src/events/store'
 import type { NaiveTables } from './naive-queue'
 
 /** Waits a short real timer, so calls still overlap, and keeps nothing. */
@@ -34,6 +34,11 @@ export class NullStore implements PointStore {
 
   history(): TE.TaskEither<StoreFault, StoredEvent[]> {
     return TE.fromTask(() => shortly(() => []))
+  }
+
+  /** Commands in benchmarks carry no idempotency keys. */
+  receipts(): TE.TaskEither<StoreFault, Receipt[]> {
+    return TE.right([])
   }
 
   close(): Promise<void> {

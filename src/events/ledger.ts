@@ -2,14 +2,15 @@ import * as TE from 'fp-ts/TaskEither'
 import { pipe } from 'fp-ts/function'
 import { replay } from '../projections/balance'
 import { decider, type Limits } from './decider'
-import type { Amount, Command, StoredEvent, UserId, UserPoint } from './model'
+import type { Accepted, Amount, Command, IdempotencyKey, StoredEvent, UserId, UserPoint } from './model'
 import { asUnavailable, type StoreFault, type StoreUnavailable } from './store'
 import { CommandQueue, type CommandFailure, type WriterOptions } from './writer'
 
 /** The use cases the service offers; each HTTP route calls exactly one. */
 export interface Ledger {
-  readonly charge: (userId: UserId, amount: Amount) => TE.TaskEither<CommandFailure, UserPoint>
-  readonly use: (userId: UserId, amount: Amount) => TE.TaskEither<CommandFailure, UserPoint>
+  /** With a key, a repeat of the same command is answered as the first was, and applies nothing. */
+  readonly charge: (userId: UserId, amount: Amount, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
+  readonly use: (userId: UserId, amount: Amount, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
   readonly balance: (userId: UserId) => TE.TaskEither<StoreUnavailable, UserPoint>
   readonly history: (userId: UserId) => TE.TaskEither<StoreUnavailable, StoredEvent[]>
   /** Up to `limit` events after event `after`; `next` is where the following page starts, if any remain. */
@@ -37,11 +38,11 @@ export interface LedgerOptions extends Omit<WriterOptions, 'decide'> {
 export function createLedger(options: LedgerOptions): Ledger {
   const { store, limits } = options
   const commands = new CommandQueue({ ...options, decide: decider(limits) })
-  const submit = (command: Command): TE.TaskEither<CommandFailure, UserPoint> => () => commands.submit(command)
+  const submit = (command: Command): TE.TaskEither<CommandFailure, Accepted> => () => commands.submit(command)
 
   return {
-    charge: (userId, amount) => submit({ type: 'Charge', userId, amount }),
-    use: (userId, amount) => submit({ type: 'Use', userId, amount }),
+    charge: (userId, amount, key) => submit({ type: 'Charge', userId, amount, ...(key === undefined ? {} : { key }) }),
+    use: (userId, amount, key) => submit({ type: 'Use', userId, amount, ...(key === undefined ? {} : { key }) }),
     balance: (userId) => read(store.balance(userId)),
     history: (userId) => read(store.history(userId)),
     historyPage: (userId, { after, limit }) =>

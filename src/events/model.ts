@@ -27,10 +27,25 @@ export type Amount = t.TypeOf<typeof Amount>
 export const TransactionType = t.keyof({ CHARGE: null, USE: null })
 export type TransactionType = t.TypeOf<typeof TransactionType>
 
-export const Charge = t.type({ type: t.literal('Charge'), userId: UserId, amount: Amount })
-export const Use = t.type({ type: t.literal('Use'), userId: UserId, amount: Amount })
+interface IdempotencyKeyBrand {
+  readonly IdempotencyKey: unique symbol
+}
+/** A client's name for one command, so a retry of it applies once: 1–255 printable ASCII characters. */
+export const IdempotencyKey = t.brand(
+  t.string,
+  (s): s is t.Branded<string, IdempotencyKeyBrand> => /^[\x20-\x7E]{1,255}$/.test(s),
+  'IdempotencyKey',
+)
+export type IdempotencyKey = t.TypeOf<typeof IdempotencyKey>
+
+const Keyed = t.partial({ key: IdempotencyKey })
+export const Charge = t.intersection([t.type({ type: t.literal('Charge'), userId: UserId, amount: Amount }), Keyed])
+export const Use = t.intersection([t.type({ type: t.literal('Use'), userId: UserId, amount: Amount }), Keyed])
 export const Command = t.union([Charge, Use])
 export type Command = t.TypeOf<typeof Command>
+
+/** What makes two keyed commands the same command: a retry must match its original on all of it. */
+export const fingerprint = ({ type, userId, amount }: Command): string => `${type}:${userId}:${amount}`
 
 /** What an accepted command appends to the log; the log gives it an id. */
 export const PointEvent = t.type({
@@ -53,6 +68,7 @@ export const RejectionCode = t.keyof({
   AMOUNT_LIMIT_EXCEEDED: null,
   INSUFFICIENT_BALANCE: null,
   BALANCE_LIMIT_EXCEEDED: null,
+  IDEMPOTENCY_KEY_REUSED: null,
 })
 export type RejectionCode = t.TypeOf<typeof RejectionCode>
 
@@ -61,7 +77,12 @@ export interface Rejection {
   readonly _tag: 'Rejection'
   readonly code: RejectionCode
   readonly detail: string
+  /** True when this is the recorded answer to an earlier command with the same key. */
+  readonly replayed?: boolean
 }
+
+/** An accepted command's answer: the balance right after it. */
+export type Accepted = UserPoint & { readonly replayed?: boolean }
 
 export const rejection = (code: RejectionCode, detail: string): Rejection => ({
   _tag: 'Rejection',

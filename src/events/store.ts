@@ -1,6 +1,6 @@
 import * as TE from 'fp-ts/TaskEither'
 import type { PointState } from './decider'
-import type { PointEvent, StoredEvent, UserId, UserPoint } from './model'
+import type { IdempotencyKey, PointEvent, Rejection, StoredEvent, UserId, UserPoint } from './model'
 
 /** The store could not be reached or failed; the command's outcome is not applied. */
 export interface StoreUnavailable {
@@ -33,6 +33,32 @@ export const versionConflict = (userId: UserId, expectedVersion: number): Versio
   expectedVersion,
 })
 
+/** What a keyed command was answered, kept so that a retry is answered the same. */
+export type RecordedOutcome =
+  | { readonly _tag: 'Accepted'; readonly point: number; readonly updateMillis: number }
+  | Rejection
+
+export interface Receipt {
+  readonly key: IdempotencyKey
+  readonly userId: UserId
+  readonly fingerprint: string
+  readonly outcome: RecordedOutcome
+}
+
+/** A receipt as the writer hands it to `append`: an accepted one's time is the commit's, which the store knows. */
+export interface NewReceipt {
+  readonly key: IdempotencyKey
+  readonly userId: UserId
+  readonly fingerprint: string
+  readonly outcome: { readonly _tag: 'Accepted'; readonly point: number } | Rejection
+}
+
+/** Fills in the commit time of an accepted receipt. */
+export const recorded = (receipt: NewReceipt, updateMillis: number): Receipt => ({
+  ...receipt,
+  outcome: receipt.outcome._tag === 'Accepted' ? { ...receipt.outcome, updateMillis } : receipt.outcome,
+})
+
 /** Which of a user's events to read; all of them when empty. */
 export interface HistoryQuery {
   /** Only events with an id greater than this. */
@@ -57,7 +83,11 @@ export interface PointStore {
     events: readonly PointEvent[],
     expectedVersion: number,
     projection: PointState,
+    /** Answers to keyed commands of this batch, written with its events; `events` may then be empty. */
+    receipts?: readonly NewReceipt[],
   ): TE.TaskEither<StoreFault, UserPoint>
+  /** The stored receipts among these keys. */
+  receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]>
   /** The projected balance, as reads should see it. */
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint>
   /** The user's events, oldest first, straight from the log. */

@@ -1,8 +1,8 @@
 import * as E from 'fp-ts/Either'
 import type { Decide, PointState } from './decider'
 import { evolve } from './decider'
-import type { Command, PointEvent, Rejection, UserId, UserPoint } from './model'
-import { asUnavailable, type PointStore, type StoreUnavailable } from './store'
+import { fingerprint, rejection, type Accepted, type Command, type IdempotencyKey, type PointEvent, type Rejection, type UserId } from './model'
+import { asUnavailable, type NewReceipt, type PointStore, type Receipt, type RecordedOutcome, type StoreUnavailable } from './store'
 
 /** A bug met while handling a command: never the caller's fault. */
 export interface Defect {
@@ -14,7 +14,7 @@ const defect = (error: unknown): Defect => ({ _tag: 'Defect', error })
 
 /** What a command can fail with: the rules said no, the store failed, or a bug. */
 export type CommandFailure = Rejection | StoreUnavailable | Defect
-export type Outcome = E.Either<CommandFailure, UserPoint>
+export type Outcome = E.Either<CommandFailure, Accepted>
 
 export interface WriterOptions {
   readonly store: PointStore
@@ -33,9 +33,17 @@ interface Pending {
   readonly resolve: (outcome: Outcome) => void
 }
 
+type Decision = E.Either<Rejection | Defect, { readonly events: PointEvent[]; readonly balance: number }>
+
+/** How one command of a batch is settled: decided now, or a repeat of a keyed command answered before. */
+type Verdict =
+  | { readonly kind: 'decided'; readonly result: Decision }
+  | { readonly kind: 'recorded'; readonly outcome: RecordedOutcome }
+  | { readonly kind: 'repeats'; readonly index: number }
+
 interface Decided {
   readonly pending: Pending
-  readonly result: E.Either<Rejection | Defect, { readonly events: PointEvent[]; readonly balance: number }>
+  readonly verdict: Verdict
 }
 
 /**
@@ -135,12 +143,18 @@ class UserWriter {
     const start = await this.currentState()
     if (E.isLeft(start)) return failAll(batch, start.left)
 
-    const decided = this.decideAll(batch, start.right)
-    const events = decided.flatMap((d) => (E.isRight(d.result) ? d.result.right.events : []))
-    if (events.length === 0) return this.answers(decided, this.clock())
+    const recorded = await this.receiptsFor(batch)
+    if (E.isLeft(recorded)) return failAll(batch, recorded.left)
+
+    const decided = this.decideAll(batch, start.right, recorded.right)
+    const events = decided.flatMap(({ verdict }) =>
+      verdict.kind === 'decided' && E.isRight(verdict.result) ? verdict.result.right.events : [],
+    )
+    const receipts = this.newReceipts(decided)
+    if (events.length === 0 && receipts.length === 0) return this.answers(decided, this.clock())
 
     const next = events.reduce(evolve, start.right)
-    const appended = await this.options.store.append(this.userId, events, start.right.version, next)()
+    const appended = await this.options.store.append(this.userId, events, start.right.version, next, receipts)()
     if (E.isRight(appended)) {
       this.state = next
       return this.answers(decided, appended.right.updateMillis)
@@ -159,14 +173,55 @@ class UserWriter {
     return E.mapLeft(asUnavailable)(loaded)
   }
 
-  /** Decides every command in order, each against the state the ones before it left. */
-  private decideAll(batch: Pending[], start: PointState): Decided[] {
+  /** The stored answers to the batch's keyed commands, looked up once per batch. */
+  private async receiptsFor(batch: Pending[]): Promise<E.Either<StoreUnavailable, Map<IdempotencyKey, Receipt>>> {
+    const keys = [...new Set(batch.flatMap(({ command }) => (command.key === undefined ? [] : [command.key])))]
+    if (keys.length === 0) return E.right(new Map())
+    const found = await this.options.store.receipts(keys)()
+    return E.isLeft(found) ? E.left(asUnavailable(found.left)) : E.right(new Map(found.right.map((r) => [r.key, r])))
+  }
+
+  /**
+   * Decides every command in order, each against the state the ones before it
+   * left. A keyed command seen before, stored or earlier in this batch, is not
+   * decided again: it gets the first answer, or IDEMPOTENCY_KEY_REUSED if it is
+   * not the same command.
+   */
+  private decideAll(batch: Pending[], start: PointState, stored: Map<IdempotencyKey, Receipt>): Decided[] {
     let state = start
-    return batch.map((pending) => {
-      const result = this.decideOne(pending.command, state)
-      if (E.isLeft(result)) return { pending, result }
+    const firstInBatch = new Map<IdempotencyKey, number>()
+    return batch.map(({ command, ...rest }, index) => {
+      const pending = { command, ...rest }
+      const key = command.key
+      if (key !== undefined) {
+        const earlier = stored.get(key) ?? firstInBatch.get(key)
+        if (earlier !== undefined) return { pending, verdict: this.repeat(command, earlier, batch) }
+        firstInBatch.set(key, index)
+      }
+      const result = this.decideOne(command, state)
+      if (E.isLeft(result)) return { pending, verdict: { kind: 'decided', result } }
       state = result.right.reduce(evolve, state)
-      return { pending, result: E.right({ events: result.right, balance: state.balance }) }
+      return { pending, verdict: { kind: 'decided', result: E.right({ events: result.right, balance: state.balance }) } }
+    })
+  }
+
+  private repeat(command: Command, earlier: Receipt | number, batch: Pending[]): Verdict {
+    const original = typeof earlier === 'number' ? fingerprint(batch[earlier]!.command) : earlier.fingerprint
+    if (original !== fingerprint(command)) {
+      return {
+        kind: 'decided',
+        result: E.left(rejection('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different command')),
+      }
+    }
+    return typeof earlier === 'number' ? { kind: 'repeats', index: earlier } : { kind: 'recorded', outcome: earlier.outcome }
+  }
+
+  /** What to remember of this batch's keyed commands; a defect is not an answer worth repeating. */
+  private newReceipts(decided: Decided[]): NewReceipt[] {
+    return decided.flatMap(({ pending: { command }, verdict }) => {
+      if (command.key === undefined || verdict.kind !== 'decided') return []
+      const outcome = recordable(verdict.result)
+      return outcome === undefined ? [] : [{ key: command.key, userId: this.userId, fingerprint: fingerprint(command), outcome }]
     })
   }
 
@@ -179,14 +234,43 @@ class UserWriter {
     }
   }
 
-  /** Each command's own balance: the state right after its events. */
+  /** Each command's own balance, the state right after its events; a repeat gets the first answer again. */
   private answers(decided: Decided[], updateMillis: number): Answer[] {
-    return decided.map(({ pending, result }) => ({
-      pending,
-      outcome: E.isLeft(result) ? result : E.right({ id: this.userId, point: result.right.balance, updateMillis }),
-    }))
+    const outcomes: Outcome[] = []
+    for (const { verdict } of decided) outcomes.push(this.outcome(verdict, updateMillis, outcomes))
+    return decided.map(({ pending }, i) => ({ pending, outcome: outcomes[i]! }))
+  }
+
+  private outcome(verdict: Verdict, updateMillis: number, earlier: readonly Outcome[]): Outcome {
+    switch (verdict.kind) {
+      case 'decided':
+        return E.map(({ balance }: { balance: number }) => ({ id: this.userId, point: balance, updateMillis }))(verdict.result)
+      case 'recorded':
+        return replayed(
+          verdict.outcome._tag === 'Accepted'
+            ? E.right({ id: this.userId, point: verdict.outcome.point, updateMillis: verdict.outcome.updateMillis })
+            : E.left(verdict.outcome),
+        )
+      case 'repeats':
+        return replayed(earlier[verdict.index]!)
+    }
   }
 }
+
+/** The part of a decision a retry should see again: an acceptance or a rule's rejection, never a bug. */
+const recordable = (result: Decision): NewReceipt['outcome'] | undefined => {
+  if (E.isRight(result)) return { _tag: 'Accepted', point: result.right.balance }
+  const failure = result.left
+  return failure._tag === 'Rejection' && failure.code !== 'IDEMPOTENCY_KEY_REUSED' ? failure : undefined
+}
+
+/** Marks an answer as the repeat of an earlier one; failures that were never recorded stay as they are. */
+const replayed = (outcome: Outcome): Outcome =>
+  E.isRight(outcome)
+    ? E.right({ ...outcome.right, replayed: true })
+    : outcome.left._tag === 'Rejection'
+      ? E.left({ ...outcome.left, replayed: true })
+      : outcome
 
 const failAll = (batch: Pending[], failure: CommandFailure): Answer[] =>
   batch.map((pending) => ({ pending, outcome: E.left(failure) }))

@@ -159,6 +159,20 @@ const pointOperation = (options: DocumentOptions, scope: string, operation: Json
   },
 })
 
+const idempotencyKeyParameter: Json = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'Names this command so that a retry applies it once: a repeat with the same key, user and body gets the first ' +
+    'answer again, status and body, with `Idempotency-Replayed: true`, and appends nothing',
+  schema: { type: 'string', pattern: '^[\\x20-\\x7E]{1,255}$' },
+}
+
+const replayedHeader: Json = {
+  'Idempotency-Replayed': { description: 'Present, `true`, when this is the recorded answer to an earlier request with the same key', schema: { const: 'true' } },
+}
+
 const command = (options: DocumentOptions, name: 'charge' | 'use', summary: string, rejection: ProblemCode): Json => ({
   patch: pointOperation(
     options,
@@ -166,11 +180,15 @@ const command = (options: DocumentOptions, name: 'charge' | 'use', summary: stri
     {
       operationId: name,
       summary,
+      parameters: [idParameter, idempotencyKeyParameter],
       requestBody: { required: true, ...json(ref('AmountBody')) },
-      responses: { '200': { description: 'The balance right after this command', ...json(ref('UserPoint')) } },
+      responses: {
+        '200': { description: 'The balance right after this command', headers: replayedHeader, ...json(ref('UserPoint')) },
+      },
     },
     'AMOUNT_LIMIT_EXCEEDED',
     rejection,
+    'IDEMPOTENCY_KEY_REUSED',
     'PAYLOAD_TOO_LARGE',
   ),
 })

@@ -11,6 +11,7 @@ export const problemCatalog = {
   METHOD_NOT_ALLOWED: { status: 405, title: 'The route does not allow this method' },
   INSUFFICIENT_BALANCE: { status: 409, title: 'The balance is too low for this use' },
   BALANCE_LIMIT_EXCEEDED: { status: 409, title: 'The charge would take the balance over its maximum' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'The Idempotency-Key was already used for a different command' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   INTERNAL_ERROR: { status: 500, title: 'The service failed unexpectedly' },
   NOT_IMPLEMENTED: { status: 501, title: 'The method is not supported' },

@@ -5,7 +5,7 @@ import { pipe } from 'fp-ts/function'
 import type { Context } from 'koa'
 import * as t from 'io-ts'
 import type { HistoryPage, Ledger } from '../events/ledger'
-import type { Amount, StoredEvent, UserId, UserPoint } from '../events/model'
+import { IdempotencyKey, type Accepted, type Amount, type StoredEvent, type UserId, type UserPoint } from '../events/model'
 import type { CommandFailure } from '../events/writer'
 import { fromFailure, problem, sendProblem, type Problem } from './problem'
 import { AmountBody, decode, HistoryPageQuery, InstantParam, UserIdParam } from './requests'
@@ -18,10 +18,20 @@ interface Answer {
 
 const json = (body: unknown): Answer => ({ body })
 
+/** A problem answer and any headers that go with it. */
+interface Refusal {
+  readonly problem: Problem
+  readonly headers?: Record<string, string>
+}
+
 /** Runs a route's task and writes its answer as JSON or its problem as problem+json. */
-const reply = async (ctx: Context, task: TE.TaskEither<Problem, Answer>): Promise<void> => {
+const reply = async (ctx: Context, task: TE.TaskEither<Problem | Refusal, Answer>): Promise<void> => {
   const result = await task()
-  if (E.isLeft(result)) return sendProblem(ctx, result.left)
+  if (E.isLeft(result)) {
+    const refusal = 'problem' in result.left ? result.left : { problem: result.left }
+    ctx.set(refusal.headers ?? {})
+    return sendProblem(ctx, refusal.problem)
+  }
   ctx.status = 200
   ctx.set(result.right.headers ?? {})
   ctx.body = result.right.body
@@ -47,7 +57,19 @@ const historyAnswer =
       ? json(historyBody(events))
       : { body: historyBody(events), headers: { Link: `<${ctx.path}?after=${next}&limit=${limit}>; rel="next"` } }
 
-type CommandCase = (userId: UserId, amount: Amount) => TE.TaskEither<CommandFailure, UserPoint>
+type CommandCase = (userId: UserId, amount: Amount, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
+
+const idempotencyKey = (ctx: Context): E.Either<Problem, IdempotencyKey | undefined> =>
+  decode(t.union([t.undefined, IdempotencyKey]), 'Idempotency-Key header')(ctx.get('Idempotency-Key') || undefined)
+
+/** A repeated keyed command says so, whether its first answer was a success or a rejection. */
+const replayedHeader = (replayed: boolean | undefined) =>
+  replayed === true ? { 'Idempotency-Replayed': 'true' } : undefined
+
+const commandRefusal = (failure: CommandFailure): Refusal => ({
+  problem: fromFailure(failure),
+  headers: failure._tag === 'Rejection' ? replayedHeader(failure.replayed) : undefined,
+})
 
 /** Decode, call one use case, encode: nothing else happens in a route. */
 export function pointRoutes(ledger: Ledger): Router {
@@ -58,8 +80,9 @@ export function pointRoutes(ledger: Ledger): Router {
         TE.fromEither(E.Do),
         TE.bind('id', () => TE.fromEither(userId(ctx))),
         TE.bind('amount', () => TE.fromEither(amount(ctx))),
-        TE.flatMap(({ id, amount }) => pipe(run(id, amount), TE.mapLeft(fromFailure))),
-        TE.map((point) => json(balanceBody(point))),
+        TE.bind('key', () => TE.fromEither(idempotencyKey(ctx))),
+        TE.flatMap(({ id, amount, key }) => pipe(run(id, amount, key), TE.mapLeft(commandRefusal))),
+        TE.map((point) => ({ body: balanceBody(point), headers: replayedHeader(point.replayed) })),
       ),
     )
 

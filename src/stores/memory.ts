@@ -2,11 +2,25 @@ import * as TE from 'fp-ts/TaskEither'
 import { pipe } from 'fp-ts/function'
 import { PointHistoryTable, UserPointTable, type PointHistory, type UserPoint as UserPointRow } from '../../database'
 import type { PointState } from '../events/decider'
-import type { PointEvent, StoredEvent, UserId, UserPoint } from '../events/model'
-import { attempt, versionConflict, type HistoryQuery, type PointStore, type StoreFault } from '../events/store'
+import type { IdempotencyKey, PointEvent, StoredEvent, UserId, UserPoint } from '../events/model'
+import {
+  attempt,
+  recorded,
+  versionConflict,
+  type HistoryQuery,
+  type NewReceipt,
+  type PointStore,
+  type Receipt,
+  type StoreFault,
+} from '../events/store'
 import type { LogEntry, ProjectionRow } from '../projections/audit'
 import type { AuditSource, DuplicateKey } from '../projections/audit-run'
 import { replay } from '../projections/balance'
+
+export interface MemoryStoreOptions {
+  /** How many idempotency receipts to keep; the oldest are forgotten first. */
+  readonly maxReceipts?: number
+}
 
 /**
  * The given in-memory tables behind the store port. They have no transactions,
@@ -17,10 +31,17 @@ export class MemoryStore implements PointStore, AuditSource {
   /** Per-user log length, so a stale `expectedVersion` is refused as in durable stores. */
   private readonly versions = new Map<UserId, number>()
 
+  /** Receipts of keyed commands, oldest first; the oldest are forgotten past `maxReceipts`. */
+  private readonly receiptsByKey = new Map<IdempotencyKey, Receipt>()
+  private readonly maxReceipts: number
+
   constructor(
     private readonly points = new UserPointTable(),
     private readonly histories = new PointHistoryTable(),
-  ) {}
+    options: MemoryStoreOptions = {},
+  ) {
+    this.maxReceipts = options.maxReceipts ?? 100_000
+  }
 
   load(userId: UserId): TE.TaskEither<StoreFault, PointState> {
     return pipe(
@@ -38,6 +59,7 @@ export class MemoryStore implements PointStore, AuditSource {
     events: readonly PointEvent[],
     expectedVersion: number,
     projection: PointState,
+    receipts: readonly NewReceipt[] = [],
   ): TE.TaskEither<StoreFault, UserPoint> {
     return pipe(
       this.currentVersion(userId),
@@ -48,7 +70,20 @@ export class MemoryStore implements PointStore, AuditSource {
       // Claimed before the first await, so a second append on the same version loses.
       TE.tap(() => TE.fromIO(() => this.versions.set(userId, expectedVersion + events.length))),
       TE.flatMap(() => attempt(() => this.write(userId, events, projection))),
+      TE.tap((written) => TE.fromIO(() => this.remember(receipts, written.updateMillis))),
     )
+  }
+
+  receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
+    return TE.right(keys.flatMap((key) => this.receiptsByKey.get(key) ?? []))
+  }
+
+  private remember(receipts: readonly NewReceipt[], updateMillis: number): void {
+    for (const receipt of receipts) this.receiptsByKey.set(receipt.key, recorded(receipt, updateMillis))
+    for (const oldest of this.receiptsByKey.keys()) {
+      if (this.receiptsByKey.size <= this.maxReceipts) break
+      this.receiptsByKey.delete(oldest)
+    }
   }
 
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {
@@ -96,6 +131,8 @@ export class MemoryStore implements PointStore, AuditSource {
 
   /** Appends one at a time: the table numbers rows as inserts complete. */
   private async write(userId: UserId, events: readonly PointEvent[], projection: PointState): Promise<UserPoint> {
+    // A batch of keyed rejections only: nothing to append, the projection stands.
+    if (events.length === 0) return { id: userId, point: projection.balance, updateMillis: Date.now() }
     for (const event of events) {
       await this.histories.insert(userId, event.amount, event.type, event.timeMillis)
     }

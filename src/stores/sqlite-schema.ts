@@ -34,6 +34,20 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'idempotency receipts',
+    sql: `
+      -- The answer given to each keyed command, written in the same transaction as its events.
+      CREATE TABLE receipts (
+        key           TEXT    PRIMARY KEY,
+        user_id       INTEGER NOT NULL CHECK (user_id > 0),
+        fingerprint   TEXT    NOT NULL,
+        outcome       TEXT    NOT NULL CHECK (json_valid(outcome)),
+        update_millis INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ]
 
 const schemaVersion = (db: Database): number => db.pragma('user_version', { simple: true }) as number

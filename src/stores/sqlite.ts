@@ -4,8 +4,25 @@ import * as TE from 'fp-ts/TaskEither'
 import { pipe } from 'fp-ts/function'
 import * as t from 'io-ts'
 import { initialState, type PointState } from '../events/decider'
-import { StoredEvent, UserPoint, type Amount, type PointEvent, type TransactionType, type UserId } from '../events/model'
-import { storeUnavailable, versionConflict, type HistoryQuery, type PointStore, type StoreFault } from '../events/store'
+import {
+  IdempotencyKey,
+  RejectionCode,
+  StoredEvent,
+  UserId,
+  UserPoint,
+  type Amount,
+  type PointEvent,
+  type TransactionType,
+} from '../events/model'
+import {
+  storeUnavailable,
+  versionConflict,
+  type HistoryQuery,
+  type NewReceipt,
+  type PointStore,
+  type Receipt,
+  type StoreFault,
+} from '../events/store'
 import type { LogEntry, ProjectionRow } from '../projections/audit'
 import type { AuditSource, DuplicateKey } from '../projections/audit-run'
 import { migrate } from './sqlite-schema'
@@ -55,6 +72,7 @@ interface AppendJob {
   readonly events: readonly PointEvent[]
   readonly expectedVersion: number
   readonly projection: PointState
+  readonly receipts: readonly NewReceipt[]
 }
 
 type Appended = E.Either<StoreFault, UserPoint>
@@ -101,8 +119,9 @@ export class SqliteStore implements PointStore, AuditSource {
     events: readonly PointEvent[],
     expectedVersion: number,
     projection: PointState,
+    receipts: readonly NewReceipt[] = [],
   ): TE.TaskEither<StoreFault, UserPoint> {
-    const job: AppendJob = { userId, events, expectedVersion, projection }
+    const job: AppendJob = { userId, events, expectedVersion, projection, receipts }
     return () => (this.batch === undefined ? Promise.resolve(this.commit([job])[0]!) : this.batch.submit(job))
   }
 
@@ -111,6 +130,10 @@ export class SqliteStore implements PointStore, AuditSource {
       const row: unknown = this.sql.balance.get(userId)
       return row === undefined ? { id: userId, point: 0, updateMillis: this.clock() } : decodeRow(UserPoint, row)
     })
+  }
+
+  receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
+    return this.read(() => this.sql.receipts.all(JSON.stringify(keys)).map(toReceipt))
   }
 
   history(userId: UserId, query: HistoryQuery = {}): TE.TaskEither<StoreFault, StoredEvent[]> {
@@ -138,9 +161,9 @@ export class SqliteStore implements PointStore, AuditSource {
     yield* chunks(rows as Iterable<[UserId, number, number]>, ([userId, point, version]) => ({ userId, point, version }))
   }
 
-  /** No idempotency keys are stored yet. */
+  /** The table's key forbids duplicates; the audit asks anyway, in case the schema was changed by hand. */
   duplicateKeys(): DuplicateKey[] {
-    return []
+    return this.sql.duplicateKeys.all() as DuplicateKey[]
   }
 
   /** Replaces the whole projection in one transaction. */
@@ -186,20 +209,48 @@ export class SqliteStore implements PointStore, AuditSource {
       return this.appendOne(job, updateMillis)
     } catch (error) {
       if (!this.db.inTransaction) throw error
+      // Another writer recorded one of these keys first: like a version race, retried after a fresh read.
+      if (isReceiptClash(error)) return E.left(versionConflict(job.userId, job.expectedVersion))
       return E.left(storeUnavailable(error))
     }
   }
 
-  private write({ userId, events, expectedVersion, projection }: AppendJob, updateMillis: number): Appended {
+  private write({ userId, events, expectedVersion, projection, receipts }: AppendJob, updateMillis: number): Appended {
     const current = this.sql.version.get(userId) as number | undefined
     if ((current ?? 0) !== expectedVersion) return E.left(versionConflict(userId, expectedVersion))
     events.forEach((event, i) =>
       this.sql.insertEvent.run(userId, expectedVersion + i + 1, event.type, event.amount, event.timeMillis),
     )
-    this.sql.upsertBalance.run(userId, projection.balance, projection.version, updateMillis)
+    // A batch of keyed rejections only leaves the projection as it was.
+    if (events.length > 0) this.sql.upsertBalance.run(userId, projection.balance, projection.version, updateMillis)
+    for (const { key, fingerprint, outcome } of receipts) {
+      this.sql.insertReceipt.run(key, userId, fingerprint, JSON.stringify(outcome), updateMillis)
+    }
     return E.right({ id: userId, point: projection.balance, updateMillis })
   }
 }
+
+const ReceiptRow = t.type({
+  key: IdempotencyKey,
+  userId: UserId,
+  fingerprint: t.string,
+  outcome: t.string,
+  updateMillis: t.number,
+})
+
+const RecordedJson = t.union([
+  t.type({ _tag: t.literal('Accepted'), point: t.number }),
+  t.type({ _tag: t.literal('Rejection'), code: RejectionCode, detail: t.string }),
+])
+
+function toReceipt(row: unknown): Receipt {
+  const { key, userId, fingerprint, outcome, updateMillis } = decodeRow(ReceiptRow, row)
+  const answer = decodeRow(RecordedJson, JSON.parse(outcome))
+  return { key, userId, fingerprint, outcome: answer._tag === 'Accepted' ? { ...answer, updateMillis } : answer }
+}
+
+const isReceiptClash = (error: unknown): boolean =>
+  error instanceof Sqlite.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' && /receipts/.test(error.message)
 
 /** Groups a synchronous row iterator into arrays, so an async consumer pays per chunk, not per row. */
 function* chunks<R, A>(rows: Iterable<R>, toEntry: (row: R) => A, size = 4096): Generator<A[]> {
@@ -226,6 +277,9 @@ type StatementName =
   | 'scanBalances'
   | 'scanUserBalance'
   | 'clearBalances'
+  | 'insertReceipt'
+  | 'receipts'
+  | 'duplicateKeys'
 
 function prepare(db: Database): Record<StatementName, Statement> {
   return {
@@ -244,6 +298,14 @@ function prepare(db: Database): Record<StatementName, Statement> {
     scanBalances: db.prepare('SELECT user_id, point, version FROM balances ORDER BY user_id'),
     scanUserBalance: db.prepare('SELECT user_id, point, version FROM balances WHERE user_id = ?'),
     clearBalances: db.prepare('DELETE FROM balances'),
+    insertReceipt: db.prepare(
+      'INSERT INTO receipts (key, user_id, fingerprint, outcome, update_millis) VALUES (?, ?, ?, ?, ?)',
+    ),
+    receipts: db.prepare(
+      `SELECT key, user_id AS userId, fingerprint, outcome, update_millis AS updateMillis
+       FROM receipts WHERE key IN (SELECT value FROM json_each(?))`,
+    ),
+    duplicateKeys: db.prepare('SELECT key, COUNT(*) AS count FROM receipts GROUP BY key HAVING COUNT(*) > 1'),
     insertEvent: db.prepare(
       'INSERT INTO events (user_id, version, type, amount, time_millis) VALUES (?, ?, ?, ?, ?)',
     ),

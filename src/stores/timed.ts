@@ -2,7 +2,7 @@ import * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
 import type { PointStore, StoreFault } from '../events/store'
 
-export type StoreCall = 'load' | 'append' | 'balance' | 'history'
+export type StoreCall = 'load' | 'append' | 'balance' | 'history' | 'receipts'
 
 /** Told how long each store call took and whether it answered or faulted. */
 export type StoreObserver = (call: StoreCall, outcome: 'ok' | 'fault', seconds: number) => void
@@ -20,8 +20,9 @@ const timed =
 export function timedStore(store: PointStore, observe: StoreObserver): PointStore {
   return {
     load: (userId) => timed('load', store.load(userId), observe),
-    append: (userId, events, expectedVersion, projection) =>
-      timed('append', store.append(userId, events, expectedVersion, projection), observe),
+    append: (userId, events, expectedVersion, projection, receipts) =>
+      timed('append', store.append(userId, events, expectedVersion, projection, receipts), observe),
+    receipts: (keys) => timed('receipts', store.receipts(keys), observe),
     balance: (userId) => timed('balance', store.balance(userId), observe),
     history: (userId, query) => timed('history', store.history(userId, query), observe),
     close: () => store.close(),

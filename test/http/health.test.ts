@@ -45,9 +45,10 @@ describe('health', function () {
     let current: PointStore = down
     const switching: PointStore = {
       load: (u) => current.load(u),
-      append: (u, e, v, p) => current.append(u, e, v, p),
+      append: (u, e, v, p, r) => current.append(u, e, v, p, r),
+      receipts: (k) => current.receipts(k),
       balance: (u) => current.balance(u),
-      history: (u) => current.history(u),
+      history: (u, q) => current.history(u, q),
       close: () => current.close(),
     }
     const { url } = await serve(opsApp({ store: switching }).app)

@@ -1,4 +1,5 @@
 import type { PointStore } from '../../src/events/store'
+import { delegating } from '../../src/stores/delegating'
 
 export interface GatedStore {
   readonly store: PointStore
@@ -17,14 +18,11 @@ export function gatedStore(inner: PointStore): GatedStore {
   const gate = new Promise<void>((resolve) => (open = resolve))
   let held!: () => void
   const holding = new Promise<void>((resolve) => (held = resolve))
-  const store: PointStore = {
-    load: (userId) => inner.load(userId),
-    balance: (userId) => inner.balance(userId),
-    history: (userId) => inner.history(userId),
-    append: (userId, events, expectedVersion, projection) => async () => {
+  const store = delegating(inner, {
+    append: (userId, events, expectedVersion, projection, receipts) => async () => {
       held()
       await gate
-      const result = await inner.append(userId, events, expectedVersion, projection)()
+      const result = await inner.append(userId, events, expectedVersion, projection, receipts)()
       calls.push('append')
       return result
     },
@@ -32,6 +30,6 @@ export function gatedStore(inner: PointStore): GatedStore {
       calls.push('close')
       await inner.close()
     },
-  }
+  })
   return { store, holding, release: () => open(), calls }
 }

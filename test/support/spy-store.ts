@@ -1,7 +1,8 @@
 import * as TE from 'fp-ts/TaskEither'
 import type { PointState } from '../../src/events/decider'
-import type { PointEvent, StoredEvent, UserId, UserPoint } from '../../src/events/model'
-import { storeUnavailable, type HistoryQuery, type PointStore, type StoreFault } from '../../src/events/store'
+import type { IdempotencyKey, PointEvent, StoredEvent, UserId, UserPoint } from '../../src/events/model'
+import { storeUnavailable, type HistoryQuery, type NewReceipt, type PointStore, type Receipt, type StoreFault } from '../../src/events/store'
+import { delegating } from '../../src/stores/delegating'
 
 /** One `append` call as the spy saw it. */
 export interface AppendCall {
@@ -41,13 +42,18 @@ export class SpyStore implements PointStore {
     events: readonly PointEvent[],
     expectedVersion: number,
     projection: PointState,
+    receipts?: readonly NewReceipt[],
   ): TE.TaskEither<StoreFault, UserPoint> {
     this.appends.push({ userId, events: [...events], expectedVersion })
     if (this.failingAppends > 0) {
       this.failingAppends -= 1
       return TE.left(storeUnavailable(new Error('injected append failure')))
     }
-    return this.watch(userId, this.inner.append(userId, events, expectedVersion, projection))
+    return this.watch(userId, this.inner.append(userId, events, expectedVersion, projection, receipts))
+  }
+
+  receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
+    return this.inner.receipts(keys)
   }
 
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {
@@ -80,11 +86,4 @@ export class SpyStore implements PointStore {
 }
 
 /** A store that answers like `inner` except for the calls given, for injecting slow or broken behaviour. */
-export const overriding = (inner: PointStore, overrides: Partial<PointStore>): PointStore => ({
-  load: (user) => inner.load(user),
-  append: (user, events, expectedVersion, projection) => inner.append(user, events, expectedVersion, projection),
-  balance: (user) => inner.balance(user),
-  history: (user, query) => inner.history(user, query),
-  close: () => inner.close(),
-  ...overrides,
-})
+export const overriding = delegating
