@@ -1,3 +1,4 @@
+import * as E from 'fp-ts/Either'
 import * as TE from 'fp-ts/TaskEither'
 import { pipe } from 'fp-ts/function'
 import { PointHistoryTable, UserPointTable, type PointHistory, type UserPoint as UserPointRow } from '../../database'
@@ -34,6 +35,8 @@ export class MemoryStore implements PointStore, AuditSource {
   /** Receipts of keyed commands, oldest first; the oldest are forgotten past `maxReceipts`. */
   private readonly receiptsByKey = new Map<IdempotencyKey, Receipt>()
   private readonly maxReceipts: number
+  /** Keys of appends under way, so two users' writers cannot both record one key. */
+  private readonly claimedKeys = new Set<IdempotencyKey>()
 
   constructor(
     private readonly points = new UserPointTable(),
@@ -63,15 +66,39 @@ export class MemoryStore implements PointStore, AuditSource {
   ): TE.TaskEither<StoreFault, UserPoint> {
     return pipe(
       this.currentVersion(userId),
-      TE.filterOrElseW(
-        (version) => version === expectedVersion,
-        (): StoreFault => versionConflict(userId, expectedVersion),
+      TE.flatMapEither((version) => this.claim(userId, version, expectedVersion, events.length, receipts)),
+      TE.flatMap(() =>
+        pipe(
+          attempt(() => this.write(userId, events, projection)),
+          // Only what this append claimed is let go, whether it was written or not.
+          TE.tapError(() => TE.fromIO(() => this.release(receipts))),
+          TE.tap((written) => TE.fromIO(() => this.remember(receipts, written.updateMillis))),
+        ),
       ),
-      // Claimed before the first await, so a second append on the same version loses.
-      TE.tap(() => TE.fromIO(() => this.versions.set(userId, expectedVersion + events.length))),
-      TE.flatMap(() => attempt(() => this.write(userId, events, projection))),
-      TE.tap((written) => TE.fromIO(() => this.remember(receipts, written.updateMillis))),
     )
+  }
+
+  /**
+   * Checks and takes the user's next version and the batch's keys in one
+   * synchronous step, so a second append on the same version, or another
+   * user's append with one of these keys, loses until this one is done.
+   */
+  private claim(
+    userId: UserId,
+    version: number,
+    expectedVersion: number,
+    count: number,
+    receipts: readonly NewReceipt[],
+  ): E.Either<StoreFault, void> {
+    const keyTaken = receipts.some(({ key }) => this.receiptsByKey.has(key) || this.claimedKeys.has(key))
+    if (version !== expectedVersion || keyTaken) return E.left(versionConflict(userId, expectedVersion))
+    this.versions.set(userId, expectedVersion + count)
+    for (const { key } of receipts) this.claimedKeys.add(key)
+    return E.right(undefined)
+  }
+
+  private release(receipts: readonly NewReceipt[]): void {
+    for (const { key } of receipts) this.claimedKeys.delete(key)
   }
 
   receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
@@ -79,6 +106,7 @@ export class MemoryStore implements PointStore, AuditSource {
   }
 
   private remember(receipts: readonly NewReceipt[], updateMillis: number): void {
+    this.release(receipts)
     for (const receipt of receipts) this.receiptsByKey.set(receipt.key, recorded(receipt, updateMillis))
     for (const oldest of this.receiptsByKey.keys()) {
       if (this.receiptsByKey.size <= this.maxReceipts) break

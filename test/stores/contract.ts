@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
-import type { PointEvent } from '../../src/events/model'
-import type { PointStore } from '../../src/events/store'
+import { IdempotencyKey, rejection, type PointEvent } from '../../src/events/model'
+import type { NewReceipt, PointStore } from '../../src/events/store'
 import { amount, userId } from '../support/values'
 
 export interface StoreFixture {
@@ -17,6 +17,11 @@ const charge = (user: number, n: number, timeMillis = 1_000): PointEvent => ({
   timeMillis,
 })
 const use = (user: number, n: number, timeMillis = 1_000): PointEvent => ({ ...charge(user, n, timeMillis), type: 'USE' })
+
+const key = (k: string): IdempotencyKey => {
+  if (!IdempotencyKey.is(k)) throw new RangeError(`not a key: ${k}`)
+  return k
+}
 
 const right = <A>(result: E.Either<unknown, A>): A => {
   if (E.isLeft(result)) throw new Error(`expected success, got ${JSON.stringify(result.left)}`)
@@ -92,6 +97,42 @@ export function storeContract(name: string, fixture: () => Promise<StoreFixture>
       const untilThird = right(await store.history(userId(1), { until: 300 })())
       expect(untilThird.map((e) => e.amount)).to.deep.equal([10, 20, 5])
       expect(right(await store.history(userId(1), { until: 99 })())).to.deep.equal([])
+    })
+
+    it('keeps the receipts of a batch with its events, and finds them by key', async function () {
+      const accepted: NewReceipt = { key: key('k-accepted'), userId: userId(1), fingerprint: 'Charge:1:100', outcome: { _tag: 'Accepted', point: 100 } }
+      const refused: NewReceipt = {
+        key: key('k-refused'),
+        userId: userId(1),
+        fingerprint: 'Use:1:500',
+        outcome: rejection('INSUFFICIENT_BALANCE', 'balance 100 is less than 500'),
+      }
+      const written = right(await store.append(userId(1), [charge(1, 100)], 0, { balance: 100, version: 1 }, [accepted, refused])())
+      const found = right(await store.receipts([key('k-accepted'), key('k-refused'), key('k-unknown')])())
+      expect(found.sort((a, b) => a.key.localeCompare(b.key))).to.deep.equal([
+        { ...accepted, outcome: { _tag: 'Accepted', point: 100, updateMillis: written.updateMillis } },
+        refused,
+      ])
+    })
+
+    it('records a batch of keyed rejections alone without touching the log or the projection', async function () {
+      right(await store.append(userId(1), [charge(1, 100)], 0, { balance: 100, version: 1 })())
+      const before = right(await store.balance(userId(1))())
+      const refused: NewReceipt = { key: key('k-only'), userId: userId(1), fingerprint: 'Use:1:500', outcome: rejection('INSUFFICIENT_BALANCE', 'no') }
+      right(await store.append(userId(1), [], 1, { balance: 100, version: 1 }, [refused])())
+      expect(right(await store.receipts([key('k-only')])())).to.have.length(1)
+      expect(right(await store.history(userId(1))())).to.have.length(1)
+      expect(right(await store.balance(userId(1))())).to.deep.equal(before)
+      expect(right(await store.load(userId(1))())).to.deep.equal({ balance: 100, version: 1 })
+    })
+
+    it('refuses a key already recorded, even for another user, and writes nothing of that batch', async function () {
+      const first: NewReceipt = { key: key('k-taken'), userId: userId(1), fingerprint: 'Charge:1:5', outcome: { _tag: 'Accepted', point: 5 } }
+      right(await store.append(userId(1), [charge(1, 5)], 0, { balance: 5, version: 1 }, [first])())
+      const clash = await store.append(userId(2), [charge(2, 5)], 0, { balance: 5, version: 1 }, [{ ...first, userId: userId(2), fingerprint: 'Charge:2:5' }])()
+      expect(E.isLeft(clash) && clash.left._tag).to.equal('VersionConflict')
+      expect(right(await store.history(userId(2))())).to.deep.equal([])
+      expect(right(await store.receipts([key('k-taken')])())[0]).to.include({ userId: 1 })
     })
 
     it('keeps users apart', async function () {

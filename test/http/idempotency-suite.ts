@@ -1,0 +1,116 @@
+import { expect } from 'chai'
+import { overriding } from '../support/spy-store'
+import { expectProblem } from '../support/http'
+import { patchJson, startTestServer, type TestServer } from '../support/server'
+import type { StoreFixture } from '../stores/contract'
+
+interface Sent {
+  readonly status: number
+  readonly replayed: string | null
+  readonly body: unknown
+}
+
+/** Idempotency-Key over HTTP, on whatever store `fixture` makes; each test has users and keys of its own. */
+export function idempotencySuite(name: string, fixture: () => Promise<StoreFixture>): void {
+  describe(`Idempotency-Key: ${name}`, function () {
+    let current: StoreFixture
+    let server: TestServer
+    let lastUser = 200_000
+    const freshUser = () => ++lastUser
+    const freshKey = () => `key-${lastUser}-${Math.random().toString(36).slice(2)}`
+
+    before(async function () {
+      current = await fixture()
+      server = await startTestServer({
+        store: overriding(current.store, { close: () => Promise.resolve() }),
+        config: { limits: { maxAmount: 10_000, maxBalance: 50_000 } },
+      })
+    })
+    after(async function () {
+      await server?.close()
+      await current?.dispose()
+    })
+
+    const command = (user: number, action: 'charge' | 'use', amount: number, key?: string) =>
+      patchJson(`${server.url}/point/${user}/${action}`, { amount }, key === undefined ? {} : { 'Idempotency-Key': key })
+    const sent = async (response: Response): Promise<Sent> => ({
+      status: response.status,
+      replayed: response.headers.get('idempotency-replayed'),
+      body: await response.json(),
+    })
+    const history = async (user: number) =>
+      (await (await fetch(`${server.url}/point/${user}/histories`)).json()) as Array<{ amount: number }>
+
+    it('answers a repeat with the first status and body, marked replayed, and appends nothing', async function () {
+      const user = freshUser()
+      const key = freshKey()
+      const first = await sent(await command(user, 'charge', 300, key))
+      const again = await sent(await command(user, 'charge', 300, key))
+      expect(first).to.include({ status: 200, replayed: null })
+      expect(again).to.deep.equal({ ...first, replayed: 'true' })
+      expect((await history(user)).map((e) => e.amount)).to.deep.equal([300])
+    })
+
+    it('repeats a rejection even after the balance has changed, and writes nothing for either', async function () {
+      const user = freshUser()
+      const key = freshKey()
+      const refused = await sent(await command(user, 'use', 500, key))
+      expect(refused.status).to.equal(409)
+      expect((await command(user, 'charge', 1_000)).status).to.equal(200)
+      const again = await sent(await command(user, 'use', 500, key))
+      expect(again).to.deep.equal({ ...refused, replayed: 'true' })
+      expect((await history(user)).map((e) => e.amount)).to.deep.equal([1_000])
+    })
+
+    it('refuses the same key for another body or another user with 422 IDEMPOTENCY_KEY_REUSED, writing nothing', async function () {
+      const user = freshUser()
+      const other = freshUser()
+      const key = freshKey()
+      expect((await command(user, 'charge', 100, key)).status).to.equal(200)
+      await expectProblem(await command(user, 'charge', 101, key), { status: 422, code: 'IDEMPOTENCY_KEY_REUSED' })
+      await expectProblem(await command(user, 'use', 100, key), { status: 422, code: 'IDEMPOTENCY_KEY_REUSED' })
+      await expectProblem(await command(other, 'charge', 100, key), { status: 422, code: 'IDEMPOTENCY_KEY_REUSED' })
+      expect((await history(user)).map((e) => e.amount)).to.deep.equal([100])
+      expect(await history(other)).to.deep.equal([])
+    })
+
+    it('applies concurrent requests with one key once, and answers them all alike', async function () {
+      const user = freshUser()
+      const key = freshKey()
+      const answers = await Promise.all(Array.from({ length: 12 }, async () => sent(await command(user, 'charge', 70, key))))
+      expect(new Set(answers.map((a) => JSON.stringify(a.body))).size).to.equal(1)
+      expect(answers.filter((a) => a.replayed === null)).to.have.length(1)
+      expect(answers.every((a) => a.status === 200)).to.equal(true)
+      expect((await history(user)).map((e) => e.amount)).to.deep.equal([70])
+    })
+
+    it('lets only one of two users sending one key at once apply it; the other gets 422', async function () {
+      const [a, b] = [freshUser(), freshUser()]
+      const key = freshKey()
+      const answers = await Promise.all([command(a, 'charge', 40, key), command(b, 'charge', 40, key)])
+      expect(answers.map((r) => r.status).sort()).to.deep.equal([200, 422])
+      expect([...(await history(a)), ...(await history(b))].map((e) => e.amount)).to.deep.equal([40])
+    })
+
+    it('keeps keys apart from commands sent without one', async function () {
+      const user = freshUser()
+      const key = freshKey()
+      await command(user, 'charge', 5, key)
+      await command(user, 'charge', 5)
+      await command(user, 'charge', 5)
+      expect(await sent(await command(user, 'charge', 5, key))).to.include({ replayed: 'true' })
+      expect((await history(user)).map((e) => e.amount)).to.deep.equal([5, 5, 5])
+    })
+
+    for (const [label, key] of [
+      ['256 characters', 'k'.repeat(256)],
+      ['a tab', 'a\tb'],
+    ] as const) {
+      it(`refuses a key of ${label} with 400 INVALID_REQUEST, writing nothing`, async function () {
+        const user = freshUser()
+        await expectProblem(await command(user, 'charge', 5, key), { status: 400, code: 'INVALID_REQUEST', detail: /Idempotency-Key/ })
+        expect(await history(user)).to.deep.equal([])
+      })
+    }
+  })
+}
