@@ -2,7 +2,8 @@ import Sqlite from 'better-sqlite3'
 import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
 import { join } from 'node:path'
-import type { Amount, PointEvent } from '../../src/events/model'
+import { createLedger } from '../../src/events/ledger'
+import type { Amount, IdempotencyKey, PointEvent } from '../../src/events/model'
 import { migrate, migrations, type Migration } from '../../src/stores/sqlite-schema'
 import { openDatabase, openSqliteStore, SqliteStore, type SqliteStoreOptions } from '../../src/stores/sqlite'
 import { sqliteFixture, tempDir, type TempDir } from '../support/sqlite'
@@ -106,6 +107,30 @@ describe('sqlite store', function () {
       expect(await second.history(userId(1))()).to.deep.equal(before)
       const balance = await second.balance(userId(2))()
       expect(E.isRight(balance) && balance.right.point).to.equal(7)
+    } finally {
+      await second.close()
+    }
+  })
+
+  it('recognises a retried keyed command after a restart, whether it was accepted or refused', async function () {
+    const limits = { maxAmount: 1_000, maxBalance: 10_000 }
+    const key = (k: string) => k as IdempotencyKey
+    const first = open()
+    const before = createLedger({ store: first, limits })
+    const charged = await before.charge(userId(1), amount(100), key('retry-charge'))()
+    const refused = await before.use(userId(1), amount(500), key('retry-use'))()
+    await first.close()
+
+    const second = open()
+    try {
+      const after = createLedger({ store: second, limits })
+      expect(await after.charge(userId(1), amount(100), key('retry-charge'))()).to.deep.equal(
+        E.map((point: object) => ({ ...point, replayed: true }))(charged),
+      )
+      expect(await after.use(userId(1), amount(500), key('retry-use'))()).to.deep.equal(
+        E.mapLeft((rejection: object) => ({ ...rejection, replayed: true }))(refused),
+      )
+      expect(E.map((events: unknown[]) => events.length)(await second.history(userId(1))())).to.deep.equal(E.right(1))
     } finally {
       await second.close()
     }
