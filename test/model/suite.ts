@@ -19,6 +19,8 @@ interface Real {
   readonly store: AuditSource
   /** Each run uses its own users, so every run starts from an empty model. */
   readonly user: (n: number) => number
+  /** A key never used before. */
+  readonly key: () => string
 }
 
 const balanceOf = (m: Model, user: number) => m.balances.get(user) ?? 0
@@ -60,6 +62,32 @@ class Send implements fc.AsyncCommand<Model, Real> {
     apply(m, this.user, expected.point)
   }
   toString = () => `${this.kind}(user ${this.user}, ${this.label})`
+}
+
+/** A keyed command sent twice, as a client retrying after a timeout would: it applies once, answered alike. */
+class Retry implements fc.AsyncCommand<Model, Real> {
+  constructor(
+    readonly kind: 'charge' | 'use',
+    readonly user: number,
+    readonly amount: number,
+  ) {}
+  check = () => true
+  async run(m: Model, r: Real): Promise<void> {
+    const expected = expectation(m, this.kind, this.user, this.amount)
+    const url = `${r.server.url}/point/${r.user(this.user)}/${this.kind}`
+    const headers = { 'Idempotency-Key': r.key() }
+    const first = await patchJson(url, { amount: this.amount }, headers)
+    const firstBody = (await first.json()) as Record<string, unknown>
+    const again = await patchJson(url, { amount: this.amount }, headers)
+    expect(again.status).to.equal(first.status)
+    expect(again.headers.get('idempotency-replayed')).to.equal('true')
+    expect(await again.json()).to.deep.equal(firstBody)
+    expect(first.status).to.equal(expected.status)
+    if (expected.point === undefined) return void expect(firstBody['code']).to.equal(expected.code)
+    expect(firstBody['point']).to.equal(expected.point)
+    apply(m, this.user, expected.point)
+  }
+  toString = () => `retry ${this.kind}(user ${this.user}, ${this.amount})`
 }
 
 class GetBalance implements fc.AsyncCommand<Model, Real> {
@@ -106,6 +134,9 @@ const commands = fc.commands(
     fc.tuple(user, fc.integer({ min: 0, max: 1 })).map(
       ([u, d]) => new Send('charge', u, (b) => limits.maxBalance - b + d, `room+${d}`),
     ),
+    fc.tuple(fc.constantFrom('charge' as const, 'use' as const), user, fc.integer({ min: 1, max: 70 })).map(
+      ([kind, u, n]) => new Retry(kind, u, n),
+    ),
     user.map((u) => new GetBalance(u)),
     user.map((u) => new GetHistory(u)),
     fc.constant(new Audit()),
@@ -138,7 +169,8 @@ export function modelSuite(name: string, fixture: () => Promise<StoreFixture & {
       await fc.assert(
         fc.asyncProperty(commands, async (cmds) => {
           const base = ++run * 10
-          const real: Real = { server, store: current.store, user: (n) => base + n }
+          let keys = 0
+          const real: Real = { server, store: current.store, user: (n) => base + n, key: () => `run-${base}-${++keys}` }
           await fc.asyncModelRun(() => ({ model: { balances: new Map(), events: new Map() }, real }), cmds)
           await new Audit().run({ balances: new Map(), events: new Map() }, real)
         }),
