@@ -2,7 +2,7 @@ import { delta, type Limits } from '../events/decider'
 import type { StoredEvent, UserId } from '../events/model'
 
 /** One row of the log as an audit reads it; `version` where the store keeps one. */
-export interface LogEntry extends StoredEvent {
+export interface LogEntry extends Pick<StoredEvent, 'id' | 'userId' | 'type' | 'amount'> {
   readonly version?: number
 }
 

@@ -12,7 +12,6 @@ import {
   UserPoint,
   type Amount,
   type PointEvent,
-  type TransactionType,
 } from '../events/model'
 import {
   storeUnavailable,
@@ -143,17 +142,23 @@ export class SqliteStore implements PointStore, AuditSource {
     )
   }
 
-  // The audit reads rows as arrays and skips the codecs: it checks every value itself, and must stream fast.
+  // The audit reads rows as arrays, a page at a time, and skips the codecs: it checks every value itself, and must stream fast.
   *scanEvents(userId?: UserId): Generator<LogEntry[]> {
-    const rows = userId === undefined ? this.sql.scanEvents.raw().iterate() : this.sql.scanUserEvents.raw().iterate(userId)
-    yield* chunks(rows as Iterable<[number, UserId, number, TransactionType, Amount, number]>, ([id, userId, version, type, amount, timeMillis]) => ({
-      id,
-      userId,
-      version,
-      type,
-      amount,
-      timeMillis,
-    }))
+    // The signed amount comes back as one integer: reading the type as text costs a third of the scan.
+    type Row = [number, UserId, number, number]
+    const page = userId === undefined ? this.sql.scanEvents.raw() : this.sql.scanUserEvents.raw()
+    for (let after = 0; ; ) {
+      const rows = (userId === undefined ? page.all(after) : page.all(userId, after)) as Row[]
+      if (rows.length === 0) return
+      yield rows.map(([id, userId, version, signed]) => ({
+        id,
+        userId,
+        version,
+        type: signed > 0 ? 'CHARGE' : 'USE',
+        amount: Math.abs(signed) as Amount,
+      }))
+      after = rows[rows.length - 1]![0]
+    }
   }
 
   *scanProjections(userId?: UserId): Generator<ProjectionRow[]> {
@@ -252,6 +257,9 @@ function toReceipt(row: unknown): Receipt {
 const isReceiptClash = (error: unknown): boolean =>
   error instanceof Sqlite.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' && /receipts/.test(error.message)
 
+/** Rows an audit reads per query: large enough to amortise the call, small enough to keep memory flat. */
+const scanPage = 16_384
+
 /** Groups a synchronous row iterator into arrays, so an async consumer pays per chunk, not per row. */
 function* chunks<R, A>(rows: Iterable<R>, toEntry: (row: R) => A, size = 4096): Generator<A[]> {
   let chunk: A[] = []
@@ -291,9 +299,13 @@ function prepare(db: Database): Record<StatementName, Statement> {
        FROM events WHERE user_id = @userId AND id > @after AND time_millis <= @until
        ORDER BY version LIMIT @limit`,
     ),
-    scanEvents: db.prepare('SELECT id, user_id, version, type, amount, time_millis FROM events ORDER BY id'),
+    scanEvents: db.prepare(
+      `SELECT id, user_id, version, iif(type = 'CHARGE', amount, -amount) FROM events
+       WHERE id > ? ORDER BY id LIMIT ${scanPage}`,
+    ),
     scanUserEvents: db.prepare(
-      'SELECT id, user_id, version, type, amount, time_millis FROM events WHERE user_id = ? ORDER BY version',
+      `SELECT id, user_id, version, iif(type = 'CHARGE', amount, -amount) FROM events
+       WHERE user_id = ? AND id > ? ORDER BY id LIMIT ${scanPage}`,
     ),
     scanBalances: db.prepare('SELECT user_id, point, version FROM balances ORDER BY user_id'),
     scanUserBalance: db.prepare('SELECT user_id, point, version FROM balances WHERE user_id = ?'),

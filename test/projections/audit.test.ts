@@ -10,7 +10,6 @@ const entry = (user: number, type: 'CHARGE' | 'USE', n: number, version?: number
   userId: userId(user),
   type,
   amount: amount(n),
-  timeMillis: 0,
   ...(version === undefined ? {} : { version }),
 })
 

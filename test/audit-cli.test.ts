@@ -1,0 +1,103 @@
+import Sqlite from 'better-sqlite3'
+import { expect } from 'chai'
+import { execFile } from 'node:child_process'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import { createLedger } from '../src/events/ledger'
+import { openSqliteStore } from '../src/stores/sqlite'
+import { tempDir, type TempDir } from './support/sqlite'
+import { amount, userId } from './support/values'
+
+const root = resolve(__dirname, '..')
+const limits = { maxAmount: 1_000, maxBalance: 10_000 }
+
+interface Run {
+  readonly code: number
+  readonly stdout: string
+}
+
+/** `npm run audit -- …` on the given file, as an operator would run it. */
+async function audit(path: string, ...args: string[]): Promise<Run> {
+  const env = {
+    POINT_STORE: 'sqlite',
+    SQLITE_PATH: path,
+    POINT_MAX_AMOUNT: String(limits.maxAmount),
+    POINT_MAX_BALANCE: String(limits.maxBalance),
+  }
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/audit.ts', ...args], { cwd: root, env })
+    return { code: 0, stdout }
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string }
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? '' }
+  }
+}
+
+const findings = (run: Run) => (JSON.parse(run.stdout) as { findings: Array<{ kind: string; userId?: number }> }).findings
+
+describe('npm run audit (SQLite file)', function () {
+  this.timeout(30_000)
+  let dir: TempDir
+  let path: string
+
+  beforeEach(async function () {
+    dir = await tempDir()
+    path = join(dir.path, 'points.db')
+    const store = openSqliteStore(path)
+    const ledger = createLedger({ store, limits })
+    await ledger.charge(userId(1), amount(500))()
+    await ledger.use(userId(1), amount(200))()
+    await ledger.charge(userId(2), amount(100))()
+    await ledger.use(userId(2), amount(50))()
+    await store.close()
+  })
+  afterEach(async function () {
+    await dir.remove()
+  })
+
+  const tamper = (sql: string) => {
+    const db = new Sqlite(path)
+    db.prepare(sql).run()
+    db.close()
+  }
+
+  it('passes a log the service wrote, printing users, events, events/s and findings', async function () {
+    const run = await audit(path)
+    expect(run.code).to.equal(0)
+    expect(run.stdout).to.match(/^users\s+2$/m).and.match(/^events\s+4$/m).and.match(/^events\/s\s+\d+$/m).and.match(/^findings\s+0$/m)
+  })
+
+  it('reports a corrupted projection row and exits non-zero; --rebuild repairs it from the log', async function () {
+    tamper('UPDATE balances SET point = point + 1 WHERE user_id = 1')
+    const found = await audit(path, '--json')
+    expect(found.code).to.equal(1)
+    expect(findings(found)).to.have.length(1)
+    expect(findings(found)[0]).to.include({ kind: 'PROJECTION_MISMATCH', userId: 1 })
+
+    expect((await audit(path, '--rebuild')).code, 'a repaired projection is not a remaining finding').to.equal(0)
+    expect((await audit(path)).code).to.equal(0)
+  })
+
+  it('reports a corrupted log row: the prefix it breaks and the projection it no longer explains', async function () {
+    tamper('UPDATE events SET amount = 150 WHERE user_id = 2 AND version = 2')
+    const found = await audit(path, '--json')
+    expect(found.code).to.equal(1)
+    expect(findings(found).map((f) => f.kind).sort()).to.deep.equal(['NEGATIVE_BALANCE', 'PROJECTION_MISMATCH'])
+  })
+
+  it('reports a gap in a user\'s versions', async function () {
+    tamper('DELETE FROM events WHERE user_id = 1 AND version = 1')
+    expect(findings(await audit(path, '--json')).map((f) => f.kind)).to.include('OUT_OF_ORDER')
+  })
+
+  it('audits one user alone with --user', async function () {
+    tamper('UPDATE balances SET point = point + 1 WHERE user_id = 2')
+    const one = await audit(path, '--user', '1', '--json')
+    expect(one.code).to.equal(0)
+    expect(JSON.parse(one.stdout)).to.include({ users: 1, events: 2 })
+  })
+
+  it('refuses a bad --user with exit code 2', async function () {
+    expect((await audit(path, '--user', 'abc')).code).to.equal(2)
+  })
+})
