@@ -24,7 +24,7 @@ const rounds = Number(values.rounds)
 const connections = Number(values.connections)
 const manyUsers = 10_000
 
-type ServerKind = 'reference' | 'instant' | 'group' | 'single'
+type ServerKind = 'reference' | 'bare' | 'instant' | 'group' | 'single'
 
 interface Row {
   readonly name: string
@@ -38,6 +38,7 @@ const chargeBody = JSON.stringify({ amount: 1 })
 
 const rows: readonly Row[] = [
   { name: 'reference: bare Koa PATCH, Map', server: 'reference', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
+  { name: 'charge, no-I/O store, API only (no logs, metrics, headers)', server: 'bare', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'charge, no-I/O store (stack cost)', server: 'instant', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'charge, SQLite, group commit', server: 'group', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'charge, SQLite, group commit, 1 hot user', server: 'group', method: 'PATCH', path: () => '/point/1/charge' },
@@ -166,7 +167,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'point-ledger-bench-'))
   const servers = new Map<ServerKind, Running>()
   try {
-    for (const kind of ['reference', 'instant', 'group', 'single'] as const) servers.set(kind, await startServer(kind, dir))
+    for (const kind of ['reference', 'bare', 'instant', 'group', 'single'] as const) servers.set(kind, await startServer(kind, dir))
     const serverOf = (row: Row) => servers.get(row.server)!
 
     console.log(`warming up (2 s per row), then ${rounds} rounds of ${duration} s, ${connections} connections`)

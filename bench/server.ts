@@ -4,6 +4,8 @@ import pino from 'pino'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { parseConfig } from '../src/config'
+import { createLedger } from '../src/events/ledger'
+import { createApp } from '../src/http/app'
 import { startService } from '../src/service'
 import type { PointStore } from '../src/events/store'
 import { openSqliteStore, type Commit } from '../src/stores/sqlite'
@@ -61,10 +63,20 @@ async function ledger(store: PointStore): Promise<Server> {
   return service.server
 }
 
+/** Our routes, decoding and writer alone: the app without the operations layers (logs, metrics, headers, health). */
+function bare(store: PointStore): Server {
+  const config = parseConfig({ PORT: '0' })
+  if (config._tag === 'Left') throw new Error(config.left)
+  const ledger = createLedger({ store, limits: config.right.limits })
+  return createApp({ ledger, logger: pino({ level: 'silent' }) }).listen(0, '127.0.0.1')
+}
+
 function start(): Server | Promise<Server> {
   switch (kind) {
     case 'reference':
       return reference()
+    case 'bare':
+      return bare(new InstantStore())
     case 'instant':
       return ledger(new InstantStore())
     case 'group':
