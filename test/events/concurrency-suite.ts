@@ -5,8 +5,7 @@ import type { Limits } from '../../src/events/decider'
 import { StoredEvent } from '../../src/events/model'
 import { replay } from '../../src/projections/balance'
 import { okJson, send, sendJsonText } from '../support/http'
-import { overriding } from '../support/spy-store'
-import { startTestServer, type TestServer } from '../support/server'
+import { serveFixture } from '../support/server'
 import type { StoreFixture } from '../stores/contract'
 
 const limits: Limits = { maxAmount: 20_000, maxBalance: 100_000 }
@@ -32,24 +31,14 @@ const signed = (event: StoredEvent): number => (event.type === 'CHARGE' ? event.
  */
 export function concurrencySuite(name: string, fixture: () => Promise<StoreFixture>): void {
   describe(`concurrency: ${name}`, function () {
-    let current: StoreFixture
-    let server: TestServer
     let lastUser = 500_000
     const freshUser = (): number => ++lastUser
 
-    before(async function () {
-      current = await fixture()
-      const store = overriding(current.store, { close: () => Promise.resolve() })
-      server = await startTestServer({ store, config: { limits } })
-    })
-    after(async function () {
-      await server?.close()
-      await current?.dispose()
-    })
+    const served = serveFixture(fixture, { limits })
 
     const move = async (user: number, amount: Move): Promise<Answer> => {
       const action: Action = amount > 0 ? 'charge' : 'use'
-      const response = await sendJsonText(`${server.url}/point/${user}/${action}`, 'PATCH', JSON.stringify({ amount: Math.abs(amount) }))
+      const response = await sendJsonText(`${served.server.url}/point/${user}/${action}`, 'PATCH', JSON.stringify({ amount: Math.abs(amount) }))
       const body = (await response.json()) as { point?: number; code?: string }
       return { status: response.status, point: body.point, code: body.code }
     }
@@ -61,12 +50,12 @@ export function concurrencySuite(name: string, fixture: () => Promise<StoreFixtu
     }
 
     const history = async (user: number): Promise<StoredEvent[]> => {
-      const decoded = History.decode(await okJson(await send(`${server.url}/point/${user}/histories`, 'GET')))
+      const decoded = History.decode(await okJson(await send(`${served.server.url}/point/${user}/histories`, 'GET')))
       if (E.isLeft(decoded)) throw new Error(`history is not a list of events: ${JSON.stringify(decoded.left)}`)
       return decoded.right
     }
     const balance = async (user: number): Promise<number> =>
-      ((await okJson(await send(`${server.url}/point/${user}`, 'GET'))) as { point: number }).point
+      ((await okJson(await send(`${served.server.url}/point/${user}`, 'GET'))) as { point: number }).point
 
     /** The balance each accepted command left, in log order. */
     const runningTotals = (events: StoredEvent[]): number[] => {
@@ -81,8 +70,8 @@ export function concurrencySuite(name: string, fixture: () => Promise<StoreFixtu
         expect(await balance(user), `user ${user}: projection vs replay`).to.equal(replay(events).balance)
         for (const total of runningTotals(events)) expect(total).to.be.within(0, limits.maxBalance)
       }
-      expect(server.service.ledger.commands.activeWriters, 'writers left').to.equal(0)
-      expect(server.service.ledger.commands.queued, 'commands left').to.equal(0)
+      expect(served.server.service.ledger.commands.activeWriters, 'writers left').to.equal(0)
+      expect(served.server.service.ledger.commands.queued, 'commands left').to.equal(0)
     }
 
     /**
@@ -201,14 +190,14 @@ export function concurrencySuite(name: string, fixture: () => Promise<StoreFixtu
       for (const user of users) await setUp(user, [1_000])
       const moves = Array.from({ length: 60 }, (_, i) => ({ user: users[i % 3]!, amount: i % 2 === 0 ? 300 : -450 }))
       const pending = Promise.all(moves.map(({ user, amount }) => move(user, amount)))
-      expect(server.service.ledger.commands.activeWriters, 'writers while busy').to.be.at.most(3)
+      expect(served.server.service.ledger.commands.activeWriters, 'writers while busy').to.be.at.most(3)
       const answers = await pending
       expect(answers.every((a) => a.status === 200 || a.code === 'INSUFFICIENT_BALANCE')).to.equal(true)
       for (const user of users) {
         const mine = moves.flatMap((m, i) => (m.user === user ? [{ m: m.amount, answer: answers[i]! }] : []))
         expectAnswersFollowLog(mine.map((x) => x.m), mine.map((x) => x.answer), await history(user), 1)
       }
-      expect(server.service.ledger.commands.activeWriters, 'writers when idle').to.equal(0)
+      expect(served.server.service.ledger.commands.activeWriters, 'writers when idle').to.equal(0)
       await expectConsistent(users)
     })
   })

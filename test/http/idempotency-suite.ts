@@ -1,7 +1,6 @@
 import { expect } from 'chai'
-import { overriding } from '../support/spy-store'
 import { expectProblem } from '../support/http'
-import { patchJson, startTestServer, type TestServer } from '../support/server'
+import { patchJson, serveFixture } from '../support/server'
 import type { StoreFixture } from '../stores/contract'
 
 interface Sent {
@@ -13,33 +12,21 @@ interface Sent {
 /** Idempotency-Key over HTTP, on whatever store `fixture` makes; each test has users and keys of its own. */
 export function idempotencySuite(name: string, fixture: () => Promise<StoreFixture>): void {
   describe(`Idempotency-Key: ${name}`, function () {
-    let current: StoreFixture
-    let server: TestServer
     let lastUser = 200_000
     const freshUser = () => ++lastUser
     const freshKey = () => `key-${lastUser}-${Math.random().toString(36).slice(2)}`
 
-    before(async function () {
-      current = await fixture()
-      server = await startTestServer({
-        store: overriding(current.store, { close: () => Promise.resolve() }),
-        config: { limits: { maxAmount: 10_000, maxBalance: 50_000 } },
-      })
-    })
-    after(async function () {
-      await server?.close()
-      await current?.dispose()
-    })
+    const served = serveFixture(fixture, { limits: { maxAmount: 10_000, maxBalance: 50_000 } })
 
     const command = (user: number, action: 'charge' | 'use', amount: number, key?: string) =>
-      patchJson(`${server.url}/point/${user}/${action}`, { amount }, key === undefined ? {} : { 'Idempotency-Key': key })
+      patchJson(`${served.server.url}/point/${user}/${action}`, { amount }, key === undefined ? {} : { 'Idempotency-Key': key })
     const sent = async (response: Response): Promise<Sent> => ({
       status: response.status,
       replayed: response.headers.get('idempotency-replayed'),
       body: await response.json(),
     })
     const history = async (user: number) =>
-      (await (await fetch(`${server.url}/point/${user}/histories`)).json()) as Array<{ amount: number }>
+      (await (await fetch(`${served.server.url}/point/${user}/histories`)).json()) as Array<{ amount: number }>
 
     it('answers a repeat with the first status and body, marked replayed, and appends nothing', async function () {
       const user = freshUser()

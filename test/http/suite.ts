@@ -1,8 +1,7 @@
 import { expect } from 'chai'
 import type { Limits } from '../../src/events/decider'
-import { overriding } from '../support/spy-store'
 import { expectProblem, okJson, send, sendJsonText, type ExpectedProblem } from '../support/http'
-import { startTestServer, type TestServer } from '../support/server'
+import { serveFixture } from '../support/server'
 import type { StoreFixture } from '../stores/contract'
 
 const limits: Limits = { maxAmount: 10_000, maxBalance: 50_000 }
@@ -97,23 +96,12 @@ const lenientReadings = (raw: string): number[] =>
  */
 export function httpSuite(name: string, fixture: () => Promise<StoreFixture>): void {
   describe(`HTTP API: ${name}`, function () {
-    let current: StoreFixture
-    let server: TestServer
     let lastUser = 100_000
     const freshUser = (): number => ++lastUser
 
-    before(async function () {
-      current = await fixture()
-      // The fixture owns its store; stopping the server must not close it first.
-      const store = overriding(current.store, { close: () => Promise.resolve() })
-      server = await startTestServer({ store, config: { limits } })
-    })
-    after(async function () {
-      await server?.close()
-      await current?.dispose()
-    })
+    const served = serveFixture(fixture, { limits })
 
-    const url = (path: string): string => `${server.url}${path}`
+    const url = (path: string): string => `${served.server.url}${path}`
     const getBalance = async (user: number | string) => asBalance(await okJson(await send(url(`/point/${user}`), 'GET')))
     const getHistory = async (user: number | string) =>
       asHistory(await okJson(await send(url(`/point/${user}/histories`), 'GET')))

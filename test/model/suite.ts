@@ -3,7 +3,7 @@ import * as E from 'fp-ts/Either'
 import fc from 'fast-check'
 import type { Limits } from '../../src/events/decider'
 import { runAudit, type AuditSource } from '../../src/projections/audit-run'
-import { patchJson, startTestServer, type TestServer } from '../support/server'
+import { patchJson, serveFixture, type TestServer } from '../support/server'
 import type { StoreFixture } from '../stores/contract'
 
 const limits: Limits = { maxAmount: 60, maxBalance: 150 }
@@ -152,25 +152,16 @@ const commands = fc.commands(
 export function modelSuite(name: string, fixture: () => Promise<StoreFixture & { store: AuditSource }>): void {
   describe(`model-based invariants: ${name}`, function () {
     this.timeout(120_000)
-    let current: StoreFixture & { store: AuditSource }
-    let server: TestServer
+    const served = serveFixture(fixture, { limits })
     let run = 0
-
-    before(async function () {
-      current = await fixture()
-      server = await startTestServer({ store: current.store, config: { limits } })
-    })
-    after(async function () {
-      await server.close()
-      await current.dispose()
-    })
 
     it('agrees with a plain model on every answer, and the audit passes after every run', async function () {
       await fc.assert(
         fc.asyncProperty(commands, async (cmds) => {
           const base = ++run * 10
           let keys = 0
-          const real: Real = { server, store: current.store, user: (n) => base + n, key: () => `run-${base}-${++keys}` }
+          const { server, store } = served
+          const real: Real = { server, store, user: (n) => base + n, key: () => `run-${base}-${++keys}` }
           await fc.asyncModelRun(() => ({ model: { balances: new Map(), events: new Map() }, real }), cmds)
           await new Audit().run({ balances: new Map(), events: new Map() }, real)
         }),

@@ -3,6 +3,8 @@ import pino from 'pino'
 import type { Config } from '../../src/config'
 import type { PointStore } from '../../src/events/store'
 import { startService, type Service } from '../../src/service'
+import { delegating } from '../../src/stores/delegating'
+import type { StoreFixture } from '../stores/contract'
 import { fastMemoryStore } from './tables'
 
 export const testConfig = (overrides: Partial<Config> = {}): Config => ({
@@ -39,3 +41,38 @@ export const patchJson = (url: string, body: unknown, headers: Record<string, st
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   })
+
+/** The server a suite's hooks started, and the fixture's store behind it. */
+export interface Served<S> {
+  readonly server: TestServer
+  readonly store: S
+}
+
+/**
+ * Registers hooks that serve a fixture's store for the enclosing `describe`.
+ * The fixture owns its store: stopping the server does not close it, `dispose` does.
+ */
+export function serveFixture<F extends StoreFixture>(fixture: () => Promise<F>, config: Partial<Config> = {}): Served<F['store']> {
+  let current: F | undefined
+  let server: TestServer | undefined
+  before(async function () {
+    current = await fixture()
+    server = await startTestServer({ store: delegating(current.store, { close: () => Promise.resolve() }), config })
+  })
+  after(async function () {
+    await server?.close()
+    await current?.dispose()
+  })
+  const started = <A>(value: A | undefined): A => {
+    if (value === undefined) throw new Error('the suite server has not started')
+    return value
+  }
+  return {
+    get server() {
+      return started(server)
+    },
+    get store() {
+      return started(current).store
+    },
+  }
+}
