@@ -41,12 +41,9 @@ interface AppendJob {
 
 type Appended = E.Either<StoreFault, UserPoint>
 
-// BIGINT columns come back as strings by default; every value here is a safe integer.
-const int8 = 20
-const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === int8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-}
+// BIGINT columns come back as strings by default; every value stored here is a safe integer.
+const types = new pg.TypeOverrides()
+types.setTypeParser(pg.types.builtins.INT8, Number)
 
 /** Opens a pool on `url` and brings the schema up to date before resolving. */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
