@@ -53,7 +53,7 @@ const toConfig = (env: Environment): E.Either<string, Config> =>
         host: env.HOST,
         store: env.POINT_STORE,
         sqlitePath: env.SQLITE_PATH,
-        postgres: { url: env.DATABASE_URL ?? '', poolSize: env.PG_POOL_SIZE },
+        ...(env.POINT_STORE === 'postgres' && { postgres: { url: env.DATABASE_URL ?? '', poolSize: env.PG_POOL_SIZE } }),
         limits: { maxAmount: env.POINT_MAX_AMOUNT, maxBalance: env.POINT_MAX_BALANCE },
         logLevel: env.LOG_LEVEL,
         shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

@@ -59,7 +59,8 @@ async function startEmbedded(): Promise<PostgresServer> {
     port,
     user: 'postgres',
     password,
-    persistent: false,
+    // Kept across stop() so a test can restart the server; the folder is deleted at the end instead.
+    persistent: true,
     createPostgresUser: true,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'fsync=on'],
     onLog: () => undefined,

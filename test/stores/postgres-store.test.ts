@@ -1,0 +1,94 @@
+import { expect } from 'chai'
+import * as E from 'fp-ts/Either'
+import { createLedger } from '../../src/events/ledger'
+import type { PointEvent } from '../../src/events/model'
+import { openPostgresStore, type PostgresStore } from '../../src/stores/postgres'
+import { pgMigrations } from '../../src/stores/postgres-schema'
+import { replay } from '../../src/projections/balance'
+import { freshDatabase, postgresServer, type FreshDatabase } from '../support/postgres'
+import { amount, userId } from '../support/values'
+
+const charge = (user: number, n: number): PointEvent => ({ type: 'CHARGE', userId: userId(user), amount: amount(n), timeMillis: 1_000 })
+const tagOf = (result: E.Either<{ _tag: string }, unknown>): string => (E.isLeft(result) ? result.left._tag : 'Right')
+
+describe('postgres store', function () {
+  let database: FreshDatabase
+  const opened: PostgresStore[] = []
+  const open = async (options = {}) => {
+    const store = await openPostgresStore(database.url, options)
+    opened.push(store)
+    return store
+  }
+
+  beforeEach(async function () {
+    database = await freshDatabase()
+  })
+  afterEach(async function () {
+    await Promise.all(opened.splice(0).map((s) => s.close()))
+    await database.drop()
+  })
+
+  it('applies each migration once, even when several instances start at the same moment', async function () {
+    const stores = await Promise.all([open(), open(), open()])
+    const { rows } = await (stores[0] as unknown as { pool: { query: (sql: string) => Promise<{ rows: unknown[] }> } }).pool.query(
+      'SELECT version FROM schema_migrations ORDER BY version',
+    )
+    expect(rows).to.deep.equal(pgMigrations.map(({ version }) => ({ version })))
+  })
+
+  it('commits the appends of one event-loop turn, across users, in one transaction, and refuses a stale member alone', async function () {
+    const commits: number[] = []
+    const store = await open({ onCommit: (c: { appends: number }) => commits.push(c.appends) })
+    await store.append(userId(1), [charge(1, 10)], 0, { balance: 10, version: 1 })()
+    const results = await Promise.all([
+      store.append(userId(2), [charge(2, 2)], 0, { balance: 2, version: 1 })(),
+      store.append(userId(1), [charge(1, 5)], 0, { balance: 5, version: 1 })(),
+      store.append(userId(1), [charge(1, 6)], 1, { balance: 16, version: 2 })(),
+      store.append(userId(3), [charge(3, 3)], 0, { balance: 3, version: 1 })(),
+    ])
+    expect(results.map(tagOf)).to.deep.equal(['Right', 'VersionConflict', 'Right', 'Right'])
+    expect(commits).to.deep.equal([1, 4])
+    expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 16, version: 2 }))
+  })
+
+  it('never loses or duplicates an event when two instances append for one user at once', async function () {
+    const limits = { maxAmount: 1_000, maxBalance: 1_000_000 }
+    const [a, b] = await Promise.all([open({ poolSize: 4 }), open({ poolSize: 4 })])
+    const ledgers = [a, b].map((store) => createLedger({ store, limits, maxConflictRetries: 50 }))
+    const amounts = Array.from({ length: 120 }, (_, i) => (i % 7) + 1)
+    const outcomes = await Promise.all(amounts.map((n, i) => ledgers[i % 2]!.charge(userId(1), amount(n))()))
+    expect(outcomes.filter(E.isLeft)).to.deep.equal([])
+
+    const history = await a.history(userId(1))()
+    const events = E.isRight(history) ? history.right : []
+    expect(events.map((e) => e.amount).sort()).to.deep.equal([...amounts].sort())
+    const total = amounts.reduce((x, y) => x + y, 0)
+    expect(replay(events)).to.deep.equal({ balance: total, version: amounts.length })
+    expect(await b.load(userId(1))()).to.deep.equal(E.right({ balance: total, version: amounts.length }))
+    // Each answer is a running total of the log: the balance right after its own event.
+    const running = events.reduce<number[]>((sums, e) => [...sums, (sums.at(-1) ?? 0) + e.amount], [])
+    for (const outcome of outcomes) expect(running).to.include(E.isRight(outcome) ? outcome.right.point : -1)
+  })
+})
+
+describe('postgres store faults', function () {
+  it('answers StoreUnavailable while the server is down and recovers by itself when it is back', async function () {
+    this.timeout(60_000)
+    const server = await postgresServer()
+    if (server.restart === undefined) this.skip()
+    const database = await freshDatabase()
+    const store = await openPostgresStore(database.url, { connectTimeoutMillis: 500 })
+    try {
+      expect(tagOf(await store.append(userId(1), [charge(1, 1)], 0, { balance: 1, version: 1 })())).to.equal('Right')
+      await server.restart!.down()
+      expect(tagOf(await store.append(userId(1), [charge(1, 2)], 1, { balance: 3, version: 2 })())).to.equal('StoreUnavailable')
+      expect(tagOf(await store.load(userId(1))())).to.equal('StoreUnavailable')
+      await server.restart!.up()
+      expect(tagOf(await store.append(userId(1), [charge(1, 2)], 1, { balance: 3, version: 2 })())).to.equal('Right')
+      expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 3, version: 2 }))
+    } finally {
+      await store.close()
+      await database.drop()
+    }
+  })
+})
