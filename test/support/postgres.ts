@@ -20,15 +20,19 @@ export interface PostgresServer {
 
 let server: Promise<PostgresServer> | undefined
 
+// eslint-disable-next-line no-restricted-properties
+const givenUrl = process.env.DATABASE_URL ?? ''
+
+/** Whether this run starts its own server, which a test may then stop and start again. */
+export const embedded = givenUrl === ''
+
 /**
  * The run's server, started on first use: `DATABASE_URL` if it is set (the test
  * environment may name one), otherwise an embedded PostgreSQL on a loopback port
  * in a temporary folder, stopped by the root hook below once every suite is done.
  */
 export function postgresServer(): Promise<PostgresServer> {
-  // eslint-disable-next-line no-restricted-properties
-  const given = process.env.DATABASE_URL
-  server ??= given === undefined || given === '' ? startEmbedded() : Promise.resolve(onUrl(given))
+  server ??= embedded ? startEmbedded() : Promise.resolve(onUrl(givenUrl))
   return server
 }
 
