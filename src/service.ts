@@ -10,6 +10,7 @@ import { createApp } from './http/app'
 import { Lifecycle } from './http/lifecycle'
 import { Metrics } from './http/metrics'
 import { shutDown } from './shutdown'
+import { sharedStoreRetries } from './stores/conflict-backoff'
 import { MemoryStore } from './stores/memory'
 import { PostgresStore } from './stores/postgres'
 import { openSqliteStore } from './stores/sqlite'
@@ -44,7 +45,8 @@ export async function startService(config: Config, logger: Logger, rawStore = op
   const lifecycle = new Lifecycle()
   const metrics = new Metrics()
   const store = timedStore(rawStore, metrics.observeStore)
-  const ledger = createLedger({ store, limits: config.limits, onBatch: metrics.onBatch })
+  const shared = config.store === 'postgres' ? sharedStoreRetries : {}
+  const ledger = createLedger({ store, limits: config.limits, onBatch: metrics.onBatch, ...shared })
   metrics.watchQueue(ledger.commands)
   const { limits, apiKeys } = config
   const app = createApp({ ledger, logger, operations: { lifecycle, metrics, store, limits, apiKeys } })

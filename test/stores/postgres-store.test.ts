@@ -2,6 +2,7 @@ import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
 import { createLedger } from '../../src/events/ledger'
 import type { PointEvent } from '../../src/events/model'
+import { sharedStoreRetries } from '../../src/stores/conflict-backoff'
 import { openPostgresStore, type PostgresStore } from '../../src/stores/postgres'
 import { pgMigrations } from '../../src/stores/postgres-schema'
 import { replay } from '../../src/projections/balance'
@@ -57,7 +58,7 @@ describe('postgres store', function () {
   it('never loses or duplicates an event when two instances append for one user at once', async function () {
     const limits = { maxAmount: 1_000, maxBalance: 1_000_000 }
     const [a, b] = await Promise.all([open({ poolSize: 4 }), open({ poolSize: 4 })])
-    const ledgers = [a, b].map((store) => createLedger({ store, limits, maxConflictRetries: 50 }))
+    const ledgers = [a, b].map((store) => createLedger({ store, limits, ...sharedStoreRetries }))
     const amounts = Array.from({ length: 120 }, (_, i) => (i % 7) + 1)
     const outcomes = await Promise.all(amounts.map((n, i) => ledgers[i % 2]!.charge(userId(1), amount(n))()))
     expect(outcomes.filter(E.isLeft)).to.deep.equal([])
