@@ -169,7 +169,8 @@ async function main(): Promise<void> {
       }),
     )
   } finally {
-    for (const child of children) child.kill()
+    // The instances go first, so none is left talking to a stopped server.
+    await Promise.all(children.map((child) => new Promise((gone) => (child.exitCode === null ? child.once('exit', gone).kill() : gone(null)))))
     await server.stop()
   }
 }

@@ -59,6 +59,9 @@ const migrationLock = 7_340_021
  */
 export async function migratePostgres(pool: Pool, steps: readonly PgMigration[] = pgMigrations): Promise<number> {
   const client = await pool.connect()
+  // An error between statements is emitted on a checked-out client; the next statement throws it.
+  const ignore = () => undefined
+  client.on('error', ignore)
   try {
     await client.query('SELECT pg_advisory_lock($1)', [migrationLock])
     try {
@@ -67,7 +70,8 @@ export async function migratePostgres(pool: Pool, steps: readonly PgMigration[] 
       await client.query('SELECT pg_advisory_unlock($1)', [migrationLock])
     }
   } finally {
-    client.release()
+    client.off('error', ignore)
+    client.release(true)
   }
 }
 

@@ -247,6 +247,10 @@ export class PostgresStore implements PointStore, AuditSource {
   private async transaction(work: (client: PoolClient) => Promise<void>): Promise<void> {
     const client = await this.pool.connect()
     let broken: Error | undefined
+    // Checked out, a client's connection error between two statements is emitted, not thrown: without a
+    // listener it would crash the process. The next statement then fails, and the batch with it.
+    const onError = (error: Error) => (broken = error)
+    client.on('error', onError)
     try {
       await client.query('BEGIN')
       await work(client)
@@ -257,6 +261,7 @@ export class PostgresStore implements PointStore, AuditSource {
       throw error
     } finally {
       // A client whose transaction failed may have lost its connection: the pool replaces it.
+      client.off('error', onError)
       client.release(broken)
     }
   }
