@@ -232,10 +232,16 @@ export class PostgresStore implements PointStore, AuditSource {
     // Members go in user order, so two instances' batches take the rows' locks in the same order and never deadlock.
     const order = jobs.map((job, i) => ({ job, i })).sort((a, b) => a.job.userId - b.job.userId)
     const results: Appended[] = new Array<Appended>(jobs.length)
-    try {
-      await this.transaction(async (client) => {
-        for (const { job, i } of order) results[i] = await this.member(client, job, updateMillis)
+    const run = (guarded: boolean) =>
+      this.transaction(async (client) => {
+        for (const { job, i } of order) results[i] = await this.member(client, job, updateMillis, guarded)
       })
+    try {
+      const lone = jobs[0]!
+      if (jobs.length === 1 && lone.receipts.length === 0 && lone.events.length > 0) results[0] = await this.alone(lone, updateMillis)
+      // Savepoints cost two round trips per member: first try without; a statement that fails aborts the
+      // transaction, and the batch is written again, each member guarded.
+      else await run(false).catch(() => run(true))
     } catch (error) {
       const fault = storeUnavailable(error)
       return jobs.map(() => E.left(fault))
@@ -266,25 +272,74 @@ export class PostgresStore implements PointStore, AuditSource {
     }
   }
 
-  /** One append inside the shared transaction, in its own savepoint: its refusal is its own. */
-  private async member(client: PoolClient, job: AppendJob, updateMillis: number): Promise<Appended> {
+  /** A batch of one append and no receipts is one statement: atomic without a transaction around it. */
+  private async alone(job: AppendJob, updateMillis: number): Promise<Appended> {
+    try {
+      const claimed = await this.claimAndWrite(this.pool, job, updateMillis)
+      return claimed ? E.right({ id: job.userId, point: job.projection.balance, updateMillis }) : E.left(versionConflict(job.userId, job.expectedVersion))
+    } catch (error) {
+      if (isUniqueViolation(error)) return E.left(versionConflict(job.userId, job.expectedVersion))
+      return E.left(storeUnavailable(error))
+    }
+  }
+
+  /**
+   * One append inside the shared transaction. Guarded, it runs in its own savepoint, so its failure is its own;
+   * unguarded (no receipts, the common case), a failure aborts the transaction and the caller retries guarded.
+   */
+  private async member(client: PoolClient, job: AppendJob, updateMillis: number, guarded: boolean): Promise<Appended> {
+    const accepted = E.right({ id: job.userId, point: job.projection.balance, updateMillis })
+    const conflict = E.left(versionConflict(job.userId, job.expectedVersion))
+    if (!guarded && job.receipts.length === 0 && job.events.length > 0) {
+      return (await this.claimAndWrite(client, job, updateMillis)) ? accepted : conflict
+    }
     await client.query('SAVEPOINT member')
     try {
-      const moved = !(await this.claim(client, job, updateMillis))
-      if (moved) {
+      const claimed = job.events.length > 0 ? await this.claimAndWrite(client, job, updateMillis) : await this.claim(client, job, updateMillis)
+      if (!claimed) {
         await client.query('ROLLBACK TO SAVEPOINT member')
-        return E.left(versionConflict(job.userId, job.expectedVersion))
+        return conflict
       }
-      await this.write(client, job, updateMillis)
+      await this.writeReceipts(client, job, updateMillis)
       await client.query('RELEASE SAVEPOINT member')
-      return E.right({ id: job.userId, point: job.projection.balance, updateMillis })
+      return accepted
     } catch (error) {
       // If the connection itself failed, this throws too and the whole batch is a fault.
       await client.query('ROLLBACK TO SAVEPOINT member')
       // Another instance wrote this version or recorded one of these keys first: re-decide after a fresh read.
-      if (isUniqueViolation(error)) return E.left(versionConflict(job.userId, job.expectedVersion))
+      if (isUniqueViolation(error)) return conflict
       return E.left(storeUnavailable(error))
     }
+  }
+
+  /**
+   * Moves the projection row from the expected version to the new one and appends the events, in one
+   * statement: the events are inserted only if the row was claimed. The update locks the row until commit,
+   * so a rival instance's claim waits, then sees the new version and matches nothing.
+   */
+  private async claimAndWrite(
+    client: Pick<PoolClient, 'query'>,
+    { userId, events, expectedVersion, projection }: AppendJob,
+    now: number,
+  ): Promise<boolean> {
+    const claim =
+      expectedVersion === 0
+        ? `INSERT INTO balances (user_id, point, version, update_millis) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (user_id) DO NOTHING RETURNING 1`
+        : `UPDATE balances SET point = $2, version = $3, update_millis = $4
+           WHERE user_id = $1 AND version = $5 RETURNING 1`
+    const { rows } = await client.query<{ claimed: number }>(
+      `WITH claimed AS (${claim}),
+       appended AS (
+         INSERT INTO events (user_id, version, type, amount, time_millis)
+         SELECT $1, $5 + e.n, e.type, e.amount, e.time
+         FROM unnest($6::text[], $7::bigint[], $8::bigint[]) WITH ORDINALITY AS e(type, amount, time, n)
+         WHERE EXISTS (SELECT 1 FROM claimed)
+       )
+       SELECT count(*)::integer AS claimed FROM claimed`,
+      [userId, projection.balance, projection.version, now, expectedVersion, events.map((e) => e.type), events.map((e) => e.amount), events.map((e) => e.timeMillis)],
+    )
+    return rows[0]?.claimed === 1
   }
 
   /**
@@ -315,22 +370,13 @@ export class PostgresStore implements PointStore, AuditSource {
     return result.rowCount === 1
   }
 
-  private async write(client: PoolClient, { userId, events, expectedVersion, receipts }: AppendJob, now: number): Promise<void> {
-    if (events.length > 0) {
-      await client.query(
-        `INSERT INTO events (user_id, version, type, amount, time_millis)
-         SELECT $1, $2 + e.n, e.type, e.amount, e.time
-         FROM unnest($3::text[], $4::bigint[], $5::bigint[]) WITH ORDINALITY AS e(type, amount, time, n)`,
-        [userId, expectedVersion, events.map((e) => e.type), events.map((e) => e.amount), events.map((e) => e.timeMillis)],
-      )
-    }
-    if (receipts.length > 0) {
-      await client.query(
-        `INSERT INTO receipts (key, user_id, fingerprint, outcome, update_millis)
-         SELECT k, $1, f, o, $4 FROM unnest($2::text[], $3::text[], $5::jsonb[]) AS r(k, f, o)`,
-        [userId, receipts.map((r) => r.key), receipts.map((r) => r.fingerprint), now, receipts.map((r) => JSON.stringify(r.outcome))],
-      )
-    }
+  private async writeReceipts(client: PoolClient, { userId, receipts }: AppendJob, now: number): Promise<void> {
+    if (receipts.length === 0) return
+    await client.query(
+      `INSERT INTO receipts (key, user_id, fingerprint, outcome, update_millis)
+       SELECT k, $1, f, o, $4 FROM unnest($2::text[], $3::text[], $5::jsonb[]) AS r(k, f, o)`,
+      [userId, receipts.map((r) => r.key), receipts.map((r) => r.fingerprint), now, receipts.map((r) => JSON.stringify(r.outcome))],
+    )
   }
 }
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
 import { createLedger } from '../../src/events/ledger'
-import type { PointEvent } from '../../src/events/model'
+import type { Amount, PointEvent } from '../../src/events/model'
 import { sharedStoreRetries } from '../../src/stores/conflict-backoff'
 import { openPostgresStore, type PostgresStore } from '../../src/stores/postgres'
 import { pgMigrations } from '../../src/stores/postgres-schema'
@@ -53,6 +53,20 @@ describe('postgres store', function () {
     expect(results.map(tagOf)).to.deep.equal(['Right', 'VersionConflict', 'Right', 'Right'])
     expect(commits).to.deep.equal([1, 4])
     expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 16, version: 2 }))
+  })
+
+  it('rolls back a failing member alone, none of its events and all of the others, even without receipts', async function () {
+    const store = await open()
+    const bad = { ...charge(1, 1), amount: 0 as Amount } // breaks the amount > 0 check
+    const results = await Promise.all([
+      store.append(userId(2), [charge(2, 2)], 0, { balance: 2, version: 1 })(),
+      store.append(userId(1), [charge(1, 9), bad], 0, { balance: 9, version: 2 })(),
+      store.append(userId(3), [charge(3, 3)], 0, { balance: 3, version: 1 })(),
+    ])
+    expect(results.map(tagOf)).to.deep.equal(['Right', 'StoreUnavailable', 'Right'])
+    expect(await store.history(userId(1))()).to.deep.equal(E.right([]))
+    expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 0, version: 0 }))
+    expect(await store.load(userId(3))()).to.deep.equal(E.right({ balance: 3, version: 1 }))
   })
 
   it('never loses or duplicates an event when two instances append for one user at once', async function () {
