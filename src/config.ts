@@ -7,7 +7,7 @@ import { decimalIntIn, describeErrors, withDefault } from './codecs'
 const Port = decimalIntIn(0, 65535, 'Port')
 const PositiveInt = decimalIntIn(1, Number.MAX_SAFE_INTEGER, 'PositiveInt')
 
-export const StoreKind = t.keyof({ memory: null, sqlite: null })
+export const StoreKind = t.keyof({ memory: null, sqlite: null, postgres: null })
 export type StoreKind = t.TypeOf<typeof StoreKind>
 
 export const LogLevel = t.keyof({ fatal: null, error: null, warn: null, info: null, debug: null, trace: null, silent: null })
@@ -18,6 +18,8 @@ const Environment = t.type({
   HOST: withDefault(t.string, '127.0.0.1'),
   POINT_STORE: withDefault(StoreKind, 'sqlite'),
   SQLITE_PATH: withDefault(t.string, './data/points.db'),
+  DATABASE_URL: t.union([t.string, t.undefined]),
+  PG_POOL_SIZE: withDefault(PositiveInt, 10),
   POINT_MAX_AMOUNT: withDefault(PositiveInt, 1_000_000),
   POINT_MAX_BALANCE: withDefault(PositiveInt, 10_000_000),
   LOG_LEVEL: withDefault(LogLevel, 'info'),
@@ -31,6 +33,8 @@ export interface Config {
   readonly host: string
   readonly store: StoreKind
   readonly sqlitePath: string
+  /** PostgreSQL, when `store` is 'postgres': where, and how many connections per instance. */
+  readonly postgres?: { readonly url: string; readonly poolSize: number }
   readonly limits: { readonly maxAmount: number; readonly maxBalance: number }
   readonly logLevel: t.TypeOf<typeof LogLevel>
   /** How long a shutdown waits for accepted requests before cutting them off. */
@@ -42,11 +46,14 @@ export interface Config {
 const toConfig = (env: Environment): E.Either<string, Config> =>
   env.POINT_MAX_AMOUNT > env.POINT_MAX_BALANCE
     ? E.left('POINT_MAX_AMOUNT must not exceed POINT_MAX_BALANCE')
-    : E.right({
+    : env.POINT_STORE === 'postgres' && (env.DATABASE_URL ?? '') === ''
+      ? E.left('POINT_STORE=postgres needs DATABASE_URL, e.g. postgres://user:password@host:5432/points')
+      : E.right({
         port: env.PORT,
         host: env.HOST,
         store: env.POINT_STORE,
         sqlitePath: env.SQLITE_PATH,
+        ...(env.POINT_STORE === 'postgres' && { postgres: { url: env.DATABASE_URL ?? '', poolSize: env.PG_POOL_SIZE } }),
         limits: { maxAmount: env.POINT_MAX_AMOUNT, maxBalance: env.POINT_MAX_BALANCE },
         logLevel: env.LOG_LEVEL,
         shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

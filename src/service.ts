@@ -10,7 +10,9 @@ import { createApp } from './http/app'
 import { Lifecycle } from './http/lifecycle'
 import { Metrics } from './http/metrics'
 import { shutDown } from './shutdown'
+import { sharedStoreRetries } from './stores/conflict-backoff'
 import { MemoryStore } from './stores/memory'
+import { PostgresStore } from './stores/postgres'
 import { openSqliteStore } from './stores/sqlite'
 import { timedStore } from './stores/timed'
 
@@ -21,6 +23,10 @@ export function openStore(config: Config): PointStore {
     case 'sqlite':
       mkdirSync(dirname(config.sqlitePath), { recursive: true })
       return openSqliteStore(config.sqlitePath)
+    case 'postgres':
+      if (config.postgres === undefined) throw new Error('POINT_STORE=postgres needs DATABASE_URL')
+      // Migrations run on first use; startService waits for them before listening.
+      return new PostgresStore(config.postgres.url, { poolSize: config.postgres.poolSize })
   }
 }
 
@@ -35,10 +41,12 @@ export interface Service {
 
 /** Wires a store, the ledger and the HTTP app, and starts listening. */
 export async function startService(config: Config, logger: Logger, rawStore = openStore(config)): Promise<Service> {
+  if (rawStore instanceof PostgresStore) await schemaReady(rawStore)
   const lifecycle = new Lifecycle()
   const metrics = new Metrics()
   const store = timedStore(rawStore, metrics.observeStore)
-  const ledger = createLedger({ store, limits: config.limits, onBatch: metrics.onBatch })
+  const shared = config.store === 'postgres' ? sharedStoreRetries : {}
+  const ledger = createLedger({ store, limits: config.limits, onBatch: metrics.onBatch, ...shared })
   metrics.watchQueue(ledger.commands)
   const { limits, apiKeys } = config
   const app = createApp({ ledger, logger, operations: { lifecycle, metrics, store, limits, apiKeys } })
@@ -51,4 +59,13 @@ export async function startService(config: Config, logger: Logger, rawStore = op
 
   const stop = () => shutDown({ server, lifecycle, store, timeoutMs: config.shutdownTimeoutMs })
   return { server, app, ledger, lifecycle, stop }
+}
+
+/** Applies pending migrations before the service takes requests; an unreachable database stops the start. */
+async function schemaReady(store: PostgresStore): Promise<void> {
+  const ready = await store.ready()
+  if (ready._tag === 'Left') {
+    await store.close()
+    throw new Error(`PostgreSQL is not reachable or its schema could not be applied: ${String((ready.left as { cause?: unknown }).cause)}`)
+  }
 }

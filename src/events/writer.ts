@@ -24,6 +24,8 @@ export interface WriterOptions {
   readonly maxBatchSize?: number
   /** How often a batch is re-decided after losing a version race to another process. */
   readonly maxConflictRetries?: number
+  /** Waited before each such retry (e.g. a jittered backoff, so rival instances stop colliding); none by default. */
+  readonly conflictBackoff?: (attempt: number) => Promise<void>
   /** Told the size of every batch a writer takes, for metrics. */
   readonly onBatch?: (size: number) => void
 }
@@ -162,6 +164,7 @@ class UserWriter {
     this.state = undefined
     const fault = appended.left
     if (fault._tag === 'VersionConflict' && attempt < this.maxConflictRetries) {
+      await this.options.conflictBackoff?.(attempt)
       return this.process(batch, attempt + 1)
     }
     return failAll(batch, asUnavailable(fault))

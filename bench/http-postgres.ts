@@ -1,0 +1,178 @@
+import autocannon, { type Request, type Result } from 'autocannon'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import pg from 'pg'
+import { freePort, startEmbedded, type PostgresServer } from '../test/support/embedded-postgres'
+
+/**
+ * `npm run bench:http:postgres`: the charge endpoint on PostgreSQL, one instance and
+ * two on one database, against the bare Koa reference measured in the same run, for a
+ * hot user and for 10,000 users, at each connection count. Uses DATABASE_URL's server
+ * (a scratch database is created on it) or starts an embedded one.
+ * Options: --duration (s), --rounds, --connections (comma list).
+ */
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50,200' },
+    'pool-size': { type: 'string', default: '10' },
+  },
+})
+const duration = Number(values.duration)
+const rounds = Number(values.rounds)
+const connectionCounts = values.connections.split(',').map(Number)
+const manyUsers = 10_000
+const root = resolve(__dirname, '..')
+
+type Target = 'reference' | 'one' | 'two'
+
+interface Row {
+  readonly name: string
+  readonly target: Target
+  readonly connections: number
+  readonly path: () => string
+}
+
+const anyUser = (): number => 1 + Math.floor(Math.random() * manyUsers)
+const hot = () => '/point/1/charge'
+const spread = () => `/point/${anyUser()}/charge`
+
+const rows: Row[] = connectionCounts.flatMap((connections) => [
+  { name: `reference: bare Koa PATCH, Map (${connections} conn)`, target: 'reference', connections, path: spread },
+  { name: `1 instance, hot user (${connections} conn)`, target: 'one', connections, path: hot },
+  { name: `1 instance, 10k users (${connections} conn)`, target: 'one', connections, path: spread },
+  { name: `2 instances, hot user (${connections} conn)`, target: 'two', connections, path: hot },
+  { name: `2 instances, 10k users (${connections} conn)`, target: 'two', connections, path: spread },
+])
+
+function started(child: ChildProcess, pattern: RegExp, what: string): Promise<string> {
+  return new Promise((ready, fail) => {
+    child.once('exit', (code) => fail(new Error(`${what} exited with ${String(code)}`)))
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const found = pattern.exec(line)?.[1]
+      if (found !== undefined) ready(found)
+    })
+  })
+}
+
+async function startReference(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts', 'reference'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+  const port = await started(child, /^listening (\d+)$/, 'the reference server')
+  return { url: `http://127.0.0.1:${port}`, child }
+}
+
+async function startInstance(databaseUrl: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort()
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    // LOG_LEVEL=warn keeps one log line per request out of the measurement, so the port is chosen here.
+    // eslint-disable-next-line no-restricted-properties
+    env: { ...process.env, POINT_STORE: 'postgres', DATABASE_URL: databaseUrl, PG_POOL_SIZE: values['pool-size'], PORT: String(port), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  const url = `http://127.0.0.1:${port}`
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`a service instance exited with ${child.exitCode}`)
+    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false)
+    if (ready) return { url, child }
+    await sleep(100)
+  }
+}
+
+function load(url: string, row: Row, connections: number, seconds: number): Promise<Result> {
+  const request: Request = {
+    method: 'PATCH',
+    setupRequest: (req) => ({ ...req, path: row.path(), body: JSON.stringify({ amount: 1 }), headers: { 'content-type': 'application/json' } }),
+  }
+  return new Promise((done, fail) => {
+    autocannon({ url, connections, duration: seconds, requests: [request] }, (error, result) => (error ? fail(error as Error) : done(result)))
+  })
+}
+
+interface Sample {
+  readonly rps: number
+  readonly p50: number
+  readonly p99: number
+  readonly failed: number
+}
+
+/** Two instances: half the connections each, at once; req/s add up, latencies are the worse of the two. */
+async function measure(urls: readonly string[], row: Row, seconds: number): Promise<Sample> {
+  const results = await Promise.all(urls.map((url) => load(url, row, Math.ceil(row.connections / urls.length), seconds)))
+  return {
+    rps: results.reduce((n, r) => n + r.requests.average, 0),
+    p50: Math.max(...results.map((r) => r.latency.p50)),
+    p99: Math.max(...results.map((r) => r.latency.p99)),
+    failed: results.reduce((n, r) => n + r.non2xx + r.errors, 0),
+  }
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
+
+async function scratchDatabase(server: PostgresServer): Promise<string> {
+  const name = `bench_${Date.now()}`
+  const admin = new pg.Client({ connectionString: server.url('postgres') })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  return server.url(name)
+}
+
+async function main(): Promise<void> {
+  // eslint-disable-next-line no-restricted-properties
+  const given = process.env.DATABASE_URL
+  const server: PostgresServer =
+    given === undefined || given === ''
+      ? await startEmbedded()
+      : { url: (db) => Object.assign(new URL(given), { pathname: `/${db}` }).toString(), stop: () => Promise.resolve() }
+  const children: ChildProcess[] = []
+  try {
+    const databaseUrl = await scratchDatabase(server)
+    const reference = await startReference()
+    const instances = [await startInstance(databaseUrl), await startInstance(databaseUrl)]
+    children.push(reference.child, ...instances.map((i) => i.child))
+    const urlsOf = (target: Target) =>
+      target === 'reference' ? [reference.url] : target === 'one' ? [instances[0]!.url] : instances.map((i) => i.url)
+
+    console.log(`warming up (2 s per row), then ${rounds} rounds of ${duration} s; connections ${connectionCounts.join(', ')}`)
+    for (const row of rows) await measure(urlsOf(row.target), row, 2)
+    const samples = new Map<Row, Sample[]>(rows.map((row) => [row, []]))
+    for (let round = 1; round <= rounds; round++) {
+      // Rounds go over all rows in turn, so a noisy neighbour hits every row alike.
+      for (const row of rows) {
+        const sample = await measure(urlsOf(row.target), row, duration)
+        samples.get(row)!.push(sample)
+        console.log(`round ${round}: ${row.name}: ${Math.round(sample.rps)} req/s, p99 ${sample.p99} ms`)
+      }
+    }
+    const figures = (row: Row) => {
+      const s = samples.get(row)!
+      return { rps: median(s.map((x) => x.rps)), p50: median(s.map((x) => x.p50)), p99: median(s.map((x) => x.p99)), failed: s.reduce((n, x) => n + x.failed, 0) }
+    }
+    console.table(
+      rows.map((row) => {
+        const f = figures(row)
+        const base = figures(rows.find((r) => r.target === 'reference' && r.connections === row.connections)!)
+        return {
+          row: row.name,
+          'req/s': Math.round(f.rps),
+          'p50 ms': f.p50,
+          'p99 ms': f.p99,
+          'req/s vs ref': `${Math.round((f.rps / base.rps) * 100)}%`,
+          'p99 vs ref': `${(f.p99 / base.p99).toFixed(2)}x`,
+          'non-2xx/errors': f.failed,
+        }
+      }),
+    )
+  } finally {
+    // The instances go first, so none is left talking to a stopped server.
+    await Promise.all(children.map((child) => new Promise((gone) => (child.exitCode === null ? child.once('exit', gone).kill() : gone(null)))))
+    await server.stop()
+  }
+}
+
+void main()

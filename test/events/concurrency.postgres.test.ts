@@ -1,0 +1,4 @@
+import { postgresFixture } from '../support/postgres'
+import { concurrencySuite } from './concurrency-suite'
+
+concurrencySuite('postgres', () => postgresFixture())

@@ -1,0 +1,4 @@
+import { postgresFixture } from '../support/postgres'
+import { modelSuite } from './suite'
+
+modelSuite('postgres', () => postgresFixture())

@@ -1,0 +1,117 @@
+import { expect } from 'chai'
+import fc from 'fast-check'
+import pg from 'pg'
+import { freshDatabase, type FreshDatabase } from './support/postgres'
+import { startServiceProcess, type ServiceProcess } from './support/process'
+
+const maxAmount = 400
+const maxBalance = 2_000
+const users = [1, 2, 3, 4, 5]
+
+interface Command {
+  readonly instance: number
+  readonly user: number
+  readonly type: 'CHARGE' | 'USE'
+  readonly amount: number
+}
+
+interface Answer extends Command {
+  readonly status: number
+  readonly body: { point?: number; code?: string }
+}
+
+interface LoggedEvent {
+  readonly user: number
+  readonly version: number
+  readonly type: 'CHARGE' | 'USE'
+  readonly amount: number
+}
+
+const commands = fc.array(
+  fc.record({
+    instance: fc.integer({ min: 0, max: 2 }),
+    user: fc.constantFrom(...users),
+    // Uses a bit more often than charges at higher amounts, so both limits are hit now and then.
+    type: fc.constantFrom<'CHARGE' | 'USE'>('CHARGE', 'USE'),
+    amount: fc.integer({ min: 1, max: maxAmount }),
+  }),
+  { minLength: 600, maxLength: 600 },
+)
+
+async function fire(instances: readonly ServiceProcess[], command: Command): Promise<Answer> {
+  const path = command.type === 'CHARGE' ? 'charge' : 'use'
+  const response = await fetch(`${instances[command.instance]!.url}/point/${command.user}/${path}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ amount: command.amount }),
+  })
+  return { ...command, status: response.status, body: (await response.json()) as Answer['body'] }
+}
+
+describe('three instances on one PostgreSQL', function () {
+  this.timeout(60_000)
+  let database: FreshDatabase
+  let instances: ServiceProcess[] = []
+
+  before(async function () {
+    database = await freshDatabase()
+    const settings = {
+      POINT_STORE: 'postgres',
+      DATABASE_URL: database.url,
+      POINT_MAX_AMOUNT: String(maxAmount),
+      POINT_MAX_BALANCE: String(maxBalance),
+      PG_POOL_SIZE: '8',
+    }
+    // Started together, so their migrations race on the advisory lock.
+    instances = await Promise.all([0, 1, 2].map(() => startServiceProcess(settings)))
+  })
+  after(async function () {
+    await Promise.all(instances.map((i) => i.kill()))
+    await database.drop()
+  })
+
+  it('applies 600 mixed commands spread over them exactly once, in one order per user, each answer the log up to its own event', async function () {
+    const sent = fc.sample(commands, { numRuns: 1, seed: Date.now() })[0]!
+    const answers = await Promise.all(sent.map((command) => fire(instances, command)))
+
+    // Every refusal is a rule's, never a fault or a lost version race.
+    const refused = answers.filter((a) => a.status !== 200)
+    expect(refused.map((a) => `${a.status} ${a.body.code}`).filter((s) => !/^409 (INSUFFICIENT_BALANCE|BALANCE_LIMIT_EXCEEDED)$/.test(s))).to.deep.equal([])
+    expect(refused.length, 'the limits should refuse some commands').to.be.greaterThan(0)
+
+    const client = new pg.Client({ connectionString: database.url })
+    await client.connect()
+    try {
+      const events = (
+        await client.query<LoggedEvent>('SELECT user_id::int AS user, version, type, amount::int AS amount FROM events ORDER BY user_id, version')
+      ).rows
+      const projections = (await client.query<{ user: number; point: number; version: number }>('SELECT user_id::int AS user, point::int AS point, version FROM balances')).rows
+
+      for (const user of users) {
+        const log = events.filter((e) => e.user === user)
+        expect(log.map((e) => e.version), `user ${user}'s versions`).to.deep.equal(log.map((_, i) => i + 1))
+
+        // The balance after each event; none below zero or above the maximum.
+        const after = log.reduce<number[]>((sums, e) => [...sums, (sums.at(-1) ?? 0) + (e.type === 'CHARGE' ? e.amount : -e.amount)], [])
+        expect(after.filter((b) => b < 0 || b > maxBalance)).to.deep.equal([])
+        const projection = projections.find((p) => p.user === user)
+        expect(projection === undefined ? { point: 0, version: 0 } : { point: projection.point, version: projection.version }).to.deep.equal({
+          point: after.at(-1) ?? 0,
+          version: log.length,
+        })
+
+        // Each accepted answer claims one event of the same kind and amount whose running balance it reports:
+        // together they account for the whole log, so every 2xx is in it once and no refusal left a trace.
+        const unclaimed = log.map((e, i) => `${e.type} ${e.amount} → ${after[i]}`)
+        for (const answer of answers.filter((a) => a.user === user && a.status === 200)) {
+          const at = unclaimed.indexOf(`${answer.type} ${answer.amount} → ${answer.body.point}`)
+          expect(at, `answer ${answer.type} ${answer.amount} → ${answer.body.point} for user ${user}`).to.be.at.least(0)
+          unclaimed.splice(at, 1)
+        }
+        expect(unclaimed, `user ${user}'s events no answer claims`).to.deep.equal([])
+      }
+    } finally {
+      await client.end()
+    }
+  })
+})

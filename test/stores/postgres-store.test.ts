@@ -1,0 +1,141 @@
+import { expect } from 'chai'
+import * as E from 'fp-ts/Either'
+import { createLedger } from '../../src/events/ledger'
+import type { Amount, PointEvent } from '../../src/events/model'
+import { sharedStoreRetries } from '../../src/stores/conflict-backoff'
+import { openPostgresStore, type PostgresStore } from '../../src/stores/postgres'
+import { pgMigrations } from '../../src/stores/postgres-schema'
+import { replay } from '../../src/projections/balance'
+import { embedded, freshDatabase, postgresServer, type FreshDatabase } from '../support/postgres'
+import { amount, userId } from '../support/values'
+
+const charge = (user: number, n: number): PointEvent => ({ type: 'CHARGE', userId: userId(user), amount: amount(n), timeMillis: 1_000 })
+interface Queryable {
+  readonly pool: { query: (sql: string) => Promise<{ rows: unknown[] }>; readonly idleCount: number }
+}
+const tagOf = (result: E.Either<{ _tag: string }, unknown>): string => (E.isLeft(result) ? result.left._tag : 'Right')
+
+describe('postgres store', function () {
+  let database: FreshDatabase
+  const opened: PostgresStore[] = []
+  const open = async (options = {}) => {
+    const store = await openPostgresStore(database.url, options)
+    opened.push(store)
+    return store
+  }
+
+  beforeEach(async function () {
+    database = await freshDatabase()
+  })
+  afterEach(async function () {
+    await Promise.all(opened.splice(0).map((s) => s.close()))
+    await database.drop()
+  })
+
+  it('applies each migration once, even when several instances start at the same moment', async function () {
+    const stores = await Promise.all([open(), open(), open()])
+    const { rows } = await (stores[0] as unknown as Queryable).pool.query(
+      'SELECT version FROM schema_migrations ORDER BY version',
+    )
+    expect(rows).to.deep.equal(pgMigrations.map(({ version }) => ({ version })))
+  })
+
+  it('commits the appends of one event-loop turn, across users, in one transaction, and refuses a stale member alone', async function () {
+    const commits: number[] = []
+    const store = await open({ onCommit: (c: { appends: number }) => commits.push(c.appends) })
+    await store.append(userId(1), [charge(1, 10)], 0, { balance: 10, version: 1 })()
+    const results = await Promise.all([
+      store.append(userId(2), [charge(2, 2)], 0, { balance: 2, version: 1 })(),
+      store.append(userId(1), [charge(1, 5)], 0, { balance: 5, version: 1 })(),
+      store.append(userId(1), [charge(1, 6)], 1, { balance: 16, version: 2 })(),
+      store.append(userId(3), [charge(3, 3)], 0, { balance: 3, version: 1 })(),
+    ])
+    expect(results.map(tagOf)).to.deep.equal(['Right', 'VersionConflict', 'Right', 'Right'])
+    expect(commits).to.deep.equal([1, 4])
+    expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 16, version: 2 }))
+  })
+
+  it('rolls back a failing member alone, none of its events and all of the others, even without receipts', async function () {
+    const store = await open()
+    const bad = { ...charge(1, 1), amount: 0 as Amount } // breaks the amount > 0 check
+    const results = await Promise.all([
+      store.append(userId(2), [charge(2, 2)], 0, { balance: 2, version: 1 })(),
+      store.append(userId(1), [charge(1, 9), bad], 0, { balance: 9, version: 2 })(),
+      store.append(userId(3), [charge(3, 3)], 0, { balance: 3, version: 1 })(),
+    ])
+    expect(results.map(tagOf)).to.deep.equal(['Right', 'StoreUnavailable', 'Right'])
+    expect(await store.history(userId(1))()).to.deep.equal(E.right([]))
+    expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 0, version: 0 }))
+    expect(await store.load(userId(3))()).to.deep.equal(E.right({ balance: 3, version: 1 }))
+  })
+
+  it('never loses or duplicates an event when two instances append for one user at once', async function () {
+    const limits = { maxAmount: 1_000, maxBalance: 1_000_000 }
+    const [a, b] = await Promise.all([open({ poolSize: 4 }), open({ poolSize: 4 })])
+    const ledgers = [a, b].map((store) => createLedger({ store, limits, ...sharedStoreRetries }))
+    const amounts = Array.from({ length: 120 }, (_, i) => (i % 7) + 1)
+    const outcomes = await Promise.all(amounts.map((n, i) => ledgers[i % 2]!.charge(userId(1), amount(n))()))
+    expect(outcomes.filter(E.isLeft)).to.deep.equal([])
+
+    const history = await a.history(userId(1))()
+    const events = E.isRight(history) ? history.right : []
+    expect(events.map((e) => e.amount).sort()).to.deep.equal([...amounts].sort())
+    const total = amounts.reduce((x, y) => x + y, 0)
+    expect(replay(events)).to.deep.equal({ balance: total, version: amounts.length })
+    expect(await b.load(userId(1))()).to.deep.equal(E.right({ balance: total, version: amounts.length }))
+    // Each answer is a running total of the log: the balance right after its own event.
+    const running = events.reduce<number[]>((sums, e) => [...sums, (sums.at(-1) ?? 0) + e.amount], [])
+    for (const outcome of outcomes) expect(running).to.include(E.isRight(outcome) ? outcome.right.point : -1)
+  })
+})
+
+describe('postgres store faults', function () {
+  it('survives the server dropping its idle connections, and serves again on new ones', async function () {
+    const database = await freshDatabase()
+    const idleErrors: Error[] = []
+    let allDropped = (): void => undefined
+    let idle = Number.POSITIVE_INFINITY
+    const store = await openPostgresStore(database.url, {
+      onIdleError: (e) => {
+        idleErrors.push(e)
+        if (idleErrors.length === idle) allDropped()
+      },
+    })
+    const admin = await openPostgresStore(database.url)
+    try {
+      await Promise.all([1, 2, 3].map((u) => store.load(userId(u))()))
+      idle = (store as unknown as Queryable).pool.idleCount
+      const dropped = new Promise<void>((resolve) => (allDropped = resolve))
+      await (admin as unknown as Queryable).pool.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+      )
+      await dropped
+      expect(idleErrors).to.have.lengthOf(idle)
+      expect(tagOf(await store.append(userId(1), [charge(1, 1)], 0, { balance: 1, version: 1 })())).to.equal('Right')
+    } finally {
+      await Promise.all([store.close(), admin.close()])
+      await database.drop()
+    }
+  })
+
+  // Only a server this run started can be stopped; a given DATABASE_URL is left alone.
+  if (embedded) it('answers StoreUnavailable while the server is down and recovers by itself when it is back', async function () {
+    this.timeout(60_000)
+    const server = await postgresServer()
+    const database = await freshDatabase()
+    const store = await openPostgresStore(database.url, { connectTimeoutMillis: 500 })
+    try {
+      expect(tagOf(await store.append(userId(1), [charge(1, 1)], 0, { balance: 1, version: 1 })())).to.equal('Right')
+      await server.restart?.down()
+      expect(tagOf(await store.append(userId(1), [charge(1, 2)], 1, { balance: 3, version: 2 })())).to.equal('StoreUnavailable')
+      expect(tagOf(await store.load(userId(1))())).to.equal('StoreUnavailable')
+      await server.restart?.up()
+      expect(tagOf(await store.append(userId(1), [charge(1, 2)], 1, { balance: 3, version: 2 })())).to.equal('Right')
+      expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 3, version: 2 }))
+    } finally {
+      await store.close()
+      await database.drop()
+    }
+  })
+})

@@ -1,0 +1,4 @@
+import { postgresFixture } from '../support/postgres'
+import { storeContract } from './contract'
+
+storeContract('postgres', () => postgresFixture())
