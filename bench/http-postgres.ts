@@ -12,6 +12,7 @@ import { freePort, startEmbedded, type PostgresServer } from '../test/support/em
  * two on one database, against the bare Koa reference measured in the same run, for a
  * hot user and for 10,000 users, at each connection count. Uses DATABASE_URL's server
  * (a scratch database is created on it) or starts an embedded one.
+ * `npm run bench:http -- --store postgres` or `npm run bench:http:postgres`.
  * Options: --duration (s), --rounds, --connections (comma list).
  */
 const { values } = parseArgs({
@@ -20,6 +21,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50,200' },
     'pool-size': { type: 'string', default: '10' },
+    // Read by bench/http.ts, which hands `--store postgres` over to this file.
+    store: { type: 'string', default: 'postgres' },
   },
 })
 const duration = Number(values.duration)

@@ -10,13 +10,15 @@ import type { Usage } from './server'
 /**
  * `npm run bench:http`: the charge endpoint on SQLite against a bare Koa
  * handler that adds to a Map, measured in the same run. Each server runs in
- * its own process; autocannon runs here. Options: --duration (s), --rounds, --connections.
+ * its own process; autocannon runs here. Options: --duration (s), --rounds, --connections,
+ * --store postgres for the PostgreSQL table.
  */
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
+    store: { type: 'string', default: 'sqlite' },
   },
 })
 const duration = Number(values.duration)
@@ -192,4 +194,6 @@ async function main(): Promise<void> {
   }
 }
 
-void main()
+// `npm run bench:http -- --store postgres` runs the PostgreSQL table instead (bench/http-postgres.ts).
+if (values.store === 'postgres') void import('./http-postgres.js')
+else void main()
