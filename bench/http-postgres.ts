@@ -4,8 +4,8 @@ import { resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import pg from 'pg'
-import { freePort, startEmbedded, type PostgresServer } from '../test/support/embedded-postgres'
+import { freePort } from '../test/support/embedded-postgres'
+import { benchServer, scratchDatabase } from './postgres-server'
 
 /**
  * `npm run bench:http:postgres`: the charge endpoint on PostgreSQL, one instance and
@@ -116,22 +116,8 @@ async function measure(urls: readonly string[], row: Row, seconds: number): Prom
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
 
-async function scratchDatabase(server: PostgresServer): Promise<string> {
-  const name = `bench_${Date.now()}`
-  const admin = new pg.Client({ connectionString: server.url('postgres') })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  await admin.end()
-  return server.url(name)
-}
-
 async function main(): Promise<void> {
-  // eslint-disable-next-line no-restricted-properties
-  const given = process.env.DATABASE_URL
-  const server: PostgresServer =
-    given === undefined || given === ''
-      ? await startEmbedded()
-      : { url: (db) => Object.assign(new URL(given), { pathname: `/${db}` }).toString(), stop: () => Promise.resolve() }
+  const server = await benchServer()
   const children: ChildProcess[] = []
   try {
     const databaseUrl = await scratchDatabase(server)

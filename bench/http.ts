@@ -11,7 +11,7 @@ import type { Usage } from './server'
  * `npm run bench:http`: the charge endpoint on SQLite against a bare Koa
  * handler that adds to a Map, measured in the same run. Each server runs in
  * its own process; autocannon runs here. Options: --duration (s), --rounds, --connections,
- * --store postgres for the PostgreSQL table.
+ * --store postgres for the PostgreSQL table, --servers reference,bare to measure only some rows.
  */
 const { values } = parseArgs({
   options: {
@@ -19,6 +19,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     store: { type: 'string', default: 'sqlite' },
+    servers: { type: 'string', default: 'reference,bare,instant,group,single' },
   },
 })
 const duration = Number(values.duration)
@@ -38,7 +39,7 @@ interface Row {
 const anyUser = (): number => 1 + Math.floor(Math.random() * manyUsers)
 const chargeBody = JSON.stringify({ amount: 1 })
 
-const rows: readonly Row[] = [
+const allRows: readonly Row[] = [
   { name: 'reference: bare Koa PATCH, Map', server: 'reference', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'charge, no-I/O store, API only (no logs, metrics, headers)', server: 'bare', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'charge, no-I/O store (stack cost)', server: 'instant', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
@@ -47,6 +48,9 @@ const rows: readonly Row[] = [
   { name: 'charge, SQLite, commit per request', server: 'single', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'GET /point/{id}, SQLite', server: 'group', method: 'GET', path: () => `/point/${anyUser()}` },
 ]
+
+const chosen = new Set(values.servers.split(','))
+const rows = allRows.filter((row) => row.server === 'reference' || chosen.has(row.server))
 
 interface Running {
   readonly url: string
@@ -169,7 +173,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'point-ledger-bench-'))
   const servers = new Map<ServerKind, Running>()
   try {
-    for (const kind of ['reference', 'bare', 'instant', 'group', 'single'] as const) servers.set(kind, await startServer(kind, dir))
+    for (const kind of new Set(rows.map((row) => row.server))) servers.set(kind, await startServer(kind, dir))
     const serverOf = (row: Row) => servers.get(row.server)!
 
     console.log(`warming up (2 s per row), then ${rounds} rounds of ${duration} s, ${connections} connections`)

@@ -71,16 +71,22 @@ const commandRefusal = (failure: CommandFailure): Refusal => ({
   headers: failure._tag === 'Rejection' ? replayedHeader(failure.replayed) : undefined,
 })
 
+/** A command's user, amount and optional key, decoded together before anything runs. */
+const commandInput = (ctx: Context) =>
+  pipe(
+    E.Do,
+    E.bind('id', () => userId(ctx)),
+    E.bind('amount', () => amount(ctx)),
+    E.bind('key', () => idempotencyKey(ctx)),
+  )
+
 /** Decode, call one use case, encode: nothing else happens in a route. */
 export function pointRoutes(ledger: Ledger): Router {
   const command = (run: CommandCase) => (ctx: Context) =>
     reply(
       ctx,
       pipe(
-        TE.fromEither(E.Do),
-        TE.bind('id', () => TE.fromEither(userId(ctx))),
-        TE.bind('amount', () => TE.fromEither(amount(ctx))),
-        TE.bind('key', () => TE.fromEither(idempotencyKey(ctx))),
+        TE.fromEither(commandInput(ctx)),
         TE.flatMap(({ id, amount, key }) => pipe(run(id, amount, key), TE.mapLeft(commandRefusal))),
         TE.map((point) => ({ body: balanceBody(point), headers: replayedHeader(point.replayed) })),
       ),
