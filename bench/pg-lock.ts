@@ -14,7 +14,8 @@ import { formatTable } from './table'
  * `npm run bench:pg-lock`: how two ways of keeping instances from deciding for one user at once
  * compare on PostgreSQL, with no HTTP in the way.
  * - optimistic: the service's writer and store. Decide on the state held in memory, append with the
- *   expected version, re-decide after a lost race (jittered backoff); appends of one turn share a transaction.
+ *   expected version; appends of one turn share a transaction. A batch that lost a race is decided again
+ *   under the row's lock (`appendLocked`), so a busier rival cannot starve it.
  * - row lock: a writer that exists only for this comparison. Per batch: BEGIN, SELECT … FOR UPDATE on the
  *   balance row, decide, insert the events, update the row, COMMIT. It never loses a race; it waits instead.
  * Each "instance" is its own pool and writers, driven from this process by closed-loop clients

@@ -69,6 +69,14 @@ export interface HistoryQuery {
   readonly limit?: number
 }
 
+/** What a writer appends once it has decided on a user's state. */
+export interface Plan {
+  readonly events: readonly PointEvent[]
+  /** The state the events lead to. */
+  readonly projection: PointState
+  readonly receipts: readonly NewReceipt[]
+}
+
 /**
  * The port every store implements: an event log (the history) and the balance
  * projection derived from it. `append` writes one batch of one user's events,
@@ -86,6 +94,12 @@ export interface PointStore {
     /** Answers to keyed commands of this batch, written with its events; `events` may then be empty. */
     receipts?: readonly NewReceipt[],
   ): TE.TaskEither<StoreFault, UserPoint>
+  /**
+   * Optional, for stores shared by several processes: reads the user's state under a lock, lets `plan` decide on
+   * it and appends the plan in the same transaction, so a rival cannot move the version in between. A writer
+   * that lost a race retries this way, so a rival that keeps winning the optimistic race cannot starve it.
+   */
+  appendLocked?(userId: UserId, plan: (state: PointState) => Plan): TE.TaskEither<StoreFault, UserPoint>
   /** The stored receipts among these keys. */
   receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]>
   /** The projected balance, as reads should see it. */

@@ -1,8 +1,17 @@
 import * as E from 'fp-ts/Either'
 import type { Decide, PointState } from './decider'
 import { evolve } from './decider'
-import { fingerprint, rejection, type Accepted, type Command, type IdempotencyKey, type PointEvent, type Rejection, type UserId } from './model'
-import { asUnavailable, type NewReceipt, type PointStore, type Receipt, type RecordedOutcome, type StoreUnavailable } from './store'
+import { fingerprint, rejection, type Accepted, type Command, type IdempotencyKey, type PointEvent, type Rejection, type UserId, type UserPoint } from './model'
+import {
+  asUnavailable,
+  type NewReceipt,
+  type Plan,
+  type PointStore,
+  type Receipt,
+  type RecordedOutcome,
+  type StoreFault,
+  type StoreUnavailable,
+} from './store'
 
 /** A bug met while handling a command: never the caller's fault. */
 export interface Defect {
@@ -46,6 +55,10 @@ type Verdict =
 interface Decided {
   readonly pending: Pending
   readonly verdict: Verdict
+}
+
+interface BatchPlan extends Plan {
+  readonly decided: Decided[]
 }
 
 /**
@@ -148,26 +161,45 @@ class UserWriter {
     const recorded = await this.receiptsFor(batch)
     if (E.isLeft(recorded)) return failAll(batch, recorded.left)
 
-    const decided = this.decideAll(batch, start.right, recorded.right)
-    const events = decided.flatMap(({ verdict }) =>
-      verdict.kind === 'decided' && E.isRight(verdict.result) ? verdict.result.right.events : [],
-    )
-    const receipts = this.newReceipts(decided)
-    if (events.length === 0 && receipts.length === 0) return this.answers(decided, this.clock())
+    const plan = this.plan(batch, start.right, recorded.right)
+    if (plan.events.length === 0 && plan.receipts.length === 0) return this.answers(plan.decided, this.clock())
+    const { events, projection, receipts } = plan
+    const appended = await this.options.store.append(this.userId, events, start.right.version, projection, receipts)()
+    return this.conclude(batch, plan, appended, attempt)
+  }
 
-    const next = events.reduce(evolve, start.right)
-    const appended = await this.options.store.append(this.userId, events, start.right.version, next, receipts)()
+  /** After a lost race: decide on the state read under the store's lock, so no rival can win in between. */
+  private async processLocked(batch: Pending[], attempt: number, appendLocked: NonNullable<PointStore['appendLocked']>): Promise<Answer[]> {
+    const recorded = await this.receiptsFor(batch)
+    if (E.isLeft(recorded)) return failAll(batch, recorded.left)
+    let plan: BatchPlan | undefined
+    const appended = await appendLocked(this.userId, (state) => (plan = this.plan(batch, state, recorded.right)))()
+    if (plan === undefined) {
+      return failAll(batch, E.isLeft(appended) ? asUnavailable(appended.left) : defect(new Error('appendLocked answered without a plan')))
+    }
+    return this.conclude(batch, plan, appended, attempt)
+  }
+
+  private async conclude(batch: Pending[], plan: BatchPlan, appended: E.Either<StoreFault, UserPoint>, attempt: number): Promise<Answer[]> {
     if (E.isRight(appended)) {
-      this.state = next
-      return this.answers(decided, appended.right.updateMillis)
+      this.state = plan.projection
+      return this.answers(plan.decided, appended.right.updateMillis)
     }
     this.state = undefined
     const fault = appended.left
-    if (fault._tag === 'VersionConflict' && attempt < this.maxConflictRetries) {
-      await this.options.conflictBackoff?.(attempt)
-      return this.process(batch, attempt + 1)
-    }
-    return failAll(batch, asUnavailable(fault))
+    if (fault._tag !== 'VersionConflict' || attempt >= this.maxConflictRetries) return failAll(batch, asUnavailable(fault))
+    await this.options.conflictBackoff?.(attempt)
+    const appendLocked = this.options.store.appendLocked?.bind(this.options.store)
+    return appendLocked === undefined ? this.process(batch, attempt + 1) : this.processLocked(batch, attempt + 1, appendLocked)
+  }
+
+  /** Every command of the batch decided in order from `start`, and what that asks the store to append. */
+  private plan(batch: Pending[], start: PointState, recorded: Map<IdempotencyKey, Receipt>): BatchPlan {
+    const decided = this.decideAll(batch, start, recorded)
+    const events = decided.flatMap(({ verdict }) =>
+      verdict.kind === 'decided' && E.isRight(verdict.result) ? verdict.result.right.events : [],
+    )
+    return { decided, events, projection: events.reduce(evolve, start), receipts: this.newReceipts(decided) }
   }
 
   private async currentState(): Promise<E.Either<StoreUnavailable, PointState>> {

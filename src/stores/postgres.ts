@@ -11,6 +11,7 @@ import {
   versionConflict,
   type HistoryQuery,
   type NewReceipt,
+  type Plan,
   type PointStore,
   type Receipt,
   type StoreFault,
@@ -95,7 +96,7 @@ export class PostgresStore implements PointStore, AuditSource {
   }
 
   load(userId: UserId): TE.TaskEither<StoreFault, PointState> {
-    return this.read('SELECT point AS balance, version FROM balances WHERE user_id = $1', [userId], (rows) =>
+    return this.read('load', 'SELECT point AS balance, version FROM balances WHERE user_id = $1', [userId], (rows) =>
       rows.length === 0 ? initialState : decodeRow(StateRow, rows[0]),
     )
   }
@@ -118,8 +119,41 @@ export class PostgresStore implements PointStore, AuditSource {
       })
   }
 
+  /**
+   * Its own transaction, outside group commit: used only after a lost race. `FOR UPDATE` makes a rival's claim
+   * wait until this commits; a user with no row yet has nothing to lock, and a rival inserting it first is
+   * reported as a conflict, after which the row exists.
+   */
+  appendLocked(userId: UserId, plan: (state: PointState) => Plan): TE.TaskEither<StoreFault, UserPoint> {
+    return async () => {
+      if (this.pool.ended) return E.left(storeUnavailable(new Error('the store is closed')))
+      const ready = await this.ready()
+      if (E.isLeft(ready)) return ready
+      const began = performance.now()
+      const updateMillis = this.clock()
+      let result: Appended = E.right({ id: userId, point: 0, updateMillis })
+      try {
+        await this.transaction(async (client) => {
+          const { rows } = await client.query('SELECT point AS balance, version FROM balances WHERE user_id = $1 FOR UPDATE', [userId])
+          const state = rows.length === 0 ? initialState : decodeRow(StateRow, rows[0])
+          const { events, projection, receipts } = plan(state)
+          const job = { userId, events, expectedVersion: state.version, projection, receipts }
+          result =
+            events.length === 0 && receipts.length === 0
+              ? E.right({ id: userId, point: state.balance, updateMillis })
+              : await this.member(client, job, updateMillis, true)
+        })
+      } catch (error) {
+        return E.left(storeUnavailable(error))
+      }
+      this.onCommit({ appends: 1, millis: performance.now() - began })
+      return result
+    }
+  }
+
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {
     return this.read(
+      'balance',
       'SELECT user_id AS id, point, update_millis AS "updateMillis" FROM balances WHERE user_id = $1',
       [userId],
       (rows) => (rows.length === 0 ? { id: userId, point: 0, updateMillis: this.clock() } : decodeRow(UserPoint, rows[0])),
@@ -128,6 +162,7 @@ export class PostgresStore implements PointStore, AuditSource {
 
   receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
     return this.read(
+      'receipts',
       `SELECT key, user_id AS "userId", fingerprint, outcome, update_millis AS "updateMillis"
        FROM receipts WHERE key = ANY($1::text[])`,
       [keys],
@@ -138,6 +173,7 @@ export class PostgresStore implements PointStore, AuditSource {
   history(userId: UserId, query: HistoryQuery = {}): TE.TaskEither<StoreFault, StoredEvent[]> {
     const { after = 0, until = Number.MAX_SAFE_INTEGER, limit = null } = query
     return this.read(
+      'history',
       `SELECT id, user_id AS "userId", type, amount, time_millis AS "timeMillis"
        FROM events WHERE user_id = $1 AND id > $2 AND time_millis <= $3
        ORDER BY version LIMIT $4`,
@@ -204,11 +240,12 @@ export class PostgresStore implements PointStore, AuditSource {
     if (!this.pool.ended) await this.pool.end()
   }
 
-  private read<R, A>(sql: string, values: unknown[], toResult: (rows: R[]) => A): TE.TaskEither<StoreFault, A> {
+  /** A read as a named statement: each connection parses and plans it once, not on every call. */
+  private read<R, A>(name: string, text: string, values: unknown[], toResult: (rows: R[]) => A): TE.TaskEither<StoreFault, A> {
     return pipe(
       TE.fromTask(() => this.ready()),
       TE.flatMap(TE.fromEither),
-      TE.flatMap(() => attempt(() => this.pool.query(sql, values).then(({ rows }) => toResult(rows as R[])))),
+      TE.flatMap(() => attempt(() => this.pool.query({ name, text, values }).then(({ rows }) => toResult(rows as R[])))),
     )
   }
 
@@ -328,8 +365,10 @@ export class PostgresStore implements PointStore, AuditSource {
            ON CONFLICT (user_id) DO NOTHING RETURNING 1`
         : `UPDATE balances SET point = $2, version = $3, update_millis = $4
            WHERE user_id = $1 AND version = $5 RETURNING 1`
-    const { rows } = await client.query<{ claimed: number }>(
-      `WITH claimed AS (${claim}),
+    const { rows } = await client.query<{ claimed: number }>({
+      // Named, so each connection plans this statement once.
+      name: expectedVersion === 0 ? 'claim-new-and-write' : 'claim-and-write',
+      text: `WITH claimed AS (${claim}),
        appended AS (
          INSERT INTO events (user_id, version, type, amount, time_millis)
          SELECT $1, $5 + e.n, e.type, e.amount, e.time
@@ -337,8 +376,8 @@ export class PostgresStore implements PointStore, AuditSource {
          WHERE EXISTS (SELECT 1 FROM claimed)
        )
        SELECT count(*)::integer AS claimed FROM claimed`,
-      [userId, projection.balance, projection.version, now, expectedVersion, events.map((e) => e.type), events.map((e) => e.amount), events.map((e) => e.timeMillis)],
-    )
+      values: [userId, projection.balance, projection.version, now, expectedVersion, events.map((e) => e.type), events.map((e) => e.amount), events.map((e) => e.timeMillis)],
+    })
     return rows[0]?.claimed === 1
   }
 

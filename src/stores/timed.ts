@@ -18,6 +18,7 @@ const timed =
 
 /** The same store, with every call timed. */
 export function timedStore(store: PointStore, observe: StoreObserver): PointStore {
+  const locked = store.appendLocked?.bind(store)
   return {
     load: (userId) => timed('load', store.load(userId), observe),
     append: (userId, events, expectedVersion, projection, receipts) =>
@@ -26,5 +27,6 @@ export function timedStore(store: PointStore, observe: StoreObserver): PointStor
     balance: (userId) => timed('balance', store.balance(userId), observe),
     history: (userId, query) => timed('history', store.history(userId, query), observe),
     close: () => store.close(),
+    ...(locked === undefined ? {} : { appendLocked: (userId, plan) => timed('append', locked(userId, plan), observe) }),
   }
 }

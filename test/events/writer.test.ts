@@ -222,6 +222,27 @@ describe('CommandQueue (single writer per user)', function () {
     expect(await historyOf(shared, 1)).to.deep.equal([])
   })
 
+  it('retries a lost race under the store\'s lock when the store offers one, deciding on the state read there', async function () {
+    const shared = fastMemoryStore()
+    await shared.append(userId(1), [{ type: 'CHARGE', userId: userId(1), amount: amount(40), timeMillis: 1 }], 0, { balance: 40, version: 1 })()
+    const seen: unknown[] = []
+    const store = overriding(shared, {
+      // Every optimistic append loses; the locked one reads the state and appends in one step.
+      append: (user, events, version, projection) => shared.append(user, events, version - 1, projection),
+      appendLocked: (user, plan) => async () => {
+        const state = await shared.load(user)()
+        if (E.isLeft(state)) return state
+        seen.push(state.right)
+        const { events, projection, receipts } = plan(state.right)
+        return shared.append(user, events, state.right.version, projection, receipts)()
+      },
+    })
+    const queue = new CommandQueue({ store, decide: decider(limits), maxConflictRetries: 1 })
+    expect(point(await queue.submit(charge(1, 5)))).to.equal(45)
+    expect(seen).to.deep.equal([{ balance: 40, version: 1 }])
+    expect(await historyOf(shared, 1)).to.deep.equal([40, 5])
+  })
+
   it('frees every writer when idle', async function () {
     const { queue, submitAll } = setup()
     const work = submitAll(Array.from({ length: 40 }, (_, i) => charge((i % 10) + 1, 5)))

@@ -69,6 +69,41 @@ describe('postgres store', function () {
     expect(await store.load(userId(3))()).to.deep.equal(E.right({ balance: 3, version: 1 }))
   })
 
+  it('appendLocked decides on the state it read under the row lock and appends in the same transaction', async function () {
+    const [a, b] = await Promise.all([open(), open()])
+    await a.append(userId(1), [charge(1, 10)], 0, { balance: 10, version: 1 })()
+    await a.append(userId(1), [charge(1, 5)], 1, { balance: 15, version: 2 })()
+    const seen: unknown[] = []
+    const appended = await b.appendLocked(userId(1), (state) => {
+      seen.push(state)
+      return { events: [charge(1, 1)], projection: { balance: state.balance + 1, version: state.version + 1 }, receipts: [] }
+    })()
+    expect(seen).to.deep.equal([{ balance: 15, version: 2 }])
+    expect(tagOf(appended)).to.equal('Right')
+    expect(await a.load(userId(1))()).to.deep.equal(E.right({ balance: 16, version: 3 }))
+  })
+
+  it('lets an instance that keeps losing the race to a busier one through on its first locked retry', async function () {
+    const limits = { maxAmount: 1_000, maxBalance: 1_000_000 }
+    const [a, b] = await Promise.all([open({ poolSize: 4 }), open({ poolSize: 4 })])
+    // One retry only: after one lost race, the row lock must be enough.
+    const busy = createLedger({ store: a, limits, maxConflictRetries: 1 })
+    const rare = createLedger({ store: b, limits, maxConflictRetries: 1 })
+    expect(tagOf(await busy.charge(userId(1), amount(1))())).to.equal('Right')
+    // Clients that send their next charge as soon as the last is answered keep the busy instance's writer full.
+    const client = async (ledger: typeof busy, n: number, charges: number) => {
+      const outcomes = []
+      for (let i = 0; i < charges; i++) outcomes.push(await ledger.charge(userId(1), amount(n))())
+      return outcomes
+    }
+    const runs = [...Array.from({ length: 20 }, () => client(busy, 1, 15)), ...Array.from({ length: 5 }, () => client(rare, 2, 6))]
+    const outcomes = (await Promise.all(runs)).flat()
+    expect(outcomes.filter(E.isLeft)).to.deep.equal([])
+    const history = await a.history(userId(1))()
+    expect(E.map((events: unknown[]) => events.length)(history)).to.deep.equal(E.right(331))
+    expect(await a.load(userId(1))()).to.deep.equal(E.right({ balance: 361, version: 331 }))
+  })
+
   it('never loses or duplicates an event when two instances append for one user at once', async function () {
     const limits = { maxAmount: 1_000, maxBalance: 1_000_000 }
     const [a, b] = await Promise.all([open({ poolSize: 4 }), open({ poolSize: 4 })])
