@@ -86,6 +86,8 @@ function rowLock(url: string, counters: Counters): Instance {
 
   const drain = async (userId: UserId): Promise<void> => {
     for (let queue = queues.get(userId)!; queue.length > 0; ) {
+      // Like the store's group commit, wait out the turn so commands answered a moment ago can rejoin this batch.
+      await new Promise((turn) => setImmediate(turn))
       const batch = queue.splice(0)
       const outcomes = await lockedBatch(pool, decide, userId, batch.map((p) => p.command)).catch(() => batch.map((): Outcome => 'failed'))
       counters.commits++
@@ -111,10 +113,12 @@ async function lockedBatch(pool: Pool, decide: Decide, userId: UserId, commands:
   try {
     await client.query('BEGIN')
     // The bench seeds every user's row first; a production variant would also need a lock for a user's first command.
-    const { rows } = await client.query<{ point: string; version: number }>(
-      'SELECT point, version FROM balances WHERE user_id = $1 FOR UPDATE',
-      [userId],
-    )
+    // Named like the store's statements, so both sides plan each statement once per connection.
+    const { rows } = await client.query<{ point: string; version: number }>({
+      name: 'lock-balance',
+      text: 'SELECT point, version FROM balances WHERE user_id = $1 FOR UPDATE',
+      values: [userId],
+    })
     const start: PointState = { balance: Number(rows[0]!.point), version: rows[0]!.version }
     const now = Date.now()
     let state = start
@@ -127,18 +131,18 @@ async function lockedBatch(pool: Pool, decide: Decide, userId: UserId, commands:
       return 'accepted'
     })
     if (events.length > 0) {
-      await client.query(
-        `INSERT INTO events (user_id, version, type, amount, time_millis)
-         SELECT $1, $2 + e.n, e.type, e.amount, $5
-         FROM unnest($3::text[], $4::bigint[]) WITH ORDINALITY AS e(type, amount, n)`,
-        [userId, start.version, events.map((e) => e.type), events.map((e) => e.amount), now],
-      )
-      await client.query('UPDATE balances SET point = $2, version = $3, update_millis = $4 WHERE user_id = $1', [
-        userId,
-        state.balance,
-        state.version,
-        now,
-      ])
+      await client.query({
+        name: 'insert-events',
+        text: `INSERT INTO events (user_id, version, type, amount, time_millis)
+               SELECT $1, $2 + e.n, e.type, e.amount, $5
+               FROM unnest($3::text[], $4::bigint[]) WITH ORDINALITY AS e(type, amount, n)`,
+        values: [userId, start.version, events.map((e) => e.type), events.map((e) => e.amount), now],
+      })
+      await client.query({
+        name: 'update-balance',
+        text: 'UPDATE balances SET point = $2, version = $3, update_millis = $4 WHERE user_id = $1',
+        values: [userId, state.balance, state.version, now],
+      })
     }
     await client.query('COMMIT')
     return outcomes

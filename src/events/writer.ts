@@ -104,6 +104,8 @@ class UserWriter {
   private readonly queue: Pending[] = []
   private state: PointState | undefined
   private busy = false
+  /** Set by a lost version race; the batches after it are decided under the store's lock, if it has one. */
+  private contended = false
   private readonly clock: () => number
   private readonly maxBatchSize: number
   private readonly maxConflictRetries: number
@@ -155,6 +157,8 @@ class UserWriter {
   }
 
   private async process(batch: Pending[], attempt = 0): Promise<Answer[]> {
+    const appendLocked = this.contended ? this.options.store.appendLocked?.bind(this.options.store) : undefined
+    if (appendLocked !== undefined) return this.processLocked(batch, attempt, appendLocked)
     const start = await this.currentState()
     if (E.isLeft(start)) return failAll(batch, start.left)
 
@@ -168,7 +172,7 @@ class UserWriter {
     return this.conclude(batch, plan, appended, attempt)
   }
 
-  /** After a lost race: decide on the state read under the store's lock, so no rival can win in between. */
+  /** Once a race is lost: decide on the state read under the store's lock, so no rival can win in between. */
   private async processLocked(batch: Pending[], attempt: number, appendLocked: NonNullable<PointStore['appendLocked']>): Promise<Answer[]> {
     const recorded = await this.receiptsFor(batch)
     if (E.isLeft(recorded)) return failAll(batch, recorded.left)
@@ -188,9 +192,10 @@ class UserWriter {
     this.state = undefined
     const fault = appended.left
     if (fault._tag !== 'VersionConflict' || attempt >= this.maxConflictRetries) return failAll(batch, asUnavailable(fault))
+    // Another process writes for this user too: take the lock from now until this writer goes idle.
+    this.contended = true
     await this.options.conflictBackoff?.(attempt)
-    const appendLocked = this.options.store.appendLocked?.bind(this.options.store)
-    return appendLocked === undefined ? this.process(batch, attempt + 1) : this.processLocked(batch, attempt + 1, appendLocked)
+    return this.process(batch, attempt + 1)
   }
 
   /** Every command of the batch decided in order from `start`, and what that asks the store to append. */

@@ -243,6 +243,39 @@ describe('CommandQueue (single writer per user)', function () {
     expect(await historyOf(shared, 1)).to.deep.equal([40, 5])
   })
 
+  it('stays on the locked path after a lost race until the writer goes idle, then appends optimistically again', async function () {
+    const shared = fastMemoryStore()
+    const calls: string[] = []
+    const lockedAsked = gate()
+    const release = gate()
+    const store = overriding(shared, {
+      append: (user, events, version, projection, receipts) => async () => {
+        calls.push('append')
+        // The first optimistic append loses a race; later ones go through.
+        const expected = calls.length === 1 ? version + 1 : version
+        return shared.append(user, events, expected, projection, receipts)()
+      },
+      appendLocked: (user, plan) => async () => {
+        calls.push('locked')
+        lockedAsked.open()
+        await release.opened
+        const state = await shared.load(user)()
+        if (E.isLeft(state)) return state
+        const { events, projection, receipts } = plan(state.right)
+        return shared.append(user, events, state.right.version, projection, receipts)()
+      },
+    })
+    const queue = new CommandQueue({ store, decide: decider(limits), maxConflictRetries: 1 })
+    const first = queue.submit(charge(1, 5))
+    await lockedAsked.opened
+    const second = queue.submit(charge(1, 7))
+    release.open()
+    expect([point(await first), point(await second)]).to.deep.equal([5, 12])
+    expect(queue.activeWriters).to.equal(0)
+    expect(point(await queue.submit(charge(1, 1)))).to.equal(13)
+    expect(calls).to.deep.equal(['append', 'locked', 'locked', 'append'])
+  })
+
   it('frees every writer when idle', async function () {
     const { queue, submitAll } = setup()
     const work = submitAll(Array.from({ length: 40 }, (_, i) => charge((i % 10) + 1, 5)))
