@@ -1,5 +1,4 @@
-import pg from 'pg'
-import { startEmbedded, type PostgresServer } from '../test/support/embedded-postgres'
+import { asAdmin, startEmbedded, type PostgresServer } from '../test/support/embedded-postgres'
 
 /** DATABASE_URL's server if it is set, else an embedded one on a loopback port, stopped by the caller. */
 export async function benchServer(): Promise<PostgresServer> {
@@ -14,12 +13,6 @@ let created = 0
 /** A new, empty database on `server`, so no run sees another's rows. */
 export async function scratchDatabase(server: PostgresServer): Promise<string> {
   const name = `bench_${Date.now()}_${++created}`
-  const admin = new pg.Client({ connectionString: server.url('postgres') })
-  await admin.connect()
-  try {
-    await admin.query(`CREATE DATABASE ${name}`)
-  } finally {
-    await admin.end()
-  }
+  await asAdmin(server, `CREATE DATABASE ${name}`)
   return server.url(name)
 }

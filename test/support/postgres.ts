@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
-import { startEmbedded, type PostgresServer } from './embedded-postgres'
+import { asAdmin, startEmbedded, type PostgresServer } from './embedded-postgres'
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../src/stores/postgres'
 import type { StoreFixture } from '../stores/contract'
 
@@ -49,22 +48,8 @@ export interface FreshDatabase {
 export async function freshDatabase(): Promise<FreshDatabase> {
   const pgServer = await postgresServer()
   const name = `ledger_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: pgServer.url('postgres') })
-  await admin.connect()
-  try {
-    await admin.query(`CREATE DATABASE ${name}`)
-  } finally {
-    await admin.end()
-  }
-  const drop = async () => {
-    const client = new pg.Client({ connectionString: pgServer.url('postgres') })
-    await client.connect()
-    try {
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    } finally {
-      await client.end()
-    }
-  }
+  await asAdmin(pgServer, `CREATE DATABASE ${name}`)
+  const drop = () => asAdmin(pgServer, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
   return { url: pgServer.url(name), drop }
 }
 
