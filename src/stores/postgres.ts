@@ -131,10 +131,14 @@ export class PostgresStore implements PointStore, AuditSource {
       if (E.isLeft(ready)) return ready
       const began = performance.now()
       const updateMillis = this.clock()
-      let result: Appended = E.right({ id: userId, point: 0, updateMillis })
+      let result: Appended | undefined
       try {
         await this.transaction(async (client) => {
-          const { rows } = await client.query('SELECT point AS balance, version FROM balances WHERE user_id = $1 FOR UPDATE', [userId])
+          const { rows } = await client.query({
+            name: 'load-locked',
+            text: 'SELECT point AS balance, version FROM balances WHERE user_id = $1 FOR UPDATE',
+            values: [userId],
+          })
           const state = rows.length === 0 ? initialState : decodeRow(StateRow, rows[0])
           const { events, projection, receipts } = plan(state)
           const job = { userId, events, expectedVersion: state.version, projection, receipts }
@@ -147,7 +151,7 @@ export class PostgresStore implements PointStore, AuditSource {
         return E.left(storeUnavailable(error))
       }
       this.onCommit({ appends: 1, millis: performance.now() - began })
-      return result
+      return result ?? E.left(storeUnavailable(new Error('the locked transaction ended without a result')))
     }
   }
 
