@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
-import pg from 'pg'
+import { expectAnswersAccountForLog, expectConsistentLog, readLedgerTables, runningBalances } from './support/ledger-log'
 import { freshDatabase, type FreshDatabase } from './support/postgres'
 import { startServiceProcess, type ServiceProcess } from './support/process'
 
@@ -18,13 +18,6 @@ interface Command {
 interface Answer extends Command {
   readonly status: number
   readonly body: { point?: number; code?: string }
-}
-
-interface LoggedEvent {
-  readonly user: number
-  readonly version: number
-  readonly type: 'CHARGE' | 'USE'
-  readonly amount: number
 }
 
 const commands = fc.array(
@@ -79,39 +72,13 @@ describe('three instances on one PostgreSQL', function () {
     expect(refused.map((a) => `${a.status} ${a.body.code}`).filter((s) => !/^409 (INSUFFICIENT_BALANCE|BALANCE_LIMIT_EXCEEDED)$/.test(s))).to.deep.equal([])
     expect(refused.length, 'the limits should refuse some commands').to.be.greaterThan(0)
 
-    const client = new pg.Client({ connectionString: database.url })
-    await client.connect()
-    try {
-      const events = (
-        await client.query<LoggedEvent>('SELECT user_id::int AS user, version, type, amount::int AS amount FROM events ORDER BY user_id, version')
-      ).rows
-      const projections = (await client.query<{ user: number; point: number; version: number }>('SELECT user_id::int AS user, point::int AS point, version FROM balances')).rows
-
-      for (const user of users) {
-        const log = events.filter((e) => e.user === user)
-        expect(log.map((e) => e.version), `user ${user}'s versions`).to.deep.equal(log.map((_, i) => i + 1))
-
-        // The balance after each event; none below zero or above the maximum.
-        const after = log.reduce<number[]>((sums, e) => [...sums, (sums.at(-1) ?? 0) + (e.type === 'CHARGE' ? e.amount : -e.amount)], [])
-        expect(after.filter((b) => b < 0 || b > maxBalance)).to.deep.equal([])
-        const projection = projections.find((p) => p.user === user)
-        expect(projection === undefined ? { point: 0, version: 0 } : { point: projection.point, version: projection.version }).to.deep.equal({
-          point: after.at(-1) ?? 0,
-          version: log.length,
-        })
-
-        // Each accepted answer claims one event of the same kind and amount whose running balance it reports:
-        // together they account for the whole log, so every 2xx is in it once and no refusal left a trace.
-        const unclaimed = log.map((e, i) => `${e.type} ${e.amount} → ${after[i]}`)
-        for (const answer of answers.filter((a) => a.user === user && a.status === 200)) {
-          const at = unclaimed.indexOf(`${answer.type} ${answer.amount} → ${answer.body.point}`)
-          expect(at, `answer ${answer.type} ${answer.amount} → ${answer.body.point} for user ${user}`).to.be.at.least(0)
-          unclaimed.splice(at, 1)
-        }
-        expect(unclaimed, `user ${user}'s events no answer claims`).to.deep.equal([])
-      }
-    } finally {
-      await client.end()
+    const tables = await readLedgerTables(database.url)
+    const accepted = answers.filter((a) => a.status === 200).map((a) => ({ ...a, point: a.body.point }))
+    for (const user of users) {
+      expectConsistentLog(tables, user)
+      // None below zero or above the maximum.
+      expect(runningBalances(tables, user).filter((b) => b < 0 || b > maxBalance), `user ${user}'s balances`).to.deep.equal([])
+      expectAnswersAccountForLog(tables, user, accepted)
     }
   })
 })

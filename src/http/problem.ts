@@ -57,7 +57,8 @@ export const fromFailure = (failure: CommandFailure): Problem => {
     case 'Rejection':
       return problem(failure.code, failure.detail)
     case 'StoreUnavailable':
-      return problem('STORE_UNAVAILABLE', 'the store did not answer; nothing was applied, it is safe to retry')
+      // A commit whose acknowledgement was lost (a dropped PostgreSQL connection) did apply: only a keyed retry is exact.
+      return problem('STORE_UNAVAILABLE', 'the store did not answer; retry with the same Idempotency-Key to apply the command at most once')
     case 'Defect':
       return problem('INTERNAL_ERROR', 'the service failed unexpectedly')
   }
