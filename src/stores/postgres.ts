@@ -79,6 +79,10 @@ export class PostgresStore implements PointStore, AuditSource {
       connectionString: url,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMillis ?? 2_000,
+      // A host that vanishes without closing its connections is probed after 10 s idle, not the OS's 2 hours;
+      // the OS's probe interval and count still decide when the connection is declared dead.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       types,
     })
     // Without a listener, an idle connection dropped by the server would crash the process.
