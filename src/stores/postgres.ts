@@ -124,15 +124,14 @@ export class PostgresStore implements PointStore, AuditSource {
   }
 
   /**
-   * Its own transaction, outside group commit: used only after a lost race. `FOR UPDATE` makes a rival's claim
-   * wait until this commits; a user with no row yet has nothing to lock, and a rival inserting it first is
-   * reported as a conflict, after which the row exists.
+   * Its own transaction, outside group commit: a writer uses it from its first lost race until it goes idle.
+   * `FOR UPDATE` makes a rival's claim wait until this commits; a user with no row yet has nothing to lock, and
+   * a rival inserting it first is reported as a conflict, after which the row exists.
    */
   appendLocked(userId: UserId, plan: (state: PointState) => Plan): TE.TaskEither<StoreFault, UserPoint> {
     return async () => {
-      if (this.pool.ended) return E.left(storeUnavailable(new Error('the store is closed')))
-      const ready = await this.ready()
-      if (E.isLeft(ready)) return ready
+      const usable = await this.usable()
+      if (E.isLeft(usable)) return usable
       const began = performance.now()
       const updateMillis = this.clock()
       let result: Appended | undefined
@@ -257,6 +256,11 @@ export class PostgresStore implements PointStore, AuditSource {
     )
   }
 
+  /** Open and migrated: what a write needs before it takes a connection. */
+  private async usable(): Promise<E.Either<StoreFault, void>> {
+    return this.pool.ended ? E.left(storeUnavailable(new Error('the store is closed'))) : this.ready()
+  }
+
   /** Runs everything submitted since the last flush as one transaction and answers each caller. */
   private async flush(): Promise<void> {
     const batch = this.waiting
@@ -269,9 +273,8 @@ export class PostgresStore implements PointStore, AuditSource {
 
   /** One transaction for all jobs; if it cannot commit, none of them is applied. */
   private async commit(jobs: readonly AppendJob[]): Promise<Appended[]> {
-    if (this.pool.ended) return jobs.map(() => E.left(storeUnavailable(new Error('the store is closed'))))
-    const ready = await this.ready()
-    if (E.isLeft(ready)) return jobs.map(() => ready)
+    const usable = await this.usable()
+    if (E.isLeft(usable)) return jobs.map(() => usable)
     const started = performance.now()
     const updateMillis = this.clock()
     // Members go in user order, so two instances' batches take the rows' locks in the same order and never deadlock.
