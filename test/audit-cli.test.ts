@@ -3,9 +3,13 @@ import { expect } from 'chai'
 import { execFile } from 'node:child_process'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import { Client } from 'pg'
 import { createLedger } from '../src/events/ledger'
+import type { PointStore } from '../src/events/store'
+import { openPostgresStore } from '../src/stores/postgres'
 import { openSqliteStore } from '../src/stores/sqlite'
-import { tempDir, type TempDir } from './support/sqlite'
+import { freshDatabase } from './support/postgres'
+import { tempDir } from './support/sqlite'
 import { amount, userId } from './support/values'
 
 const root = resolve(__dirname, '..')
@@ -16,14 +20,48 @@ interface Run {
   readonly stdout: string
 }
 
-/** `npm run audit -- …` on the given file, as an operator would run it. */
-async function audit(path: string, ...args: string[]): Promise<Run> {
-  const env = {
-    POINT_STORE: 'sqlite',
-    SQLITE_PATH: path,
-    POINT_MAX_AMOUNT: String(limits.maxAmount),
-    POINT_MAX_BALANCE: String(limits.maxBalance),
+/** A store the audit CLI can be pointed at: the environment that selects it, and raw SQL to corrupt it with. */
+interface Target {
+  readonly env: Record<string, string>
+  readonly open: () => Promise<PointStore>
+  readonly tamper: (sql: string) => Promise<void>
+  readonly remove: () => Promise<void>
+}
+
+async function sqliteTarget(): Promise<Target> {
+  const dir = await tempDir()
+  const path = join(dir.path, 'points.db')
+  return {
+    env: { POINT_STORE: 'sqlite', SQLITE_PATH: path },
+    open: () => Promise.resolve(openSqliteStore(path)),
+    tamper: (sql) => {
+      const db = new Sqlite(path)
+      db.prepare(sql).run()
+      db.close()
+      return Promise.resolve()
+    },
+    remove: dir.remove,
   }
+}
+
+async function postgresTarget(): Promise<Target> {
+  const database = await freshDatabase()
+  return {
+    env: { POINT_STORE: 'postgres', DATABASE_URL: database.url },
+    open: () => openPostgresStore(database.url),
+    tamper: async (sql) => {
+      const client = new Client({ connectionString: database.url })
+      await client.connect()
+      await client.query(sql)
+      await client.end()
+    },
+    remove: database.drop,
+  }
+}
+
+/** `npm run audit -- …` on the given store, as an operator would run it. */
+async function audit(target: Target, ...args: string[]): Promise<Run> {
+  const env = { ...target.env, POINT_MAX_AMOUNT: String(limits.maxAmount), POINT_MAX_BALANCE: String(limits.maxBalance) }
   try {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/audit.ts', ...args], { cwd: root, env })
     return { code: 0, stdout }
@@ -35,69 +73,68 @@ async function audit(path: string, ...args: string[]): Promise<Run> {
 
 const findings = (run: Run) => (JSON.parse(run.stdout) as { findings: Array<{ kind: string; userId?: number }> }).findings
 
-describe('npm run audit (SQLite file)', function () {
-  this.timeout(30_000)
-  let dir: TempDir
-  let path: string
+const targets: Array<[string, () => Promise<Target>]> = [
+  ['SQLite file', sqliteTarget],
+  ['PostgreSQL', postgresTarget],
+]
 
-  beforeEach(async function () {
-    dir = await tempDir()
-    path = join(dir.path, 'points.db')
-    const store = openSqliteStore(path)
-    const ledger = createLedger({ store, limits })
-    await ledger.charge(userId(1), amount(500))()
-    await ledger.use(userId(1), amount(200))()
-    await ledger.charge(userId(2), amount(100))()
-    await ledger.use(userId(2), amount(50))()
-    await store.close()
+for (const [name, makeTarget] of targets) {
+  describe(`npm run audit (${name})`, function () {
+    this.timeout(30_000)
+    let target: Target
+
+    beforeEach(async function () {
+      target = await makeTarget()
+      const store = await target.open()
+      const ledger = createLedger({ store, limits })
+      await ledger.charge(userId(1), amount(500))()
+      await ledger.use(userId(1), amount(200))()
+      await ledger.charge(userId(2), amount(100))()
+      await ledger.use(userId(2), amount(50))()
+      await store.close()
+    })
+    afterEach(async function () {
+      await target.remove()
+    })
+
+    it('passes a log the service wrote, printing users, events, events/s and findings', async function () {
+      const run = await audit(target)
+      expect(run.code).to.equal(0)
+      expect(run.stdout).to.match(/^users\s+2$/m).and.match(/^events\s+4$/m).and.match(/^events\/s\s+\d+$/m).and.match(/^findings\s+0$/m)
+    })
+
+    it('reports a corrupted projection row and exits non-zero; --rebuild repairs it from the log', async function () {
+      await target.tamper('UPDATE balances SET point = point + 1 WHERE user_id = 1')
+      const found = await audit(target, '--json')
+      expect(found.code).to.equal(1)
+      expect(findings(found)).to.have.length(1)
+      expect(findings(found)[0]).to.include({ kind: 'PROJECTION_MISMATCH', userId: 1 })
+
+      expect((await audit(target, '--rebuild')).code, 'a repaired projection is not a remaining finding').to.equal(0)
+      expect((await audit(target)).code).to.equal(0)
+    })
+
+    it('reports a corrupted log row: the prefix it breaks and the projection it no longer explains', async function () {
+      await target.tamper('UPDATE events SET amount = 150 WHERE user_id = 2 AND version = 2')
+      const found = await audit(target, '--json')
+      expect(found.code).to.equal(1)
+      expect(findings(found).map((f) => f.kind).sort()).to.deep.equal(['NEGATIVE_BALANCE', 'PROJECTION_MISMATCH'])
+    })
+
+    it('reports a gap in a user\'s versions', async function () {
+      await target.tamper('DELETE FROM events WHERE user_id = 1 AND version = 1')
+      expect(findings(await audit(target, '--json')).map((f) => f.kind)).to.include('OUT_OF_ORDER')
+    })
+
+    it('audits one user alone with --user', async function () {
+      await target.tamper('UPDATE balances SET point = point + 1 WHERE user_id = 2')
+      const one = await audit(target, '--user', '1', '--json')
+      expect(one.code).to.equal(0)
+      expect(JSON.parse(one.stdout)).to.include({ users: 1, events: 2 })
+    })
+
+    it('refuses a bad --user with exit code 2', async function () {
+      expect((await audit(target, '--user', 'abc')).code).to.equal(2)
+    })
   })
-  afterEach(async function () {
-    await dir.remove()
-  })
-
-  const tamper = (sql: string) => {
-    const db = new Sqlite(path)
-    db.prepare(sql).run()
-    db.close()
-  }
-
-  it('passes a log the service wrote, printing users, events, events/s and findings', async function () {
-    const run = await audit(path)
-    expect(run.code).to.equal(0)
-    expect(run.stdout).to.match(/^users\s+2$/m).and.match(/^events\s+4$/m).and.match(/^events\/s\s+\d+$/m).and.match(/^findings\s+0$/m)
-  })
-
-  it('reports a corrupted projection row and exits non-zero; --rebuild repairs it from the log', async function () {
-    tamper('UPDATE balances SET point = point + 1 WHERE user_id = 1')
-    const found = await audit(path, '--json')
-    expect(found.code).to.equal(1)
-    expect(findings(found)).to.have.length(1)
-    expect(findings(found)[0]).to.include({ kind: 'PROJECTION_MISMATCH', userId: 1 })
-
-    expect((await audit(path, '--rebuild')).code, 'a repaired projection is not a remaining finding').to.equal(0)
-    expect((await audit(path)).code).to.equal(0)
-  })
-
-  it('reports a corrupted log row: the prefix it breaks and the projection it no longer explains', async function () {
-    tamper('UPDATE events SET amount = 150 WHERE user_id = 2 AND version = 2')
-    const found = await audit(path, '--json')
-    expect(found.code).to.equal(1)
-    expect(findings(found).map((f) => f.kind).sort()).to.deep.equal(['NEGATIVE_BALANCE', 'PROJECTION_MISMATCH'])
-  })
-
-  it('reports a gap in a user\'s versions', async function () {
-    tamper('DELETE FROM events WHERE user_id = 1 AND version = 1')
-    expect(findings(await audit(path, '--json')).map((f) => f.kind)).to.include('OUT_OF_ORDER')
-  })
-
-  it('audits one user alone with --user', async function () {
-    tamper('UPDATE balances SET point = point + 1 WHERE user_id = 2')
-    const one = await audit(path, '--user', '1', '--json')
-    expect(one.code).to.equal(0)
-    expect(JSON.parse(one.stdout)).to.include({ users: 1, events: 2 })
-  })
-
-  it('refuses a bad --user with exit code 2', async function () {
-    expect((await audit(path, '--user', 'abc')).code).to.equal(2)
-  })
-})
+}

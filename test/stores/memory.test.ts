@@ -3,9 +3,8 @@ import * as E from 'fp-ts/Either'
 import { createLedger } from '../../src/events/ledger'
 import type { IdempotencyKey } from '../../src/events/model'
 import { MemoryStore } from '../../src/stores/memory'
-import { fastTables } from '../support/tables'
+import { fastMemoryStore, fastTables } from '../support/tables'
 import { amount, userId } from '../support/values'
-import { fastMemoryStore } from '../support/tables'
 import { storeContract } from './contract'
 
 storeContract('memory (given tables)', () =>
