@@ -1,6 +1,7 @@
 import autocannon, { type Request, type Result } from 'autocannon'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
@@ -13,6 +14,7 @@ import { benchServer, scratchDatabase } from './postgres-server'
  * hot user and for 10,000 users, at each connection count. Uses DATABASE_URL's server
  * (a scratch database is created on it) or starts an embedded one.
  * `npm run bench:http -- --store postgres` or `npm run bench:http:postgres`.
+ * Prints each row's server CPU per request too (from /proc, so Linux only).
  * Options: --duration (s), --rounds, --connections (comma list).
  */
 const { values } = parseArgs({
@@ -62,13 +64,13 @@ function started(child: ChildProcess, pattern: RegExp, what: string): Promise<st
   })
 }
 
-async function startReference(): Promise<{ url: string; child: ChildProcess }> {
+async function startReference(): Promise<Server> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts', 'reference'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
   const port = await started(child, /^listening (\d+)$/, 'the reference server')
   return { url: `http://127.0.0.1:${port}`, child }
 }
 
-async function startInstance(databaseUrl: string): Promise<{ url: string; child: ChildProcess }> {
+async function startInstance(databaseUrl: string): Promise<Server> {
   const port = await freePort()
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
@@ -96,18 +98,40 @@ function load(url: string, row: Row, connections: number, seconds: number): Prom
   })
 }
 
+/**
+ * CPU time a process has used so far, in µs, from /proc (Linux): user plus system
+ * clock ticks, fields 14 and 15 of its stat line, at the usual 100 ticks a second.
+ */
+function cpuMicros(child: ChildProcess): number {
+  const stat = readFileSync(`/proc/${child.pid!}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
+}
+
 interface Sample {
   readonly rps: number
+  /** The servers' CPU per answered request: what the service spends of its own. */
+  readonly cpu: number
   readonly p50: number
   readonly p99: number
   readonly failed: number
 }
 
-/** Two instances: half the connections each, at once; req/s add up, latencies are the worse of the two. */
-async function measure(urls: readonly string[], row: Row, seconds: number): Promise<Sample> {
-  const results = await Promise.all(urls.map((url) => load(url, row, Math.ceil(row.connections / urls.length), seconds)))
+interface Server {
+  readonly url: string
+  readonly child: ChildProcess
+}
+
+const cpuOf = (servers: readonly Server[]) => servers.reduce((n, s) => n + cpuMicros(s.child), 0)
+
+/** Two instances: half the connections each, at once; req/s and CPU add up, latencies are the worse of the two. */
+async function measure(servers: readonly Server[], row: Row, seconds: number): Promise<Sample> {
+  const before = cpuOf(servers)
+  const results = await Promise.all(servers.map((s) => load(s.url, row, Math.ceil(row.connections / servers.length), seconds)))
+  const answered = results.reduce((n, r) => n + r.requests.total, 0)
   return {
     rps: results.reduce((n, r) => n + r.requests.average, 0),
+    cpu: (cpuOf(servers) - before) / answered,
     p50: Math.max(...results.map((r) => r.latency.p50)),
     p99: Math.max(...results.map((r) => r.latency.p99)),
     failed: results.reduce((n, r) => n + r.non2xx + r.errors, 0),
@@ -124,23 +148,22 @@ async function main(): Promise<void> {
     const reference = await startReference()
     const instances = [await startInstance(databaseUrl), await startInstance(databaseUrl)]
     children.push(reference.child, ...instances.map((i) => i.child))
-    const urlsOf = (target: Target) =>
-      target === 'reference' ? [reference.url] : target === 'one' ? [instances[0]!.url] : instances.map((i) => i.url)
+    const serversOf = (target: Target) => (target === 'reference' ? [reference] : target === 'one' ? [instances[0]!] : instances)
 
     console.log(`warming up (2 s per row), then ${rounds} rounds of ${duration} s; connections ${connectionCounts.join(', ')}`)
-    for (const row of rows) await measure(urlsOf(row.target), row, 2)
+    for (const row of rows) await measure(serversOf(row.target), row, 2)
     const samples = new Map<Row, Sample[]>(rows.map((row) => [row, []]))
     for (let round = 1; round <= rounds; round++) {
       // Rounds go over all rows in turn, so a noisy neighbour hits every row alike.
       for (const row of rows) {
-        const sample = await measure(urlsOf(row.target), row, duration)
+        const sample = await measure(serversOf(row.target), row, duration)
         samples.get(row)!.push(sample)
-        console.log(`round ${round}: ${row.name}: ${Math.round(sample.rps)} req/s, p99 ${sample.p99} ms`)
+        console.log(`round ${round}: ${row.name}: ${Math.round(sample.rps)} req/s, p99 ${sample.p99} ms, ${Math.round(sample.cpu)} µs CPU/req`)
       }
     }
     const figures = (row: Row) => {
       const s = samples.get(row)!
-      return { rps: median(s.map((x) => x.rps)), p50: median(s.map((x) => x.p50)), p99: median(s.map((x) => x.p99)), failed: s.reduce((n, x) => n + x.failed, 0) }
+      return { rps: median(s.map((x) => x.rps)), cpu: median(s.map((x) => x.cpu)), p50: median(s.map((x) => x.p50)), p99: median(s.map((x) => x.p99)), failed: s.reduce((n, x) => n + x.failed, 0) }
     }
     console.table(
       rows.map((row) => {
@@ -153,6 +176,8 @@ async function main(): Promise<void> {
           'p99 ms': f.p99,
           'req/s vs ref': `${Math.round((f.rps / base.rps) * 100)}%`,
           'p99 vs ref': `${(f.p99 / base.p99).toFixed(2)}x`,
+          'server CPU µs/req': Math.round(f.cpu),
+          'CPU vs ref': `${(f.cpu / base.cpu).toFixed(2)}x`,
           'non-2xx/errors': f.failed,
         }
       }),
