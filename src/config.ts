@@ -20,6 +20,7 @@ const Environment = t.type({
   SQLITE_PATH: withDefault(t.string, './data/points.db'),
   DATABASE_URL: t.union([t.string, t.undefined]),
   PG_POOL_SIZE: withDefault(PositiveInt, 10),
+  PG_STATEMENT_TIMEOUT_MS: withDefault(PositiveInt, 5_000),
   POINT_MAX_AMOUNT: withDefault(PositiveInt, 1_000_000),
   POINT_MAX_BALANCE: withDefault(PositiveInt, 10_000_000),
   LOG_LEVEL: withDefault(LogLevel, 'info'),
@@ -33,8 +34,8 @@ export interface Config {
   readonly host: string
   readonly store: StoreKind
   readonly sqlitePath: string
-  /** PostgreSQL, when `store` is 'postgres': where, and how many connections per instance. */
-  readonly postgres?: { readonly url: string; readonly poolSize: number }
+  /** PostgreSQL, when `store` is 'postgres': where, how many connections per instance, longest statement. */
+  readonly postgres?: { readonly url: string; readonly poolSize: number; readonly statementTimeoutMs: number }
   readonly limits: { readonly maxAmount: number; readonly maxBalance: number }
   readonly logLevel: t.TypeOf<typeof LogLevel>
   /** How long a shutdown waits for accepted requests before cutting them off. */
@@ -53,7 +54,9 @@ const toConfig = (env: Environment): E.Either<string, Config> =>
         host: env.HOST,
         store: env.POINT_STORE,
         sqlitePath: env.SQLITE_PATH,
-        ...(env.POINT_STORE === 'postgres' && { postgres: { url: env.DATABASE_URL ?? '', poolSize: env.PG_POOL_SIZE } }),
+        ...(env.POINT_STORE === 'postgres' && {
+          postgres: { url: env.DATABASE_URL ?? '', poolSize: env.PG_POOL_SIZE, statementTimeoutMs: env.PG_STATEMENT_TIMEOUT_MS },
+        }),
         limits: { maxAmount: env.POINT_MAX_AMOUNT, maxBalance: env.POINT_MAX_BALANCE },
         logLevel: env.LOG_LEVEL,
         shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

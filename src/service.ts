@@ -26,7 +26,10 @@ export function openStore(config: Config): PointStore {
     case 'postgres':
       if (config.postgres === undefined) throw new Error('POINT_STORE=postgres needs DATABASE_URL')
       // Migrations run on first use; startService waits for them before listening.
-      return new PostgresStore(config.postgres.url, { poolSize: config.postgres.poolSize })
+      return new PostgresStore(config.postgres.url, {
+        poolSize: config.postgres.poolSize,
+        statementTimeoutMillis: config.postgres.statementTimeoutMs,
+      })
   }
 }
 

@@ -3,13 +3,13 @@ import * as E from 'fp-ts/Either'
 import { parseConfig } from '../src/config'
 
 describe('configuration: PostgreSQL', function () {
-  it('reads DATABASE_URL and PG_POOL_SIZE (default 10) when POINT_STORE=postgres', function () {
+  it('reads DATABASE_URL, PG_POOL_SIZE (default 10) and PG_STATEMENT_TIMEOUT_MS (default 5000) when POINT_STORE=postgres', function () {
     const url = 'postgres://ledger:secret@db:5432/points'
-    expect(E.map((c: { postgres?: unknown }) => c.postgres)(parseConfig({ POINT_STORE: 'postgres', DATABASE_URL: url }))).to.deep.equal(
-      E.right({ url, poolSize: 10 }),
+    const postgres = (env: Record<string, string>) => E.map((c: { postgres?: unknown }) => c.postgres)(parseConfig({ POINT_STORE: 'postgres', ...env }))
+    expect(postgres({ DATABASE_URL: url })).to.deep.equal(E.right({ url, poolSize: 10, statementTimeoutMs: 5_000 }))
+    expect(postgres({ DATABASE_URL: url, PG_POOL_SIZE: '32', PG_STATEMENT_TIMEOUT_MS: '750' })).to.deep.equal(
+      E.right({ url, poolSize: 32, statementTimeoutMs: 750 }),
     )
-    const sized = parseConfig({ POINT_STORE: 'postgres', DATABASE_URL: url, PG_POOL_SIZE: '32' })
-    expect(E.map((c: { postgres?: { poolSize: number } }) => c.postgres?.poolSize)(sized)).to.deep.equal(E.right(32))
   })
 
   it('stops the start when POINT_STORE=postgres has no DATABASE_URL, saying which variable is missing', function () {
@@ -19,8 +19,11 @@ describe('configuration: PostgreSQL', function () {
     }
   })
 
-  it('refuses a pool size that is not a positive whole number', function () {
-    const result = parseConfig({ POINT_STORE: 'postgres', DATABASE_URL: 'postgres://h/db', PG_POOL_SIZE: '0' })
-    expect(E.isLeft(result) && result.left).to.include('PG_POOL_SIZE')
+  it('refuses a pool size or a statement timeout that is not a positive whole number', function () {
+    const bad: Array<[string, string]> = [['PG_POOL_SIZE', '0'], ['PG_STATEMENT_TIMEOUT_MS', '0'], ['PG_STATEMENT_TIMEOUT_MS', '5s']]
+    for (const [name, value] of bad) {
+      const result = parseConfig({ POINT_STORE: 'postgres', DATABASE_URL: 'postgres://h/db', [name]: value })
+      expect(E.isLeft(result) && result.left).to.include(name)
+    }
   })
 })

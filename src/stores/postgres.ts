@@ -25,6 +25,8 @@ export interface PostgresStoreOptions {
   readonly poolSize?: number
   /** How long a request waits for a connection before it is answered as a fault. */
   readonly connectTimeoutMillis?: number
+  /** Longest a statement may run, lock waits included, before it is cancelled and answered as a fault. */
+  readonly statementTimeoutMillis?: number
   readonly clock?: () => number
   /** Called with each pool error that no request was waiting on (an idle connection dropped). */
   readonly onIdleError?: (error: Error) => void
@@ -68,6 +70,8 @@ export class PostgresStore implements PointStore, AuditSource {
   private readonly pool: Pool
   private readonly clock: () => number
   private readonly onCommit: NonNullable<PostgresStoreOptions['onCommit']>
+  private readonly url: string
+  private readonly connectTimeoutMillis: number
   private migrated: Promise<E.Either<StoreFault, void>> | undefined
   private waiting: { job: AppendJob; resolve: (result: Appended) => void }[] = []
   private scheduled = false
@@ -75,10 +79,18 @@ export class PostgresStore implements PointStore, AuditSource {
   constructor(url: string, options: PostgresStoreOptions = {}) {
     this.clock = options.clock ?? Date.now
     this.onCommit = options.onCommit ?? (() => undefined)
+    this.url = url
+    this.connectTimeoutMillis = options.connectTimeoutMillis ?? 2_000
+    const statementTimeout = options.statementTimeoutMillis ?? 5_000
     this.pool = new pg.Pool({
       connectionString: url,
       max: options.poolSize ?? 10,
-      connectionTimeoutMillis: options.connectTimeoutMillis ?? 2_000,
+      connectionTimeoutMillis: this.connectTimeoutMillis,
+      // The server cancels a statement that runs too long, a wait for a row lock included; the connection stays
+      // usable. A server that stops answering altogether is caught here a second later: that query fails and
+      // its connection is thrown away, instead of the command hanging until TCP gives up, minutes later.
+      statement_timeout: statementTimeout,
+      query_timeout: statementTimeout + 1_000,
       // A host that vanishes without closing its connections is probed after 10 s idle, not the OS's 2 hours;
       // the OS's probe interval and count still decide when the connection is declared dead.
       keepAlive: true,
@@ -92,11 +104,22 @@ export class PostgresStore implements PointStore, AuditSource {
 
   /** Applies pending migrations once; a failed attempt is tried again by the next call. */
   ready(): Promise<E.Either<StoreFault, void>> {
-    this.migrated ??= attempt(() => migratePostgres(this.pool).then(() => undefined))().then((result) => {
+    this.migrated ??= attempt(() => this.migrate())().then((result) => {
       if (E.isLeft(result)) this.migrated = undefined
       return result
     })
     return this.migrated
+  }
+
+  /** On a pool of its own, without the timeouts: an instance may wait for another's migration to finish. */
+  private async migrate(): Promise<void> {
+    const pool = new pg.Pool({ connectionString: this.url, max: 1, connectionTimeoutMillis: this.connectTimeoutMillis })
+    pool.on('error', () => undefined)
+    try {
+      await migratePostgres(pool)
+    } finally {
+      await pool.end()
+    }
   }
 
   load(userId: UserId): TE.TaskEither<StoreFault, PointState> {

@@ -1,5 +1,8 @@
 import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
+import { once } from 'node:events'
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
+import pg from 'pg'
 import { createLedger } from '../../src/events/ledger'
 import type { Amount, PointEvent } from '../../src/events/model'
 import { sharedStoreRetries } from '../../src/stores/conflict-backoff'
@@ -124,7 +127,84 @@ describe('postgres store', function () {
   })
 })
 
+interface Relay {
+  readonly url: string
+  /** From now on every byte is dropped, both ways, as by a network that fails silently. */
+  setFrozen(frozen: boolean): void
+  close(): Promise<void>
+}
+
+/** A TCP relay in front of the database at `url`. */
+async function relay(url: string): Promise<Relay> {
+  const target = new URL(url)
+  const sockets: Socket[] = []
+  let frozen = false
+  const pass = (from: Socket, to: Socket) => from.on('data', (bytes) => frozen || to.write(bytes))
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname)
+    sockets.push(client, upstream)
+    pass(client, upstream)
+    pass(upstream, client)
+    for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+      a.on('error', () => undefined)
+      a.on('close', () => b.destroy())
+    }
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const relayed = new URL(url)
+  relayed.port = String((server.address() as AddressInfo).port)
+  return {
+    url: relayed.toString(),
+    setFrozen: (value) => (frozen = value),
+    close: async () => {
+      sockets.forEach((socket) => socket.destroy())
+      server.close()
+      await once(server, 'close')
+    },
+  }
+}
+
 describe('postgres store faults', function () {
+  it('cancels a statement that outlasts the statement timeout, a lock wait included: StoreUnavailable, nothing written', async function () {
+    const database = await freshDatabase()
+    const store = await openPostgresStore(database.url, { statementTimeoutMillis: 200 })
+    const holder = new pg.Client({ connectionString: database.url })
+    try {
+      expect(tagOf(await store.append(userId(1), [charge(1, 1)], 0, { balance: 1, version: 1 })())).to.equal('Right')
+      await holder.connect()
+      await holder.query('BEGIN')
+      await holder.query('SELECT * FROM balances WHERE user_id = 1 FOR UPDATE')
+      expect(tagOf(await store.append(userId(1), [charge(1, 2)], 1, { balance: 3, version: 2 })())).to.equal('StoreUnavailable')
+      await holder.query('ROLLBACK')
+      // Written against the same version as the cancelled one: that one left nothing behind.
+      expect(tagOf(await store.append(userId(1), [charge(1, 2)], 1, { balance: 3, version: 2 })())).to.equal('Right')
+      expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 3, version: 2 }))
+    } finally {
+      await holder.end()
+      await store.close()
+      await database.drop()
+    }
+  })
+
+  it('answers StoreUnavailable when the server stops answering, instead of waiting for TCP, and serves again after', async function () {
+    const database = await freshDatabase()
+    const network = await relay(database.url)
+    const store = await openPostgresStore(network.url, { statementTimeoutMillis: 200 })
+    try {
+      expect(tagOf(await store.append(userId(1), [charge(1, 1)], 0, { balance: 1, version: 1 })())).to.equal('Right')
+      network.setFrozen(true)
+      expect(tagOf(await store.append(userId(1), [charge(1, 2)], 1, { balance: 3, version: 2 })())).to.equal('StoreUnavailable')
+      expect(tagOf(await store.load(userId(1))())).to.equal('StoreUnavailable')
+      network.setFrozen(false)
+      expect(tagOf(await store.append(userId(1), [charge(1, 2)], 1, { balance: 3, version: 2 })())).to.equal('Right')
+    } finally {
+      await store.close()
+      await network.close()
+      await database.drop()
+    }
+  })
+
   it('survives the server dropping its idle connections, and serves again on new ones', async function () {
     const database = await freshDatabase()
     const idleErrors: Error[] = []
