@@ -129,7 +129,7 @@ describe('postgres store', function () {
 
 interface Relay {
   readonly url: string
-  /** From now on every byte is dropped, both ways, as by a network that fails silently. */
+  /** While frozen, every byte is dropped, both ways, as by a network that fails silently. */
   setFrozen(frozen: boolean): void
   close(): Promise<void>
 }
@@ -166,19 +166,23 @@ async function relay(url: string): Promise<Relay> {
 }
 
 describe('postgres store faults', function () {
+  // User 1's first charge, then a second one on top of it.
+  const firstCharge = async (store: PostgresStore) => tagOf(await store.append(userId(1), [charge(1, 1)], 0, { balance: 1, version: 1 })())
+  const secondCharge = async (store: PostgresStore) => tagOf(await store.append(userId(1), [charge(1, 2)], 1, { balance: 3, version: 2 })())
+
   it('cancels a statement that outlasts the statement timeout, a lock wait included: StoreUnavailable, nothing written', async function () {
     const database = await freshDatabase()
     const store = await openPostgresStore(database.url, { statementTimeoutMillis: 200 })
     const holder = new pg.Client({ connectionString: database.url })
     try {
-      expect(tagOf(await store.append(userId(1), [charge(1, 1)], 0, { balance: 1, version: 1 })())).to.equal('Right')
+      expect(await firstCharge(store)).to.equal('Right')
       await holder.connect()
       await holder.query('BEGIN')
       await holder.query('SELECT * FROM balances WHERE user_id = 1 FOR UPDATE')
-      expect(tagOf(await store.append(userId(1), [charge(1, 2)], 1, { balance: 3, version: 2 })())).to.equal('StoreUnavailable')
+      expect(await secondCharge(store)).to.equal('StoreUnavailable')
       await holder.query('ROLLBACK')
       // Written against the same version as the cancelled one: that one left nothing behind.
-      expect(tagOf(await store.append(userId(1), [charge(1, 2)], 1, { balance: 3, version: 2 })())).to.equal('Right')
+      expect(await secondCharge(store)).to.equal('Right')
       expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 3, version: 2 }))
     } finally {
       await holder.end()
@@ -192,12 +196,12 @@ describe('postgres store faults', function () {
     const network = await relay(database.url)
     const store = await openPostgresStore(network.url, { statementTimeoutMillis: 200 })
     try {
-      expect(tagOf(await store.append(userId(1), [charge(1, 1)], 0, { balance: 1, version: 1 })())).to.equal('Right')
+      expect(await firstCharge(store)).to.equal('Right')
       network.setFrozen(true)
-      expect(tagOf(await store.append(userId(1), [charge(1, 2)], 1, { balance: 3, version: 2 })())).to.equal('StoreUnavailable')
+      expect(await secondCharge(store)).to.equal('StoreUnavailable')
       expect(tagOf(await store.load(userId(1))())).to.equal('StoreUnavailable')
       network.setFrozen(false)
-      expect(tagOf(await store.append(userId(1), [charge(1, 2)], 1, { balance: 3, version: 2 })())).to.equal('Right')
+      expect(await secondCharge(store)).to.equal('Right')
     } finally {
       await store.close()
       await network.close()
@@ -227,7 +231,7 @@ describe('postgres store faults', function () {
       )
       await dropped
       expect(idleErrors).to.have.lengthOf(idle)
-      expect(tagOf(await store.append(userId(1), [charge(1, 1)], 0, { balance: 1, version: 1 })())).to.equal('Right')
+      expect(await firstCharge(store)).to.equal('Right')
     } finally {
       await Promise.all([store.close(), admin.close()])
       await database.drop()
@@ -241,12 +245,12 @@ describe('postgres store faults', function () {
     const database = await freshDatabase()
     const store = await openPostgresStore(database.url, { connectTimeoutMillis: 500 })
     try {
-      expect(tagOf(await store.append(userId(1), [charge(1, 1)], 0, { balance: 1, version: 1 })())).to.equal('Right')
+      expect(await firstCharge(store)).to.equal('Right')
       await server.restart?.down()
-      expect(tagOf(await store.append(userId(1), [charge(1, 2)], 1, { balance: 3, version: 2 })())).to.equal('StoreUnavailable')
+      expect(await secondCharge(store)).to.equal('StoreUnavailable')
       expect(tagOf(await store.load(userId(1))())).to.equal('StoreUnavailable')
       await server.restart?.up()
-      expect(tagOf(await store.append(userId(1), [charge(1, 2)], 1, { balance: 3, version: 2 })())).to.equal('Right')
+      expect(await secondCharge(store)).to.equal('Right')
       expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 3, version: 2 }))
     } finally {
       await store.close()
