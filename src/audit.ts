@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/Either'
 import { parseArgs } from 'node:util'
 import { DecimalIntFromString } from './codecs'
-import { readConfig } from './config'
+import { readConfig, type Config } from './config'
 import { UserId } from './events/model'
 import type { AuditReport, AuditSource } from './projections/audit-run'
 import { runAudit } from './projections/audit-run'
@@ -29,6 +29,10 @@ function printSummary(report: AuditReport): void {
   for (const finding of report.findings) console.log(`  ${JSON.stringify(finding)}`)
 }
 
+/** An audit reads the whole log and may rebuild the projection in one statement: no request-sized time limit. */
+const withoutStatementTimeout = (config: Config): Config =>
+  config.postgres === undefined ? config : { ...config, postgres: { ...config.postgres, statementTimeoutMs: 0 } }
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: { user: { type: 'string' }, json: { type: 'boolean' }, rebuild: { type: 'boolean' } },
@@ -45,7 +49,7 @@ async function main(): Promise<number> {
     console.error(config.left)
     return 2
   }
-  const store = openStore(config.right)
+  const store = openStore(withoutStatementTimeout(config.right))
   try {
     if (!isAuditSource(store)) {
       console.error(`the ${config.right.store} store cannot be audited`)

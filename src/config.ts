@@ -20,7 +20,7 @@ const Environment = t.type({
   SQLITE_PATH: withDefault(t.string, './data/points.db'),
   DATABASE_URL: t.union([t.string, t.undefined]),
   PG_POOL_SIZE: withDefault(PositiveInt, 10),
-  PG_STATEMENT_TIMEOUT_MS: withDefault(PositiveInt, 5_000),
+  PG_STATEMENT_TIMEOUT_MS: withDefault(decimalIntIn(0, Number.MAX_SAFE_INTEGER, 'Millis'), 5_000),
   POINT_MAX_AMOUNT: withDefault(PositiveInt, 1_000_000),
   POINT_MAX_BALANCE: withDefault(PositiveInt, 10_000_000),
   LOG_LEVEL: withDefault(LogLevel, 'info'),

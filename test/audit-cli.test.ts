@@ -2,6 +2,7 @@ import Sqlite from 'better-sqlite3'
 import { expect } from 'chai'
 import { execFile } from 'node:child_process'
 import { join, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { Client } from 'pg'
 import { createLedger } from '../src/events/ledger'
@@ -73,6 +74,17 @@ async function audit(target: Target, ...args: string[]): Promise<Run> {
 
 const findings = (run: Run) => (JSON.parse(run.stdout) as { findings: Array<{ kind: string; userId?: number }> }).findings
 
+/** Two users, a charge and a use each, written by the service. */
+async function seed(target: Target): Promise<void> {
+  const store = await target.open()
+  const ledger = createLedger({ store, limits })
+  await ledger.charge(userId(1), amount(500))()
+  await ledger.use(userId(1), amount(200))()
+  await ledger.charge(userId(2), amount(100))()
+  await ledger.use(userId(2), amount(50))()
+  await store.close()
+}
+
 const targets: Array<[string, () => Promise<Target>]> = [
   ['SQLite file', sqliteTarget],
   ['PostgreSQL', postgresTarget],
@@ -85,13 +97,7 @@ for (const [name, makeTarget] of targets) {
 
     beforeEach(async function () {
       target = await makeTarget()
-      const store = await target.open()
-      const ledger = createLedger({ store, limits })
-      await ledger.charge(userId(1), amount(500))()
-      await ledger.use(userId(1), amount(200))()
-      await ledger.charge(userId(2), amount(100))()
-      await ledger.use(userId(2), amount(50))()
-      await store.close()
+      await seed(target)
     })
     afterEach(async function () {
       await target.remove()
@@ -138,3 +144,34 @@ for (const [name, makeTarget] of targets) {
     })
   })
 }
+
+describe('npm run audit (PostgreSQL) and the statement timeout', function () {
+  this.timeout(30_000)
+
+  it('is not bound by PG_STATEMENT_TIMEOUT_MS: a rebuild waits for a row held locked elsewhere', async function () {
+    const target = await postgresTarget()
+    const holder = new Client({ connectionString: target.env['DATABASE_URL'] })
+    // Outside the holder's transaction, which would see one snapshot of pg_stat_activity throughout.
+    const watcher = new Client({ connectionString: target.env['DATABASE_URL'] })
+    try {
+      await seed(target)
+      await Promise.all([holder.connect(), watcher.connect()])
+      await holder.query('BEGIN')
+      await holder.query('SELECT * FROM balances WHERE user_id = 1 FOR UPDATE')
+      const rebuilt = audit({ ...target, env: { ...target.env, PG_STATEMENT_TIMEOUT_MS: '50' } }, '--rebuild')
+      let ended = false
+      void rebuilt.finally(() => (ended = true))
+      // Let go once the rebuild is seen waiting for the lock far past the 50 ms it would be cancelled at, or has ended.
+      while (!ended && (await watcher.query(waitingRebuild)).rows.length === 0) await sleep(20)
+      await holder.query('ROLLBACK')
+      expect((await rebuilt).code).to.equal(0)
+    } finally {
+      await Promise.all([holder.end(), watcher.end()])
+      await target.remove()
+    }
+  })
+})
+
+const waitingRebuild = `SELECT 1 FROM pg_stat_activity
+  WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM balances%'
+    AND clock_timestamp() - query_start > interval '200 milliseconds'`

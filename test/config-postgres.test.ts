@@ -10,6 +10,9 @@ describe('configuration: PostgreSQL', function () {
     expect(postgres({ DATABASE_URL: url, PG_POOL_SIZE: '32', PG_STATEMENT_TIMEOUT_MS: '750' })).to.deep.equal(
       E.right({ url, poolSize: 32, statementTimeoutMs: 750 }),
     )
+    expect(postgres({ DATABASE_URL: url, PG_STATEMENT_TIMEOUT_MS: '0' }), '0 turns it off').to.deep.equal(
+      E.right({ url, poolSize: 10, statementTimeoutMs: 0 }),
+    )
   })
 
   it('stops the start when POINT_STORE=postgres has no DATABASE_URL, saying which variable is missing', function () {
@@ -19,8 +22,8 @@ describe('configuration: PostgreSQL', function () {
     }
   })
 
-  it('refuses a pool size or a statement timeout that is not a positive whole number', function () {
-    const bad: Array<[string, string]> = [['PG_POOL_SIZE', '0'], ['PG_STATEMENT_TIMEOUT_MS', '0'], ['PG_STATEMENT_TIMEOUT_MS', '5s']]
+  it('refuses a pool size that is not a positive whole number, and a statement timeout that is not a whole number', function () {
+    const bad: Array<[string, string]> = [['PG_POOL_SIZE', '0'], ['PG_STATEMENT_TIMEOUT_MS', '-1'], ['PG_STATEMENT_TIMEOUT_MS', '5s']]
     for (const [name, value] of bad) {
       const result = parseConfig({ POINT_STORE: 'postgres', DATABASE_URL: 'postgres://h/db', [name]: value })
       expect(E.isLeft(result) && result.left).to.include(name)

@@ -25,7 +25,7 @@ export interface PostgresStoreOptions {
   readonly poolSize?: number
   /** How long a request waits for a connection before it is answered as a fault. */
   readonly connectTimeoutMillis?: number
-  /** Longest a statement may run, lock waits included, before it is cancelled and answered as a fault. */
+  /** Longest a statement may run, lock waits included, before it is cancelled and answered as a fault; 0: no limit. */
   readonly statementTimeoutMillis?: number
   readonly clock?: () => number
   /** Called with each pool error that no request was waiting on (an idle connection dropped). */
@@ -89,8 +89,7 @@ export class PostgresStore implements PointStore, AuditSource {
       // The server cancels a statement that runs too long, a wait for a row lock included; the connection stays
       // usable. A server that stops answering altogether is caught here a second later: that query fails and
       // its connection is thrown away, instead of the command hanging until TCP gives up, minutes later.
-      statement_timeout: statementTimeout,
-      query_timeout: statementTimeout + 1_000,
+      ...(statementTimeout > 0 && { statement_timeout: statementTimeout, query_timeout: statementTimeout + 1_000 }),
       // A host that vanishes without closing its connections is probed after 10 s idle, not the OS's 2 hours;
       // the OS's probe interval and count still decide when the connection is declared dead.
       keepAlive: true,
