@@ -145,6 +145,11 @@ for (const [name, makeTarget] of targets) {
   })
 }
 
+/** The audit's rebuild, seen waiting for a row lock for longer than its statement could have run under a timeout. */
+const waitingRebuild = `SELECT 1 FROM pg_stat_activity
+  WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM balances%'
+    AND clock_timestamp() - query_start > interval '200 milliseconds'`
+
 describe('npm run audit (PostgreSQL) and the statement timeout', function () {
   this.timeout(30_000)
 
@@ -171,7 +176,3 @@ describe('npm run audit (PostgreSQL) and the statement timeout', function () {
     }
   })
 })
-
-const waitingRebuild = `SELECT 1 FROM pg_stat_activity
-  WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM balances%'
-    AND clock_timestamp() - query_start > interval '200 milliseconds'`
