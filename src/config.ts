@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as t from 'io-ts'
-import { OptionalApiKeys, type ApiKey } from './apiKeys'
+import { OptionalApiKeys, type ApiKey } from './api-keys'
 import { decimalIntIn, describeErrors, withDefault } from './codecs'
 
 const Port = decimalIntIn(0, 65535, 'Port')

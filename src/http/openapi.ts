@@ -193,8 +193,8 @@ const command = (options: DocumentOptions, name: 'charge' | 'use', summary: stri
   ),
 })
 
-const operations = (summary: string, operationId: string, responses: Json): Json => ({
-  get: { tags: ['operations'], operationId, summary, responses },
+const operations = (summary: string, operationId: string, responses: Json, more: Json = {}): Json => ({
+  get: { tags: ['operations'], operationId, summary, responses, ...more },
 })
 
 /** The OpenAPI 3.1 description of every route the service serves. */
@@ -251,9 +251,15 @@ export function openApiDocument(options: DocumentOptions): Json {
         '200': { description: 'Ready', ...json(ref('Status')) },
         ...problems('NOT_READY', 'STORE_UNAVAILABLE'),
       }),
-      '/metrics': operations('Prometheus metrics', 'metrics', {
-        '200': { description: 'The Prometheus text format', ...json({ type: 'string' }, 'text/plain') },
-      }),
+      '/metrics': operations(
+        'Prometheus metrics',
+        'metrics',
+        {
+          '200': { description: 'The Prometheus text format', ...json({ type: 'string' }, 'text/plain') },
+          ...(options.secured ? problems('UNAUTHORIZED', 'FORBIDDEN') : {}),
+        },
+        options.secured ? { security: [{ apiKey: ['metrics'] }] } : {},
+      ),
       '/openapi.json': operations('This document', 'openapi', {
         '200': { description: 'OpenAPI 3.1', ...json({ type: 'object' }) },
       }),
@@ -286,7 +292,7 @@ export function openApiDocument(options: DocumentOptions): Json {
           type: 'http',
           scheme: 'bearer',
           description:
-            'A key from POINT_API_KEYS. The role each operation lists is the scope it needs: read, charge or use.',
+            'A key from POINT_API_KEYS. The role each operation lists is the scope it needs: read, charge, use or metrics.',
         },
       },
     },

@@ -32,7 +32,7 @@ describe('request logs', function () {
   const serve = async (level: Level = 'debug') => {
     captured = new Captured()
     const logger = createLogger(level, captured)
-    served = await listen(opsApp({ logger, apiKeys: [{ key: secret, scopes: ['read', 'charge', 'use'] }] }).app)
+    served = await listen(opsApp({ logger, apiKeys: [{ key: secret, scopes: ['read', 'charge', 'use', 'metrics'] }] }).app)
   }
   afterEach(async function () {
     await served.close()
