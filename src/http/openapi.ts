@@ -120,7 +120,9 @@ const atParameter: Json = {
   name: 'at',
   in: 'query',
   required: false,
-  description: 'Answer the balance as of this moment, replayed from the log: Unix milliseconds or an ISO-8601 date-time with its offset',
+  description:
+    'Answer the balance as of this moment, replayed from the log: Unix milliseconds, or an ISO-8601 date-time with ' +
+    'its offset (a four-digit year, a real calendar date); not before 1970, not a bare date',
   schema: { type: 'string', examples: ['1767225600000', '2026-01-01T00:00:00Z'] },
 }
 
@@ -165,7 +167,8 @@ const idempotencyKeyParameter: Json = {
   required: false,
   description:
     'Names this command so that a retry applies it once: a repeat with the same key, user and body gets the first ' +
-    'answer again, status and body, with `Idempotency-Replayed: true`, and appends nothing',
+    'answer again, status and body, with `Idempotency-Replayed: true`, and appends nothing. Sent at most once; ' +
+    'empty or all blank is refused',
   schema: { type: 'string', pattern: '^[\\x20-\\x7E]{1,255}$' },
 }
 

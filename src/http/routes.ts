@@ -3,13 +3,12 @@ import * as E from 'fp-ts/Either'
 import * as TE from 'fp-ts/TaskEither'
 import { pipe } from 'fp-ts/function'
 import type { Context, Middleware } from 'koa'
-import * as t from 'io-ts'
 import type { HistoryPage, Ledger } from '../events/ledger'
-import { IdempotencyKey, type Accepted, type Amount, type StoredEvent, type UserId, type UserPoint } from '../events/model'
+import type { Accepted, Amount, IdempotencyKey, StoredEvent, UserId, UserPoint } from '../events/model'
 import type { CommandFailure } from '../events/writer'
 import type { RouteGuard } from './operations'
 import { fromFailure, problem, sendProblem, type Problem } from './problem'
-import { AmountBody, decode, HistoryPageQuery, InstantParam, UserIdParam } from './requests'
+import { AmountBody, decode, HistoryPageQuery, IdempotencyKeyHeader, InstantParam, UserIdParam } from './requests'
 import { strictRouter } from './router'
 
 /** A 200 answer: the JSON body and any headers that go with it. */
@@ -61,8 +60,19 @@ const historyAnswer =
 
 type CommandCase = (userId: UserId, amount: Amount, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
 
-const idempotencyKey = (ctx: Context): E.Either<Problem, IdempotencyKey | undefined> =>
-  decode(t.union([t.undefined, IdempotencyKey]), 'Idempotency-Key header')(ctx.get('Idempotency-Key') || undefined)
+/** The key, if the header is sent; sent twice, it is refused, as Node would otherwise join the two with a comma. */
+const idempotencyKey = (ctx: Context): E.Either<Problem, IdempotencyKey | undefined> => {
+  const given = ctx.req.headersDistinct['idempotency-key']
+  if (given === undefined) return E.right(undefined)
+  if (given.length > 1) return E.left(problem('INVALID_REQUEST', 'Idempotency-Key: send the header once'))
+  return decode(IdempotencyKeyHeader, 'Idempotency-Key')(given[0])
+}
+
+/** `?at=`, when given. */
+const instant = (ctx: Context): E.Either<Problem, number | undefined> => {
+  const at = ctx.query['at']
+  return at === undefined ? E.right(undefined) : decode(InstantParam, 'at')(at)
+}
 
 /** A repeated keyed command says so, whether its first answer was a success or a rejection. */
 const replayedHeader = (replayed: boolean | undefined) =>
@@ -107,7 +117,7 @@ export function pointRoutes(ledger: Ledger, { guard, jsonBody }: PointRouteOptio
       pipe(
         TE.fromEither(E.Do),
         TE.bind('id', () => TE.fromEither(userId(ctx))),
-        TE.bind('at', () => TE.fromEither(decode(t.union([t.undefined, InstantParam]), 'at')(ctx.query['at']))),
+        TE.bind('at', () => TE.fromEither(instant(ctx))),
         TE.flatMap(({ id, at }) => TE.mapLeft(fromFailure)(at === undefined ? ledger.balance(id) : ledger.balanceAt(id, at))),
         TE.map((point) => json(balanceBody(point))),
       ),
