@@ -211,7 +211,9 @@ export function openApiDocument(options: DocumentOptions): Json {
         'An event-sourced points service. Commands for one user apply exactly once, in one order. ' +
         `Every error is \`application/problem+json\` with a stable \`code\`:\n${codeTable}\n\n` +
         'Unknown routes answer `NOT_FOUND`, known routes with another method `METHOD_NOT_ALLOWED`, ' +
-        'unknown methods `NOT_IMPLEMENTED`.',
+        'unknown methods `NOT_IMPLEMENTED`. Routes are matched case-sensitively and without a trailing slash. ' +
+        'Before any route, a request too slow to arrive is answered `REQUEST_TIMEOUT`, one with headers too large ' +
+        '`HEADERS_TOO_LARGE`, and one that is not HTTP/1.1 `INVALID_REQUEST`.',
     },
     tags: [
       { name: 'points', description: 'Balances, histories and commands' },
