@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as t from 'io-ts'
-import { OptionalApiKeys, type ApiKey } from './apiKeys'
+import { OptionalApiKeys, type ApiKey } from './api-keys'
 import { decimalIntIn, describeErrors, withDefault } from './codecs'
 
 const Port = decimalIntIn(0, 65535, 'Port')
@@ -26,6 +26,9 @@ const Environment = t.type({
   LOG_LEVEL: withDefault(LogLevel, 'info'),
   SHUTDOWN_TIMEOUT_MS: withDefault(PositiveInt, 10_000),
   POINT_API_KEYS: OptionalApiKeys,
+  HTTP_HEADERS_TIMEOUT_MS: withDefault(PositiveInt, 5_000),
+  HTTP_REQUEST_TIMEOUT_MS: withDefault(PositiveInt, 10_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: withDefault(PositiveInt, 5_000),
 })
 type Environment = t.TypeOf<typeof Environment>
 
@@ -42,11 +45,21 @@ export interface Config {
   readonly shutdownTimeoutMs: number
   /** Keys and their scopes; undefined runs the API open. */
   readonly apiKeys: readonly ApiKey[] | undefined
+  /** How long a client may take to send its headers, its whole request, and how long an idle connection stays open. */
+  readonly http: HttpLimits
+}
+
+export interface HttpLimits {
+  readonly headersTimeoutMs: number
+  readonly requestTimeoutMs: number
+  readonly keepAliveTimeoutMs: number
 }
 
 const toConfig = (env: Environment): E.Either<string, Config> =>
   env.POINT_MAX_AMOUNT > env.POINT_MAX_BALANCE
     ? E.left('POINT_MAX_AMOUNT must not exceed POINT_MAX_BALANCE')
+    : env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS
+      ? E.left('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS: the headers are part of the request')
     : env.POINT_STORE === 'postgres' && (env.DATABASE_URL ?? '') === ''
       ? E.left('POINT_STORE=postgres needs DATABASE_URL, e.g. postgres://user:password@host:5432/points')
       : E.right({
@@ -61,6 +74,11 @@ const toConfig = (env: Environment): E.Either<string, Config> =>
         logLevel: env.LOG_LEVEL,
         shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
         apiKeys: env.POINT_API_KEYS,
+        http: {
+          headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+          requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+          keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+        },
       })
 
 /** Validates a set of variables; the service calls `readConfig` instead. */

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs'
-import type { Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import { dirname } from 'node:path'
 import type Koa from 'koa'
 import type { Logger } from 'pino'
@@ -7,6 +7,7 @@ import type { Config } from './config'
 import { createLedger, type Ledger } from './events/ledger'
 import type { PointStore } from './events/store'
 import { createApp } from './http/app'
+import { answerClientError } from './http/client-error'
 import { Lifecycle } from './http/lifecycle'
 import { Metrics } from './http/metrics'
 import { shutDown } from './shutdown'
@@ -53,7 +54,20 @@ export async function startService(config: Config, logger: Logger, rawStore = op
   metrics.watchQueue(ledger.commands)
   const { limits, apiKeys } = config
   const app = createApp({ ledger, logger, operations: { lifecycle, metrics, store, limits, apiKeys } })
-  const server = app.listen(config.port, config.host)
+  const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = config.http
+  const handle = app.callback()
+  const server = createServer(
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      // Node looks for late requests this often (30 s by default), so the timeouts hold to within a second.
+      connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeoutMs / 4)),
+    },
+    (request, response) => void handle(request, response),
+  )
+  server.on('clientError', answerClientError(logger))
+  server.listen(config.port, config.host)
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve).once('error', reject)
   })

@@ -1,8 +1,9 @@
 import { expect } from 'chai'
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { once } from 'node:events'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
+import { tempDir, type TempDir } from './support/sqlite'
 
 const root = resolve(__dirname, '..')
 
@@ -32,13 +33,25 @@ const collect = (stream: NodeJS.ReadableStream): (() => string) => {
 
 describe('npm start (src/main.ts)', function () {
   const children: ChildProcessWithoutNullStreams[] = []
-  afterEach(function () {
+  // The default store, SQLite, on a file of the test's own: never the operator's ./data/points.db.
+  let dir: TempDir
+  beforeEach(async function () {
+    dir = await tempDir()
+  })
+  afterEach(async function () {
     // A test that failed half-way must not leave its service running.
-    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    for (const child of children.splice(0)) {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit')
+        child.kill('SIGKILL')
+        await exited
+      }
+    }
+    await dir.remove()
   })
 
   it('prints where it listens, serves there, and stops on SIGTERM with exit code 0', async function () {
-    const child = start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' })
+    const child = start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SQLITE_PATH: join(dir.path, 'points.db') })
     children.push(child)
     const line = await lineMatching(child, /listening on http:\/\//)
     const url = /http:\/\/[^\s"]+/.exec(line)?.[0]
@@ -55,7 +68,7 @@ describe('npm start (src/main.ts)', function () {
   })
 
   it('refuses to start on a bad setting, exiting non-zero with a message naming it', async function () {
-    const child = start({ PORT: '0', POINT_MAX_AMOUNT: 'abc' })
+    const child = start({ PORT: '0', POINT_MAX_AMOUNT: 'abc', SQLITE_PATH: join(dir.path, 'points.db') })
     children.push(child)
     const stdout = collect(child.stdout)
     const stderr = collect(child.stderr)

@@ -29,7 +29,8 @@ const problems = (logger: Logger) => async (ctx: Context, next: Next) => {
   try {
     await next()
     const code = statusCodes[ctx.status]
-    if (ctx.body == null && code !== undefined) sendProblem(ctx, problem(code, `${ctx.method} ${ctx.path}`))
+    // The path is the client's text: it is not echoed, only the method, which Node has already checked.
+    if (ctx.body == null && code !== undefined) sendProblem(ctx, problem(code, `no route serves ${ctx.method} at this path`))
   } catch (error) {
     if (error instanceof ProblemError) return sendProblem(ctx, error.problem)
     logger.error({ err: error, method: ctx.method, path: ctx.path }, 'unhandled error')
@@ -49,15 +50,14 @@ const bodyError = (error: Error & { status?: number }): never => {
 export function createApp({ ledger, logger, bodyLimit = '4kb', operations }: AppOptions): Koa {
   const app = new Koa()
   const layers = operationLayers(logger, operations)
-  const router = pointRoutes(ledger)
+  // Mounted only on the routes that take a body: every other route ignores whatever body comes.
+  const jsonBody = bodyParser({ enableTypes: ['json'], jsonLimit: bodyLimit, strict: true, onerror: bodyError })
+  const router = pointRoutes(ledger, { guard: layers.guard, jsonBody })
   layers.routers.forEach((more) => router.use(more.routes()))
   app.silent = true
   layers.outer.forEach((middleware) => app.use(middleware))
   app.use(problems(logger))
   layers.inner.forEach((middleware) => app.use(middleware))
-  app
-    .use(bodyParser({ enableTypes: ['json'], jsonLimit: bodyLimit, strict: true, onerror: bodyError }))
-    .use(router.routes())
-    .use(router.allowedMethods())
+  app.use(router.routes()).use(router.allowedMethods())
   return app
 }

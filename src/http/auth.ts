@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { Context, Next } from 'koa'
-import type { ApiKey, Scope } from '../apiKeys'
-import { isPointPath } from './paths'
+import type { Context, Middleware, Next } from 'koa'
+import type { ApiKey, Scope } from '../api-keys'
 import { problem, sendProblem } from './problem'
 
 interface KnownKey {
@@ -24,35 +23,29 @@ const lookUp = (known: readonly KnownKey[], presented: string): KnownKey | undef
 
 const bearerToken = (header: string): string | undefined => /^Bearer +(\S+) *$/i.exec(header)?.[1]
 
-/** The scope a request needs; undefined for methods no route serves, which the router then refuses. */
-const neededScope = (method: string, path: string): Scope | undefined => {
-  if (method === 'GET' || method === 'HEAD') return 'read'
-  if (method !== 'PATCH') return undefined
-  if (path.endsWith('/charge')) return 'charge'
-  if (path.endsWith('/use')) return 'use'
-  return undefined
-}
+/** Makes the guard a route declares: its handler runs only for a known key with `scope`. */
+export type RequireScope = (scope: Scope) => Middleware
 
-/** Guards every `/point` route with `Authorization: Bearer <key>` and the key's scopes. */
-export function requireApiKey(keys: readonly ApiKey[]) {
+/** Every route lets anyone in: the service runs without keys. */
+export const openAccess: RequireScope = () => (_ctx, next) => next()
+
+/**
+ * Guards with `Authorization: Bearer <key>`. Each route registers the guard for its own scope,
+ * so the route that serves a request decides what it needs; nothing looks at the path.
+ */
+export function requireApiKey(keys: readonly ApiKey[]): RequireScope {
   const known: KnownKey[] = keys.map(({ key, scopes }) => ({ digest: digest(key), scopes: new Set(scopes) }))
 
-  return async (ctx: Context, next: Next): Promise<void> => {
-    if (!isPointPath(ctx.path)) {
+  return (scope) =>
+    async (ctx: Context, next: Next): Promise<void> => {
+      const presented = bearerToken(ctx.get('Authorization'))
+      const key = presented === undefined ? undefined : lookUp(known, presented)
+      if (key === undefined) {
+        ctx.set('WWW-Authenticate', 'Bearer realm="point-ledger"')
+        const detail = presented === undefined ? 'send Authorization: Bearer <key>' : 'the API key is not known'
+        return sendProblem(ctx, problem('UNAUTHORIZED', detail))
+      }
+      if (!key.scopes.has(scope)) return sendProblem(ctx, problem('FORBIDDEN', `the API key lacks the "${scope}" scope`))
       await next()
-      return
     }
-    const presented = bearerToken(ctx.get('Authorization'))
-    const key = presented === undefined ? undefined : lookUp(known, presented)
-    if (key === undefined) {
-      ctx.set('WWW-Authenticate', 'Bearer realm="point-ledger"')
-      const detail = presented === undefined ? 'send Authorization: Bearer <key>' : 'the API key is not known'
-      return sendProblem(ctx, problem('UNAUTHORIZED', detail))
-    }
-    const scope = neededScope(ctx.method, ctx.path)
-    if (scope !== undefined && !key.scopes.has(scope)) {
-      return sendProblem(ctx, problem('FORBIDDEN', `the API key lacks the "${scope}" scope`))
-    }
-    await next()
-  }
 }

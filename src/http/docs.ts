@@ -1,7 +1,8 @@
-import Router from '@koa/router'
+import type Router from '@koa/router'
 import { createReadStream } from 'node:fs'
 import { dirname, extname, join } from 'node:path'
 import type { Context } from 'koa'
+import { strictRouter } from './router'
 
 // swagger-ui-dist ships prebuilt files; they are served from this origin so the page needs no CDN and fits the CSP.
 const distDir = dirname(require.resolve('swagger-ui-dist/package.json'))
@@ -39,7 +40,7 @@ const asset = (ctx: Context): void => {
 
 /** `GET /openapi.json`, and `/docs`: Swagger UI rendering it. */
 export function docsRoutes(document: object): Router {
-  return new Router()
+  return strictRouter()
     .get('/openapi.json', (ctx) => {
       ctx.body = document
     })

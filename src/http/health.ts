@@ -1,10 +1,11 @@
-import Router from '@koa/router'
+import type Router from '@koa/router'
 import * as E from 'fp-ts/Either'
 import type { Context } from 'koa'
 import type { UserId } from '../events/model'
 import type { PointStore } from '../events/store'
 import type { Lifecycle } from './lifecycle'
 import { problem, sendProblem } from './problem'
+import { strictRouter } from './router'
 
 export interface HealthOptions {
   readonly lifecycle: Lifecycle
@@ -42,7 +43,7 @@ export function healthRoutes({ lifecycle, store, probeTimeoutMs = 2_000 }: Healt
     ctx.body = { status: 'ready' }
   }
 
-  return new Router()
+  return strictRouter()
     .get('/healthz', (ctx) => {
       ctx.body = { status: 'ok' }
     })

@@ -1,5 +1,4 @@
 import type { Context, Next } from 'koa'
-import { isPointPath } from './paths'
 import { problem, sendProblem } from './problem'
 
 export type Phase = 'starting' | 'ready' | 'draining'
@@ -31,12 +30,9 @@ export class Lifecycle {
     return new Promise((resolve) => this.waiting.push(resolve))
   }
 
-  /** Counts requests; while draining, refuses new API work before it starts and closes each connection after its answer. */
+  /** Counts requests; while draining, closes each connection after its answer. */
   readonly middleware = async (ctx: Context, next: Next): Promise<void> => {
     if (this.current === 'draining') ctx.set('Connection', 'close')
-    if (this.current === 'draining' && isPointPath(ctx.path)) {
-      return sendProblem(ctx, problem('SHUTTING_DOWN', 'the service is draining; nothing was applied, retry elsewhere'))
-    }
     this.inFlight += 1
     try {
       await next()
@@ -45,6 +41,14 @@ export class Lifecycle {
       this.inFlight -= 1
       if (this.inFlight === 0) this.release()
     }
+  }
+
+  /** Registered with each API route, ahead of its other guards: while draining, new work is refused before it starts. */
+  readonly refuseWhileDraining = async (ctx: Context, next: Next): Promise<void> => {
+    if (this.current === 'draining') {
+      return sendProblem(ctx, problem('SHUTTING_DOWN', 'the service is draining; nothing was applied, retry elsewhere'))
+    }
+    await next()
   }
 
   private release(): void {

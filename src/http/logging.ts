@@ -3,10 +3,49 @@ import type { Context, Next } from 'koa'
 import pino, { type DestinationStream, type Level, type Logger } from 'pino'
 import { routeOf } from './paths'
 
-/** Headers that carry credentials; they are censored before a line is written. */
+const censor = '[redacted]'
+
+/** Headers that carry credentials; pino censors them in any line a logger writes, as a second guard. */
 const redact = {
-  paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
-  censor: '[redacted]',
+  paths: [
+    'req.headers.authorization',
+    'req.headers["proxy-authorization"]',
+    'req.headers.cookie',
+    'req.headers["set-cookie"]',
+    'req.headers["x-api-key"]',
+    'res.headers["set-cookie"]',
+  ],
+  censor,
+}
+
+// Names that say a header or query parameter carries a credential, whatever its exact spelling.
+const credentialName = /auth|cookie|token|secret|passw|pwd|api[-_]?key|^key$|signature|^sig$|credential|session/i
+
+/** The headers with every credential-bearing one censored. */
+const loggedHeaders = (headers: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, credentialName.test(name) ? censor : value]))
+
+const decodedName = (raw: string): string => {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '))
+  } catch {
+    return raw
+  }
+}
+
+/** The URL with the value of every credential-bearing query parameter censored; the rest is left as sent. */
+const loggedUrl = (url: string): string => {
+  const query = url.indexOf('?')
+  if (query < 0) return url
+  const parameters = url
+    .slice(query + 1)
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=')
+      const name = equals < 0 ? pair : pair.slice(0, equals)
+      return credentialName.test(decodedName(name)) ? `${name}=${censor}` : pair
+    })
+  return `${url.slice(0, query)}?${parameters.join('&')}`
 }
 
 /** The service's logger: JSON lines at `level` (LOG_LEVEL), to stdout unless told otherwise. */
@@ -39,7 +78,7 @@ export function requestLog(logger: Logger) {
     } finally {
       const line = {
         reqId: id,
-        req: { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers },
+        req: { method: ctx.method, url: loggedUrl(ctx.originalUrl), headers: loggedHeaders(ctx.headers) },
         route: routeOf(ctx),
         status: ctx.status,
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,

@@ -1,10 +1,11 @@
-import Router from '@koa/router'
-import type { Context, Next } from 'koa'
+import type Router from '@koa/router'
+import type { Context, Middleware, Next } from 'koa'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { CommandQueue } from '../events/writer'
 import type { StoreObserver } from '../stores/timed'
 import { routeOf } from './paths'
 import type { Problem } from './problem'
+import { strictRouter } from './router'
 
 /** Process metrics are one per process, so every app's scrape shares this registry. */
 let processRegistry: Registry | undefined
@@ -98,9 +99,9 @@ export class Metrics {
     }
   }
 
-  /** `GET /metrics` in the Prometheus text format. */
-  routes(): Router {
-    return new Router().get('/metrics', async (ctx) => {
+  /** `GET /metrics` in the Prometheus text format, behind `guard` (a key with the `metrics` scope, when keys are on). */
+  routes(guard: Middleware): Router {
+    return strictRouter().get('/metrics', guard, async (ctx) => {
       const merged = Registry.merge([processMetrics(), this.registry])
       ctx.type = merged.contentType
       ctx.body = await merged.metrics()

@@ -120,7 +120,9 @@ const atParameter: Json = {
   name: 'at',
   in: 'query',
   required: false,
-  description: 'Answer the balance as of this moment, replayed from the log: Unix milliseconds or an ISO-8601 date-time with its offset',
+  description:
+    'Answer the balance as of this moment, replayed from the log: Unix milliseconds, or an ISO-8601 date-time with ' +
+    'its offset (a four-digit year, a real calendar date); not before 1970, not a bare date',
   schema: { type: 'string', examples: ['1767225600000', '2026-01-01T00:00:00Z'] },
 }
 
@@ -165,7 +167,8 @@ const idempotencyKeyParameter: Json = {
   required: false,
   description:
     'Names this command so that a retry applies it once: a repeat with the same key, user and body gets the first ' +
-    'answer again, status and body, with `Idempotency-Replayed: true`, and appends nothing',
+    'answer again, status and body, with `Idempotency-Replayed: true`, and appends nothing. Sent at most once; ' +
+    'empty or all blank is refused',
   schema: { type: 'string', pattern: '^[\\x20-\\x7E]{1,255}$' },
 }
 
@@ -193,8 +196,8 @@ const command = (options: DocumentOptions, name: 'charge' | 'use', summary: stri
   ),
 })
 
-const operations = (summary: string, operationId: string, responses: Json): Json => ({
-  get: { tags: ['operations'], operationId, summary, responses },
+const operations = (summary: string, operationId: string, responses: Json, more: Json = {}): Json => ({
+  get: { tags: ['operations'], operationId, summary, responses, ...more },
 })
 
 /** The OpenAPI 3.1 description of every route the service serves. */
@@ -208,7 +211,9 @@ export function openApiDocument(options: DocumentOptions): Json {
         'An event-sourced points service. Commands for one user apply exactly once, in one order. ' +
         `Every error is \`application/problem+json\` with a stable \`code\`:\n${codeTable}\n\n` +
         'Unknown routes answer `NOT_FOUND`, known routes with another method `METHOD_NOT_ALLOWED`, ' +
-        'unknown methods `NOT_IMPLEMENTED`.',
+        'unknown methods `NOT_IMPLEMENTED`. Routes are matched case-sensitively and without a trailing slash. ' +
+        'Before any route, a request too slow to arrive is answered `REQUEST_TIMEOUT`, one with headers too large ' +
+        '`HEADERS_TOO_LARGE`, and one that is not HTTP/1.1 `INVALID_REQUEST`.',
     },
     tags: [
       { name: 'points', description: 'Balances, histories and commands' },
@@ -251,9 +256,15 @@ export function openApiDocument(options: DocumentOptions): Json {
         '200': { description: 'Ready', ...json(ref('Status')) },
         ...problems('NOT_READY', 'STORE_UNAVAILABLE'),
       }),
-      '/metrics': operations('Prometheus metrics', 'metrics', {
-        '200': { description: 'The Prometheus text format', ...json({ type: 'string' }, 'text/plain') },
-      }),
+      '/metrics': operations(
+        'Prometheus metrics',
+        'metrics',
+        {
+          '200': { description: 'The Prometheus text format', ...json({ type: 'string' }, 'text/plain') },
+          ...(options.secured ? problems('UNAUTHORIZED', 'FORBIDDEN') : {}),
+        },
+        options.secured ? { security: [{ apiKey: ['metrics'] }] } : {},
+      ),
       '/openapi.json': operations('This document', 'openapi', {
         '200': { description: 'OpenAPI 3.1', ...json({ type: 'object' }) },
       }),
@@ -286,7 +297,7 @@ export function openApiDocument(options: DocumentOptions): Json {
           type: 'http',
           scheme: 'bearer',
           description:
-            'A key from POINT_API_KEYS. The role each operation lists is the scope it needs: read, charge or use.',
+            'A key from POINT_API_KEYS. The role each operation lists is the scope it needs: read, charge, use or metrics.',
         },
       },
     },

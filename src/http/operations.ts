@@ -2,10 +2,10 @@ import type Router from '@koa/router'
 import helmet from 'koa-helmet'
 import type { Middleware } from 'koa'
 import type { Logger } from 'pino'
-import type { ApiKey } from '../apiKeys'
+import type { ApiKey, Scope } from '../api-keys'
 import type { Limits } from '../events/decider'
 import type { PointStore } from '../events/store'
-import { requireApiKey } from './auth'
+import { openAccess, requireApiKey } from './auth'
 import { docsRoutes } from './docs'
 import { healthRoutes } from './health'
 import type { Lifecycle } from './lifecycle'
@@ -27,20 +27,29 @@ export interface Operations {
 // The service speaks plain HTTP behind whatever terminates TLS, so sub-resources must not be forced to https.
 const securityHeaders = () => helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } })
 
-/** Middleware and routes in the order the app mounts them: outside the problem handler, inside it, and routes. */
+/** What an API route registers ahead of its handler, for the scope it needs. */
+export type RouteGuard = (scope: Scope) => Middleware[]
+
+/**
+ * Middleware and routes in the order the app mounts them: outside the problem handler, inside it, and routes;
+ * and the guard each API route registers, so the route that serves a request decides who may call it.
+ */
 export interface Layers {
   readonly outer: Middleware[]
   readonly inner: Middleware[]
   readonly routers: Router[]
+  readonly guard: RouteGuard
 }
 
 export function operationLayers(logger: Logger, operations: Operations | undefined): Layers {
-  if (operations === undefined) return { outer: [], inner: [], routers: [] }
+  if (operations === undefined) return { outer: [], inner: [], routers: [], guard: () => [] }
   const { lifecycle, metrics, store, limits, apiKeys } = operations
   const document = openApiDocument({ limits, secured: apiKeys !== undefined })
+  const requireScope = apiKeys === undefined ? openAccess : requireApiKey(apiKeys)
   return {
     outer: [requestLog(logger), metrics.middleware, securityHeaders()],
-    inner: [lifecycle.middleware, ...(apiKeys === undefined ? [] : [requireApiKey(apiKeys)])],
-    routers: [healthRoutes({ lifecycle, store }), metrics.routes(), docsRoutes(document)],
+    inner: [lifecycle.middleware],
+    routers: [healthRoutes({ lifecycle, store }), metrics.routes(requireScope('metrics')), docsRoutes(document)],
+    guard: (scope) => [lifecycle.refuseWhileDraining, requireScope(scope)],
   }
 }

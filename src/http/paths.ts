@@ -1,8 +1,5 @@
 import type { Context } from 'koa'
 
-/** The API proper: the routes keys guard and a drain refuses. */
-export const isPointPath = (path: string): boolean => path === '/point' || path.startsWith('/point/')
-
 /** The route pattern that served a request, e.g. `/point/:id`, so labels stay few. */
 export const routeOf = (ctx: Context): string => {
   const matched = (ctx as Context & { _matchedRoute?: string | RegExp })._matchedRoute

@@ -1,8 +1,8 @@
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as t from 'io-ts'
-import { DecimalIntFromString, decimalIntIn, describeErrors, withDefault } from '../codecs'
-import { Amount, UserId } from '../events/model'
+import { DecimalIntFromString, decimalIntIn, withDefault } from '../codecs'
+import { Amount, IdempotencyKey, UserId } from '../events/model'
 import { problem, type Problem } from './problem'
 
 /** `/point/{id}`: a decimal positive safe integer, nothing else. */
@@ -21,8 +21,10 @@ const closed = <P extends t.Props>(props: P, name: string) => {
       pipe(
         open.validate(u, c),
         E.flatMap((value) => {
+          const known = Object.keys(props)
           const unknown = Object.keys(value).filter((key) => !Object.hasOwn(props, key))
-          return unknown.length === 0 ? t.success(value) : t.failure(u, c, `unexpected field(s): ${unknown.join(', ')}`)
+          // The unknown names are the client's text, so only the known ones are named.
+          return unknown.length === 0 ? t.success(value) : t.failure(u, c, `fields other than ${known.join(', ')} are not allowed`)
         }),
       ),
     open.encode,
@@ -43,19 +45,89 @@ export const HistoryPageQuery = t.type({
 })
 export type HistoryPageQuery = t.TypeOf<typeof HistoryPageQuery>
 
-const isoInstant = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/
+// The latest instant a JavaScript Date holds; epoch milliseconds past it could not be written back as a date.
+const latestInstant = 8_640_000_000_000_000
 
-/** `?at=`: an instant as epoch milliseconds or an ISO-8601 date-time with its offset. */
+// Four-digit years only (no expanded ±YYYYYY), upper-case T and Z, and seconds optional.
+const dateTime = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?$/
+const bareDate = /^\d{4}-\d{2}-\d{2}$/
+
+const isLeapYear = (year: number): boolean => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
+const daysInMonth = (year: number, month: number): number =>
+  month === 2 ? (isLeapYear(year) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31
+
+/** Minutes east of UTC that `Z` or `±hh:mm` names, or undefined when it is no real offset. */
+const offsetMinutes = (offset: string): number | undefined => {
+  if (offset === 'Z') return 0
+  const hours = Number(offset.slice(1, 3))
+  const minutes = Number(offset.slice(4, 6))
+  if (hours > 23 || minutes > 59) return undefined
+  return (offset.startsWith('-') ? -1 : 1) * (hours * 60 + minutes)
+}
+
+/** A date-time's epoch milliseconds, or why it names no instant; digits past the millisecond are dropped. */
+const dateTimeMillis = (text: string): number | string => {
+  const parts = dateTime.exec(text)
+  if (parts === null) return bareDate.test(text) ? 'a date alone names a day, not an instant: send a date-time with its offset' : 'expected epoch milliseconds or an ISO-8601 date-time with its offset'
+  const [, year, month, day, hour, minute, second = '0', fraction = '', offset] = parts.map((part) => part ?? undefined)
+  if (offset === undefined) return 'a date-time needs its offset, such as Z or +09:00'
+  const [y, mo, d, h, mi, sec] = [year, month, day, hour, minute, second].map(Number) as [number, number, number, number, number, number]
+  const east = offsetMinutes(offset)
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59 || east === undefined) {
+    return 'not a real calendar date and time'
+  }
+  // setUTCFullYear, because Date.UTC reads years 0 to 99 as 1900 to 1999.
+  const wall = new Date(0)
+  wall.setUTCFullYear(y, mo - 1, d)
+  wall.setUTCHours(h, mi, sec, Number(fraction.padEnd(3, '0').slice(0, 3)))
+  return wall.getTime() - east * 60_000
+}
+
+const epochMillis = decimalIntIn(0, latestInstant)
+
+/** `?at=`: an instant from 1970 on, as epoch milliseconds or an ISO-8601 date-time with its offset. */
 export const InstantParam = new t.Type<number, string, unknown>(
   'Instant',
-  (u): u is number => Number.isSafeInteger(u),
+  (u): u is number => Number.isSafeInteger(u) && (u as number) >= 0 && (u as number) <= latestInstant,
   (u, c) => {
-    if (typeof u === 'string' && /^[0-9]+$/.test(u)) return decimalIntIn(0, Number.MAX_SAFE_INTEGER).validate(u, c)
-    const millis = typeof u === 'string' && isoInstant.test(u) ? Date.parse(u) : NaN
-    return Number.isSafeInteger(millis) ? t.success(millis) : t.failure(u, c, 'expected epoch milliseconds or an ISO-8601 date-time')
+    if (typeof u !== 'string') return t.failure(u, c, 'expected one epoch milliseconds value or ISO-8601 date-time')
+    if (/^[0-9]+$/.test(u)) return epochMillis.validate(u, c)
+    const millis = dateTimeMillis(u)
+    if (typeof millis === 'string') return t.failure(u, c, millis)
+    return millis >= 0 ? t.success(millis) : t.failure(u, c, 'instants before 1970-01-01T00:00:00Z are refused')
   },
   (n) => new Date(n).toISOString(),
 )
+
+/** `Idempotency-Key`: an IdempotencyKey that is not all blank; an empty header is a mistake, not "no key". */
+export const IdempotencyKeyHeader = new t.Type<IdempotencyKey, string, unknown>(
+  'IdempotencyKeyHeader',
+  IdempotencyKey.is,
+  (u, c) =>
+    typeof u === 'string' && u.trim() === ''
+      ? t.failure(u, c, 'must not be empty or blank')
+      : pipe(
+        IdempotencyKey.validate(u, c),
+        E.orElse(() => t.failure<IdempotencyKey>(u, c, 'expected 1 to 255 printable ASCII characters')),
+      ),
+  t.identity,
+)
+
+const branches = (type: t.Decoder<unknown, unknown> | undefined): boolean =>
+  type instanceof t.UnionType || type instanceof t.IntersectionType
+
+/**
+ * Where each failure is and why, never the value: a request's values may be secrets, and io-ts-reporters'
+ * messages quote them. The path is made of the codecs' own field names, so no client text is repeated.
+ */
+const describeRefusal = (what: string, errors: t.Errors): string => {
+  const lines = errors.map(({ context, message }) => {
+    const fields = context.filter(({ key }, index) => key !== '' && !branches(context[index - 1]?.type)).map(({ key }) => key)
+    const reason = message ?? `expected ${context[context.length - 1]?.type.name ?? 'another value'}`
+    return `${[what, ...fields].join('.')}: ${reason}`
+  })
+  return [...new Set(lines)].join('; ')
+}
 
 /** Decodes one part of a request, naming it in the 400 that a failure becomes. */
 export const decode =
@@ -63,5 +135,5 @@ export const decode =
   (input: unknown): E.Either<Problem, A> =>
     pipe(
       codec.decode(input),
-      E.mapLeft((errors) => problem('INVALID_REQUEST', `${what}: ${describeErrors(errors)}`)),
+      E.mapLeft((errors) => problem('INVALID_REQUEST', describeRefusal(what, errors))),
     )

@@ -1,14 +1,15 @@
-import Router from '@koa/router'
+import type Router from '@koa/router'
 import * as E from 'fp-ts/Either'
 import * as TE from 'fp-ts/TaskEither'
 import { pipe } from 'fp-ts/function'
-import type { Context } from 'koa'
-import * as t from 'io-ts'
+import type { Context, Middleware } from 'koa'
 import type { HistoryPage, Ledger } from '../events/ledger'
-import { IdempotencyKey, type Accepted, type Amount, type StoredEvent, type UserId, type UserPoint } from '../events/model'
+import type { Accepted, Amount, IdempotencyKey, StoredEvent, UserId, UserPoint } from '../events/model'
 import type { CommandFailure } from '../events/writer'
+import type { RouteGuard } from './operations'
 import { fromFailure, problem, sendProblem, type Problem } from './problem'
-import { AmountBody, decode, HistoryPageQuery, InstantParam, UserIdParam } from './requests'
+import { AmountBody, decode, HistoryPageQuery, IdempotencyKeyHeader, InstantParam, UserIdParam } from './requests'
+import { strictRouter } from './router'
 
 /** A 200 answer: the JSON body and any headers that go with it. */
 interface Answer {
@@ -51,16 +52,27 @@ const historyBody = (events: StoredEvent[]) =>
 
 /** The page as a plain array, with a `Link` to the next page when more remain. */
 const historyAnswer =
-  (ctx: Context, limit: number) =>
+  (id: UserId, limit: number) =>
   ({ events, next }: HistoryPage): Answer =>
     next === undefined
       ? json(historyBody(events))
-      : { body: historyBody(events), headers: { Link: `<${ctx.path}?after=${next}&limit=${limit}>; rel="next"` } }
+      : { body: historyBody(events), headers: { Link: `</point/${id}/histories?after=${next}&limit=${limit}>; rel="next"` } }
 
 type CommandCase = (userId: UserId, amount: Amount, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
 
-const idempotencyKey = (ctx: Context): E.Either<Problem, IdempotencyKey | undefined> =>
-  decode(t.union([t.undefined, IdempotencyKey]), 'Idempotency-Key header')(ctx.get('Idempotency-Key') || undefined)
+/** The key, if the header is sent; sent twice, it is refused, as Node would otherwise join the two with a comma. */
+const idempotencyKey = (ctx: Context): E.Either<Problem, IdempotencyKey | undefined> => {
+  const given = ctx.req.headersDistinct['idempotency-key']
+  if (given === undefined) return E.right(undefined)
+  if (given.length > 1) return E.left(problem('INVALID_REQUEST', 'Idempotency-Key: send the header once'))
+  return decode(IdempotencyKeyHeader, 'Idempotency-Key')(given[0])
+}
+
+/** `?at=`, when given. */
+const instant = (ctx: Context): E.Either<Problem, number | undefined> => {
+  const at = ctx.query['at']
+  return at === undefined ? E.right(undefined) : decode(InstantParam, 'at')(at)
+}
 
 /** A repeated keyed command says so, whether its first answer was a success or a rejection. */
 const replayedHeader = (replayed: boolean | undefined) =>
@@ -80,8 +92,15 @@ const commandInput = (ctx: Context) =>
     E.bind('key', () => idempotencyKey(ctx)),
   )
 
+export interface PointRouteOptions {
+  /** Registered ahead of each route's handler for the scope the route needs. */
+  readonly guard: RouteGuard
+  /** Parses a JSON body; mounted only on the routes that take one, after their guard. */
+  readonly jsonBody: Middleware
+}
+
 /** Decode, call one use case, encode: nothing else happens in a route. */
-export function pointRoutes(ledger: Ledger): Router {
+export function pointRoutes(ledger: Ledger, { guard, jsonBody }: PointRouteOptions): Router {
   const command = (run: CommandCase) => (ctx: Context) =>
     reply(
       ctx,
@@ -98,7 +117,7 @@ export function pointRoutes(ledger: Ledger): Router {
       pipe(
         TE.fromEither(E.Do),
         TE.bind('id', () => TE.fromEither(userId(ctx))),
-        TE.bind('at', () => TE.fromEither(decode(t.union([t.undefined, InstantParam]), 'at')(ctx.query['at']))),
+        TE.bind('at', () => TE.fromEither(instant(ctx))),
         TE.flatMap(({ id, at }) => TE.mapLeft(fromFailure)(at === undefined ? ledger.balance(id) : ledger.balanceAt(id, at))),
         TE.map((point) => json(balanceBody(point))),
       ),
@@ -111,13 +130,13 @@ export function pointRoutes(ledger: Ledger): Router {
         TE.fromEither(E.Do),
         TE.bind('id', () => TE.fromEither(userId(ctx))),
         TE.bind('page', () => TE.fromEither(decode(HistoryPageQuery, 'query')(ctx.query))),
-        TE.flatMap(({ id, page }) => pipe(ledger.historyPage(id, page), TE.mapLeft(fromFailure), TE.map(historyAnswer(ctx, page.limit)))),
+        TE.flatMap(({ id, page }) => pipe(ledger.historyPage(id, page), TE.mapLeft(fromFailure), TE.map(historyAnswer(id, page.limit)))),
       ),
     )
 
-  return new Router()
-    .get('/point/:id', balance)
-    .get('/point/:id/histories', histories)
-    .patch('/point/:id/charge', command(ledger.charge))
-    .patch('/point/:id/use', command(ledger.use))
+  return strictRouter()
+    .get('/point/:id', ...guard('read'), balance)
+    .get('/point/:id/histories', ...guard('read'), histories)
+    .patch('/point/:id/charge', ...guard('charge'), jsonBody, command(ledger.charge))
+    .patch('/point/:id/use', ...guard('use'), jsonBody, command(ledger.use))
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { Writable } from 'node:stream'
 import pino from 'pino'
-import type { ApiKey } from '../../src/apiKeys'
+import type { ApiKey } from '../../src/api-keys'
 import { startService } from '../../src/service'
 import { listen, opsApp, type Listening } from '../support/ops'
 import { patchJson, startTestServer, testConfig } from '../support/server'
@@ -11,6 +11,7 @@ const keys: ApiKey[] = [
   { key: 'reader-77aa', scopes: ['read'] },
   { key: 'till-01', scopes: ['use'] },
   { key: 'topup-02', scopes: ['charge'] },
+  { key: 'prometheus-03', scopes: ['metrics'] },
 ]
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
 
@@ -66,14 +67,23 @@ describe('access control with POINT_API_KEYS', function () {
     expect((await get('/point/5', { authorization: 'bearer reader-77aa' })).status, 'scheme is case-insensitive').to.equal(200)
   })
 
-  it('leaves health, readiness, metrics and the docs open', async function () {
-    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs', '/docs/init.js']) {
+  it('leaves health, readiness and the docs open', async function () {
+    for (const path of ['/healthz', '/readyz', '/openapi.json', '/docs', '/docs/init.js']) {
       expect((await get(path)).status, path).to.equal(200)
     }
   })
 
-  it('still answers an unknown /point route 404 once the key is known', async function () {
-    await expectProblem(await get('/point/5/elsewhere'), 401, 'UNAUTHORIZED')
+  it('serves /metrics only to a key with the metrics scope, as Prometheus sends it', async function () {
+    await expectProblem(await get('/metrics'), 401, 'UNAUTHORIZED')
+    await expectProblem(await get('/metrics', bearer('admin-3f9c2b')), 403, 'FORBIDDEN')
+    const scraped = await get('/metrics', bearer('prometheus-03'))
+    expect(scraped.status).to.equal(200)
+    expect(await scraped.text()).to.include('http_request_duration_seconds')
+    await expectProblem(await get('/point/5', bearer('prometheus-03')), 403, 'FORBIDDEN')
+  })
+
+  it('answers a path no route serves 404, key or not: no route, nothing to guard', async function () {
+    await expectProblem(await get('/point/5/elsewhere'), 404, 'NOT_FOUND')
     await expectProblem(await get('/point/5/elsewhere', bearer('reader-77aa')), 404, 'NOT_FOUND')
   })
 })

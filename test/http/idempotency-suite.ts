@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import { expectProblem } from '../support/http'
+import { sendRaw } from '../support/raw-http'
 import { patchJson, serveFixture } from '../support/server'
 import type { StoreFixture } from '../stores/contract'
 
@@ -87,6 +88,45 @@ export function idempotencySuite(name: string, fixture: () => Promise<StoreFixtu
       await command(user, 'charge', 5)
       expect(await sent(await command(user, 'charge', 5, key))).to.include({ replayed: 'true' })
       expect((await history(user)).map((e) => e.amount)).to.deep.equal([5, 5, 5])
+    })
+
+    /** A keyed charge of 5 with the `Idempotency-Key` lines given, byte for byte. */
+    const rawCharge = (user: number, keyLines: string[]) => {
+      const body = '{"amount":5}'
+      const head = [
+        `PATCH /point/${user}/charge HTTP/1.1`,
+        'Host: localhost',
+        'Content-Type: application/json',
+        `Content-Length: ${body.length}`,
+        'Connection: close',
+        ...keyLines,
+      ]
+      return sendRaw(served.server.url, `${head.join('\r\n')}\r\n\r\n${body}`)
+    }
+
+    for (const [label, lines] of [
+      ['an empty Idempotency-Key', ['Idempotency-Key:']],
+      ['an all-blank Idempotency-Key', ['Idempotency-Key:    \t ']],
+      ['Idempotency-Key sent twice', ['Idempotency-Key: order-1', 'Idempotency-Key: order-2']],
+      ['Idempotency-Key sent twice with one value', ['Idempotency-Key: order-1', 'idempotency-key: order-1']],
+      ['Idempotency-Key sent twice, once empty', ['Idempotency-Key: order-1', 'Idempotency-Key:']],
+    ] as const) {
+      it(`refuses ${label} with 400 INVALID_REQUEST, writing nothing`, async function () {
+        const user = freshUser()
+        const answer = await rawCharge(user, [...lines])
+        expect(answer.status, answer.body).to.equal(400)
+        expect(answer.headers['content-type']).to.match(/^application\/problem\+json/)
+        expect(JSON.parse(answer.body)).to.include({ code: 'INVALID_REQUEST' })
+        expect((JSON.parse(answer.body) as { detail: string }).detail).to.match(/^Idempotency-Key/).and.not.include('order-')
+        expect(await history(user)).to.deep.equal([])
+      })
+    }
+
+    it('takes a key sent once, over the same raw request', async function () {
+      const user = freshUser()
+      expect((await rawCharge(user, ['Idempotency-Key: order-1'])).status).to.equal(200)
+      expect((await rawCharge(user, ['Idempotency-Key: order-1'])).headers['idempotency-replayed']).to.equal('true')
+      expect((await history(user)).map((e) => e.amount)).to.deep.equal([5])
     })
 
     for (const [label, key] of [

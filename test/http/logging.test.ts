@@ -32,7 +32,7 @@ describe('request logs', function () {
   const serve = async (level: Level = 'debug') => {
     captured = new Captured()
     const logger = createLogger(level, captured)
-    served = await listen(opsApp({ logger, apiKeys: [{ key: secret, scopes: ['read', 'charge', 'use'] }] }).app)
+    served = await listen(opsApp({ logger, apiKeys: [{ key: secret, scopes: ['read', 'charge', 'use', 'metrics'] }] }).app)
   }
   afterEach(async function () {
     await served.close()
@@ -82,6 +82,45 @@ describe('request logs', function () {
     expect(captured.requests().map((line) => line['status'])).to.deep.equal([200, 200, 409, 401, 400, 200])
     expect(captured.text.join('')).to.not.contain(secret)
     expect(captured.requests()[0]?.['req']).to.have.nested.property('headers.authorization', '[redacted]')
+  })
+
+  it('censors every credential-bearing header and query parameter, and keeps the rest as sent', async function () {
+    await serve('trace')
+    const headers = {
+      authorization: `Bearer ${secret}`,
+      'proxy-authorization': `Basic ${secret}`,
+      cookie: `session=${secret}`,
+      'x-api-key': secret,
+      'x-auth-token': secret,
+      'x-amz-security-token': secret,
+      'x-csrf-token': secret,
+      'x-request-id': 'kept-1',
+    }
+    const query = [
+      `token=${secret}`,
+      `ACCESS_TOKEN=${secret}`,
+      `api%5Fkey=${secret}`,
+      `ApiKey=${secret}`,
+      `key=${secret}`,
+      `Password=${secret}`,
+      `client_secret=${secret}`,
+      `X-Amz-Signature=${secret}`,
+      `sig=${secret}`,
+      'limit=5',
+      'after=2',
+    ].join('&')
+    await fetch(`${served.url}/point/1/histories?${query}`, { headers })
+    await fetch(`${served.url}/healthz?access_token=${secret}`, { headers })
+
+    expect(captured.text.join('')).to.not.contain(secret)
+    const [line] = captured.requests()
+    const req = line?.['req'] as { url: string; headers: Record<string, string> }
+    for (const name of Object.keys(headers).filter((name) => name !== 'x-request-id')) {
+      expect(req.headers[name], name).to.equal('[redacted]')
+    }
+    expect(req.headers['x-request-id']).to.equal('kept-1')
+    expect(req.url).to.match(/^\/point\/1\/histories\?token=\[redacted\]&ACCESS_TOKEN=\[redacted\]&api%5Fkey=\[redacted\]&/)
+    expect(req.url).to.match(/&limit=5&after=2$/)
   })
 
   it('takes its level from LOG_LEVEL: at warn, answered requests are not logged', async function () {

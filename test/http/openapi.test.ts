@@ -12,7 +12,7 @@ import { patchJson, startTestServer } from '../support/server'
 type Json = Record<string, unknown>
 
 const keys = [
-  { key: 'all-scopes-key', scopes: ['read', 'charge', 'use'] as const },
+  { key: 'all-scopes-key', scopes: ['read', 'charge', 'use', 'metrics'] as const },
   { key: 'read-only-key', scopes: ['read'] as const },
 ]
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
@@ -78,8 +78,9 @@ describe('OpenAPI document', function () {
       })
 
       it('lists in some operation every code an operation can answer with', function () {
-        // Routing answers these for requests that match no operation; the Problem schema covers them.
-        const routing: ProblemCode[] = ['METHOD_NOT_ALLOWED', 'NOT_IMPLEMENTED']
+        // Routing answers these for requests that match no operation, and the server these before any routing;
+        // the Problem schema covers them.
+        const routing: ProblemCode[] = ['METHOD_NOT_ALLOWED', 'NOT_IMPLEMENTED', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE']
         const auth: ProblemCode[] = ['UNAUTHORIZED', 'FORBIDDEN']
         const expected = (Object.keys(problemCatalog) as ProblemCode[]).filter(
           (code) => !routing.includes(code) && (secured || !auth.includes(code)),
@@ -192,7 +193,8 @@ describe('real responses fit the OpenAPI document', function () {
     expect(await check('GET', '/readyz', await fetch(`${served.url}/readyz`))).to.deep.equal({ status: 'ready' })
     expect(await check('GET', '/readyz', await fetch(`${starting.url}/readyz`))).to.include({ code: 'NOT_READY' })
     expect(await check('GET', '/readyz', await fetch(`${down.url}/readyz`))).to.include({ code: 'STORE_UNAVAILABLE' })
-    expect(await check('GET', '/metrics', await fetch(`${served.url}/metrics`))).to.contain('http_request_duration_seconds')
+    expect(await check('GET', '/metrics', await fetch(`${served.url}/metrics`, { headers: all }))).to.contain('http_request_duration_seconds')
+    expect(await check('GET', '/metrics', await fetch(`${served.url}/metrics`))).to.include({ code: 'UNAUTHORIZED' })
     await check('GET', '/openapi.json', await fetch(`${served.url}/openapi.json`))
     expect(await check('GET', '/docs', await fetch(`${served.url}/docs`))).to.contain('swagger-ui')
     await check('GET', '/docs/{file}', await fetch(`${served.url}/docs/swagger-ui.css`))

@@ -18,6 +18,10 @@ const listening = /listening on (http:\/\/[^\s"]+)/
  * environment, and resolves once its log says where it listens.
  */
 export async function startServiceProcess(settings: Record<string, string>): Promise<ServiceProcess> {
+  // The default store is the operator's ./data/points.db, which no test may touch.
+  if ((settings['POINT_STORE'] ?? 'sqlite') === 'sqlite' && settings['SQLITE_PATH'] === undefined) {
+    throw new Error('a test service process on SQLite needs an SQLITE_PATH of its own')
+  }
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
     // The child needs the parent's PATH and the like, plus its own settings.

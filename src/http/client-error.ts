@@ -1,0 +1,47 @@
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Logger } from 'pino'
+import { problem, type Problem } from './problem'
+
+/** What Node's parser or timers refused, as the problem the client is told; the request's bytes are never echoed. */
+const refusal = (code: string | undefined): Problem => {
+  switch (code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return problem('REQUEST_TIMEOUT', 'the request headers or body did not arrive in time; the connection is closed')
+    case 'HPE_HEADER_OVERFLOW':
+      return problem('HEADERS_TOO_LARGE', 'the request headers are over the size limit')
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return problem('PAYLOAD_TOO_LARGE', 'the chunk extensions are over the size limit')
+    default:
+      return problem('INVALID_REQUEST', 'the request is not valid HTTP/1.1')
+  }
+}
+
+const wire = (p: Problem): string => {
+  const body = JSON.stringify(p)
+  return [
+    `HTTP/1.1 ${p.status} ${STATUS_CODES[p.status] ?? ''}`,
+    'Content-Type: application/problem+json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n')
+}
+
+/**
+ * The server's `clientError` listener: what Node would answer with an empty body, answered as problem+json.
+ * As Node does, it writes only when no answer to this connection has started, then closes the connection.
+ */
+export const answerClientError =
+  (logger: Logger) =>
+    (error: Error & { code?: string }, socket: Duplex): void => {
+      // Only the code: the error also carries the raw bytes the client sent.
+      logger.info({ code: error.code }, 'client error')
+      const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+      if (error.code === 'ECONNRESET' || !socket.writable || answering?.headersSent === true) {
+        socket.destroy()
+        return
+      }
+      socket.end(wire(refusal(error.code)), () => socket.destroy())
+    }
