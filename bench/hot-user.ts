@@ -11,11 +11,12 @@ import os from 'node:os'
 import { parseArgs } from 'node:util'
 import { PointHistoryTable, UserPointTable } from '../database'
 import { decider } from '../src/events/decider'
-import { createLedger } from '../src/events/ledger'
+import { createLedger } from '../src/projections/ledger'
 import type { Amount, Command, UserId } from '../src/events/model'
-import { CommandQueue, type Outcome } from '../src/events/writer'
+import type { Outcome } from '../src/events/commands'
+import { CommandQueue } from '../src/events/writer'
 import { MemoryStore } from '../src/stores/memory'
-import { CountingStore } from './counting-store'
+import { countingStore } from './counting-store'
 import { NaiveQueue } from './naive-queue'
 import { NullStore, nullTables } from './null-store'
 import { formatTable } from './table'
@@ -38,9 +39,9 @@ interface Subject {
 }
 
 const groupCommit = (): Subject => {
-  const store = new CountingStore(new MemoryStore(new UserPointTable(), new PointHistoryTable()))
+  const { store, meanBatch } = countingStore(new MemoryStore(new UserPointTable(), new PointHistoryTable()))
   const queue = new CommandQueue({ store, decide })
-  return { name: 'group commit', submit: (c) => queue.submit(c), meanBatch: () => store.meanBatch }
+  return { name: 'group commit', submit: (c) => queue.submit(c), meanBatch }
 }
 
 const naive = (): Subject => {

@@ -12,7 +12,7 @@ const switchable = (inner: PointStore) => {
   const fail = () => TE.left(storeUnavailable(new Error('connection refused')))
   const store = overriding(inner, {
     load: (user) => (down ? fail() : inner.load(user)),
-    append: (user, events, version, projection) => (down ? fail() : inner.append(user, events, version, projection)),
+    append: (user, version, plan) => (down ? fail() : inner.append(user, version, plan)),
     balance: (user) => (down ? fail() : inner.balance(user)),
     history: (user) => (down ? fail() : inner.history(user)),
   })

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
-import { createLedger } from '../../src/events/ledger'
+import { createLedger } from '../../src/projections/ledger'
 import { runAudit, type AuditReport } from '../../src/projections/audit-run'
 import { MemoryStore } from '../../src/stores/memory'
 import { fastTables } from '../support/tables'

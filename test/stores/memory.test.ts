@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
-import { createLedger } from '../../src/events/ledger'
+import { createLedger } from '../../src/projections/ledger'
 import type { IdempotencyKey } from '../../src/events/model'
 import { MemoryStore } from '../../src/stores/memory'
 import { fastMemoryStore, fastTables } from '../support/tables'

@@ -1,10 +1,7 @@
 import type { Pool, PoolClient } from 'pg'
+import type { Migration } from '../sql/rows'
 
-export interface PgMigration {
-  readonly version: number
-  readonly name: string
-  readonly sql: string
-}
+export type PgMigration = Migration
 
 /**
  * The schema, one step per version, the same tables as SQLite's. A step is never

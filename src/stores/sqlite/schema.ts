@@ -1,10 +1,7 @@
 import type { Database } from 'better-sqlite3'
+import type { Migration } from '../sql/rows'
 
-export interface Migration {
-  readonly version: number
-  readonly name: string
-  readonly sql: string
-}
+export type { Migration }
 
 /**
  * The schema, one step per version, never edited once released: a change is a
