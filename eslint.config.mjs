@@ -4,6 +4,7 @@ import tseslint from 'typescript-eslint'
 
 /** Modules that wire the layers together; no layer imports them. */
 const entryPoints = ['main', 'service', 'audit', 'open-store', 'shutdown']
+const devOnly = ['test', 'bench', 'tools']
 
 /** Where a folder's modules are reached from anywhere below src/: `../x`, `../../x`, `../x/y`. */
 const reaching = (target) => `^(\\.\\./)+${target.replace('/', '\\/')}(\\/.*)?$`
@@ -18,7 +19,7 @@ const layers = (zones) =>
         {
           patterns: forbidden.map((target) => ({
             regex: reaching(target),
-            message: `${files.replace('/**', '')} must not depend on ${target}: layers point http -> events, projections; projections -> events; stores -> events, projections.`,
+            message: `${files} must not import ${target}: layers point http -> events, projections; projections -> events; stores -> events, projections.`,
           })),
         },
       ],
@@ -55,11 +56,14 @@ export default tseslint.config(
   },
   // Layers point one way: http -> events, projections; projections -> events; stores -> events, projections;
   // the entry points (src/main.ts, src/service.ts, src/audit.ts, src/open-store.ts, bench, test) -> everything.
+  // The service never runs test or benchmark code, and a benchmark does not borrow the tests' helpers.
   ...layers({
-    'src/events/**': ['projections', 'stores', 'http', ...entryPoints],
-    'src/projections/**': ['stores', 'http', ...entryPoints],
-    'src/stores/**': ['http', ...entryPoints],
-    'src/http/**': ['stores', 'events/writer', 'events/batch', ...entryPoints],
+    'src/events/**': ['projections', 'stores', 'http', ...entryPoints, ...devOnly],
+    'src/projections/**': ['stores', 'http', ...entryPoints, ...devOnly],
+    'src/stores/**': ['http', ...entryPoints, ...devOnly],
+    'src/http/**': ['stores', 'events/writer', 'events/batch', ...entryPoints, ...devOnly],
+    'src/*.ts': devOnly,
+    'bench/**': ['test'],
   }),
   { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },
 )

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { asAdmin, startEmbedded, type PostgresServer } from './embedded-postgres'
+import { asAdmin, startEmbedded, type PostgresServer } from '../../tools/embedded-postgres'
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../src/stores/postgres'
 import type { StoreFixture } from '../stores/contract'
 
