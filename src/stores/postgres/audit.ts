@@ -15,22 +15,12 @@ export class PostgresAudit implements AuditSource {
     private readonly clock: () => number,
   ) {}
 
-  async *scanEvents(userId?: UserId): AsyncGenerator<LogEntry[]> {
-    for (let after = 0; ; ) {
-      const entries = await scanEvents(this.pool, userId, after)
-      if (entries.length === 0) return
-      yield entries
-      after = entries[entries.length - 1]!.id
-    }
+  scanEvents(userId?: UserId): AsyncGenerator<LogEntry[]> {
+    return pages((after) => scanEvents(this.pool, userId, after), (entry) => entry.id)
   }
 
-  async *scanProjections(userId?: UserId): AsyncGenerator<ProjectionRow[]> {
-    for (let after = 0; ; ) {
-      const rows = await scanBalances(this.pool, userId, after)
-      if (rows.length === 0) return
-      yield rows
-      after = rows[rows.length - 1]!.userId
-    }
+  scanProjections(userId?: UserId): AsyncGenerator<ProjectionRow[]> {
+    return pages((after) => scanBalances(this.pool, userId, after), (row) => row.userId)
   }
 
   async *duplicateKeys(): AsyncGenerator<DuplicateKey> {
@@ -40,5 +30,15 @@ export class PostgresAudit implements AuditSource {
   /** Replaces the whole projection in one transaction. */
   rebuild(states: ReadonlyArray<{ userId: UserId; balance: number; version: number }>): Promise<void> {
     return transaction(this.pool, (client) => replaceBalances(client, states, this.clock()))
+  }
+}
+
+/** Reads page after page, each starting after the last row of the one before, until one comes back empty. */
+async function* pages<R>(page: (after: number) => Promise<R[]>, position: (row: R) => number): AsyncGenerator<R[]> {
+  for (let after = 0; ; ) {
+    const rows = await page(after)
+    if (rows.length === 0) return
+    yield rows
+    after = position(rows[rows.length - 1]!)
   }
 }
