@@ -2,8 +2,8 @@ import { expect } from 'chai'
 import * as TE from 'fp-ts/TaskEither'
 import { storeUnavailable, type PointStore } from '../../src/events/store'
 import { expectProblem, okJson, send, sendJsonText } from '../support/http'
-import { overriding } from '../support/spy-store'
 import { startTestServer, type TestServer } from '../support/server'
+import { overriding } from '../support/spy-store'
 import { fastMemoryStore } from '../support/tables'
 
 /** A store that can be switched off: every call fails as an unreachable store would. */

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
-import { storeContract } from '../stores/contract'
 import type { StoreCall } from '../../src/events/store'
 import { timedStore } from '../../src/stores/timed'
+import { storeContract } from '../stores/contract'
 import { gatedStore } from '../support/gated'
 import { downStore, listen, opsApp, type Listening } from '../support/ops'
 import { patchJson, startTestServer } from '../support/server'

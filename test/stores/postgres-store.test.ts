@@ -3,12 +3,12 @@ import * as E from 'fp-ts/Either'
 import { once } from 'node:events'
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import pg from 'pg'
+import type { PointEvent } from '../../src/events/model'
+import { replay } from '../../src/projections/balance'
 import { createLedger } from '../../src/projections/ledger'
-import type { Amount, PointEvent } from '../../src/events/model'
 import { sharedStoreRetries } from '../../src/stores/conflict-backoff'
 import { openPostgresStore, type PostgresStore } from '../../src/stores/postgres'
 import { pgMigrations } from '../../src/stores/postgres/schema'
-import { replay } from '../../src/projections/balance'
 import { embedded, freshDatabase, postgresServer, type FreshDatabase } from '../support/postgres'
 import { amount, userId } from '../support/values'
 
@@ -41,35 +41,6 @@ describe('postgres store', function () {
       'SELECT version FROM schema_migrations ORDER BY version',
     )
     expect(rows).to.deep.equal(pgMigrations.map(({ version }) => ({ version })))
-  })
-
-  it('commits the appends of one event-loop turn, across users, in one transaction, and refuses a stale member alone', async function () {
-    const commits: number[] = []
-    const store = await open({ onCommit: (c: { appends: number }) => commits.push(c.appends) })
-    await store.append(userId(1), 0, { events: [charge(1, 10)], projection: { balance: 10, version: 1 }, receipts: [] })()
-    const results = await Promise.all([
-      store.append(userId(2), 0, { events: [charge(2, 2)], projection: { balance: 2, version: 1 }, receipts: [] })(),
-      store.append(userId(1), 0, { events: [charge(1, 5)], projection: { balance: 5, version: 1 }, receipts: [] })(),
-      store.append(userId(1), 1, { events: [charge(1, 6)], projection: { balance: 16, version: 2 }, receipts: [] })(),
-      store.append(userId(3), 0, { events: [charge(3, 3)], projection: { balance: 3, version: 1 }, receipts: [] })(),
-    ])
-    expect(results.map(tagOf)).to.deep.equal(['Right', 'VersionConflict', 'Right', 'Right'])
-    expect(commits).to.deep.equal([1, 4])
-    expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 16, version: 2 }))
-  })
-
-  it('rolls back a failing member alone, none of its events and all of the others, even without receipts', async function () {
-    const store = await open()
-    const bad = { ...charge(1, 1), amount: 0 as Amount } // breaks the amount > 0 check
-    const results = await Promise.all([
-      store.append(userId(2), 0, { events: [charge(2, 2)], projection: { balance: 2, version: 1 }, receipts: [] })(),
-      store.append(userId(1), 0, { events: [charge(1, 9), bad], projection: { balance: 9, version: 2 }, receipts: [] })(),
-      store.append(userId(3), 0, { events: [charge(3, 3)], projection: { balance: 3, version: 1 }, receipts: [] })(),
-    ])
-    expect(results.map(tagOf)).to.deep.equal(['Right', 'StoreUnavailable', 'Right'])
-    expect(await store.history(userId(1))()).to.deep.equal(E.right([]))
-    expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 0, version: 0 }))
-    expect(await store.load(userId(3))()).to.deep.equal(E.right({ balance: 3, version: 1 }))
   })
 
   it('appendLocked decides on the state it read under the row lock and appends in the same transaction', async function () {

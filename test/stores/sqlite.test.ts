@@ -2,16 +2,18 @@ import Sqlite from 'better-sqlite3'
 import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
 import { join } from 'node:path'
+import type { IdempotencyKey, PointEvent } from '../../src/events/model'
 import { createLedger } from '../../src/projections/ledger'
-import type { Amount, IdempotencyKey, PointEvent } from '../../src/events/model'
-import { migrate, migrations, type Migration } from '../../src/stores/sqlite/schema'
 import { openDatabase, openSqliteStore, SqliteStore, type SqliteStoreOptions } from '../../src/stores/sqlite'
+import { migrate, migrations, type Migration } from '../../src/stores/sqlite/schema'
 import { sqliteFixture, tempDir, type TempDir } from '../support/sqlite'
 import { amount, userId } from '../support/values'
 import { storeContract } from './contract'
+import { groupCommitSuite } from './group-commit'
 
 storeContract('sqlite (group commit)', () => sqliteFixture())
 storeContract('sqlite (one commit per append)', () => sqliteFixture({ groupCommit: false }))
+groupCommitSuite('sqlite', (options) => sqliteFixture(options))
 
 const charge = (user: number, n: number): PointEvent => ({ type: 'CHARGE', userId: userId(user), amount: amount(n), timeMillis: 5 })
 
@@ -177,47 +179,6 @@ describe('sqlite store', function () {
         expect(seen).to.deep.equal([1, 1, 1])
       } finally {
         reader.close()
-        await store.close()
-      }
-    })
-
-    it('reports a stale member as a conflict and commits the others of its batch', async function () {
-      const commits: number[] = []
-      const store = open({ onCommit: (c) => commits.push(c.appends) })
-      try {
-        await store.append(userId(1), 0, { events: [charge(1, 10)], projection: { balance: 10, version: 1 }, receipts: [] })()
-        const results = await Promise.all([
-          store.append(userId(2), 0, { events: [charge(2, 2)], projection: { balance: 2, version: 1 }, receipts: [] })(),
-          store.append(userId(1), 0, { events: [charge(1, 5)], projection: { balance: 5, version: 1 }, receipts: [] })(),
-          store.append(userId(1), 1, { events: [charge(1, 6)], projection: { balance: 16, version: 2 }, receipts: [] })(),
-          // Same user and version as the line above, in the same transaction: it sees the write and loses.
-          store.append(userId(1), 1, { events: [charge(1, 7)], projection: { balance: 17, version: 2 }, receipts: [] })(),
-          store.append(userId(3), 0, { events: [charge(3, 3)], projection: { balance: 3, version: 1 }, receipts: [] })(),
-        ])
-        expect(results.map(tagOf)).to.deep.equal(['Right', 'VersionConflict', 'Right', 'VersionConflict', 'Right'])
-        expect(commits).to.deep.equal([1, 5])
-        expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 16, version: 2 }))
-        const history = await store.history(userId(1))()
-        expect(E.isRight(history) && history.right.map((e) => e.amount)).to.deep.equal([10, 6])
-      } finally {
-        await store.close()
-      }
-    })
-
-    it('rolls back a failing member alone: none of its events, all of the others', async function () {
-      const store = open()
-      try {
-        const bad = { ...charge(1, 1), amount: 0 as Amount } // breaks the amount > 0 check
-        const results = await Promise.all([
-          store.append(userId(2), 0, { events: [charge(2, 2)], projection: { balance: 2, version: 1 }, receipts: [] })(),
-          store.append(userId(1), 0, { events: [charge(1, 9), bad], projection: { balance: 9, version: 2 }, receipts: [] })(),
-          store.append(userId(3), 0, { events: [charge(3, 3)], projection: { balance: 3, version: 1 }, receipts: [] })(),
-        ])
-        expect(results.map(tagOf)).to.deep.equal(['Right', 'StoreUnavailable', 'Right'])
-        expect(await store.history(userId(1))()).to.deep.equal(E.right([]))
-        expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 0, version: 0 }))
-        expect(await store.load(userId(3))()).to.deep.equal(E.right({ balance: 3, version: 1 }))
-      } finally {
         await store.close()
       }
     })
