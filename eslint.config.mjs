@@ -65,5 +65,21 @@ export default tseslint.config(
     'src/*.ts': devOnly,
     'bench/**': ['test'],
   }),
+  {
+    // The audit CLI and the store opener it shares with the service stay free of the HTTP stack.
+    files: ['src/audit.ts', 'src/open-store.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['koa', '@koa/router', 'koa-bodyparser', 'koa-helmet'].map((name) => ({ name, message: 'The audit CLI does not load the HTTP stack.' })),
+          patterns: [
+            { regex: '^\\./(http|service|main|shutdown)(\\/.*)?$', message: 'The audit CLI does not load the HTTP stack.' },
+            ...devOnly.map((target) => ({ regex: reaching(target), message: 'The service never runs test or benchmark code.' })),
+          ],
+        },
+      ],
+    },
+  },
   { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },
 )
