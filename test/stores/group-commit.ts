@@ -37,7 +37,7 @@ export function groupCommitSuite(name: string, fixture: (options: { onCommit?: (
       expect(E.isRight(history) && history.right.map((e) => e.amount)).to.deep.equal([10, 6])
     })
 
-    it('rolls back a failing member alone: none of its events, all of the others', async function () {
+    it('rolls back a failing member alone: none of its events, all of the others, even without receipts', async function () {
       current = await fixture({})
       const { store } = current
       const bad = { ...charge(1, 1), amount: 0 as Amount } // breaks the amount > 0 check
