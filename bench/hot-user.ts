@@ -10,14 +10,14 @@
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import { PointHistoryTable, UserPointTable } from '../database'
+import type { Outcome } from '../src/events/commands'
 import { decider } from '../src/events/decider'
-import { createLedger } from '../src/events/ledger'
 import type { Amount, Command, UserId } from '../src/events/model'
-import { CommandQueue, type Outcome } from '../src/events/writer'
+import { CommandQueue } from '../src/events/writer'
 import { MemoryStore } from '../src/stores/memory'
-import { CountingStore } from './counting-store'
+import { countingStore } from './counting-store'
+import { measureMemory, memoryGoal, printMemory } from './hot-user-memory'
 import { NaiveQueue } from './naive-queue'
-import { NullStore, nullTables } from './null-store'
 import { formatTable } from './table'
 
 /** The service's default limits; the runs below never reach them. */
@@ -38,9 +38,9 @@ interface Subject {
 }
 
 const groupCommit = (): Subject => {
-  const store = new CountingStore(new MemoryStore(new UserPointTable(), new PointHistoryTable()))
+  const { store, meanBatch } = countingStore(new MemoryStore(new UserPointTable(), new PointHistoryTable()))
   const queue = new CommandQueue({ store, decide })
-  return { name: 'group commit', submit: (c) => queue.submit(c), meanBatch: () => store.meanBatch }
+  return { name: 'group commit', submit: (c) => queue.submit(c), meanBatch }
 }
 
 const naive = (): Subject => {
@@ -175,71 +175,6 @@ function estimateBaseline(name: string, from: Comparison, factor: number, ours: 
   }
 }
 
-// ---------- memory ----------
-
-interface MemoryRun {
-  readonly name: string
-  readonly beforeMb: number
-  readonly peakMb: number
-  readonly afterMb: number
-  readonly writersLeft: number
-}
-
-const gc = (): (() => void) => {
-  const collect = globalThis.gc
-  if (collect === undefined) throw new Error('run node with --expose-gc (npm run bench:hot-user does)')
-  return () => collect()
-}
-
-async function settledHeap(): Promise<number> {
-  const collect = gc()
-  for (let i = 0; i < 3; i += 1) {
-    collect()
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-  return process.memoryUsage().heapUsed / 2 ** 20
-}
-
-interface Charger {
-  readonly charge: (userId: number) => Promise<unknown>
-  readonly writers: () => number
-}
-
-async function memory(name: string, charger: Charger, users: number): Promise<MemoryRun> {
-  // Warm up first, so what is measured is the users, not the first-call JIT and module state.
-  await chargeAll(charger, 1, 1000)
-  const beforeMb = await settledHeap()
-  const peakMb = await chargeAll(charger, 1_000_001, users)
-  const afterMb = await settledHeap()
-  progress(`memory: ${name} ${beforeMb.toFixed(1)} → ${afterMb.toFixed(1)} MB`)
-  return { name, beforeMb, peakMb, afterMb, writersLeft: charger.writers() }
-}
-
-/**
- * Charges `count` users from `first` on, all at once, and gives the live heap
- * while they are in flight. The answers are dropped here, so that only what
- * the writer itself keeps is left when this returns.
- */
-async function chargeAll(charger: Charger, first: number, count: number): Promise<number> {
-  const answers = Array.from({ length: count }, (_, i) => charger.charge(first + i))
-  // One turn of the event loop, so every command has reached its first table call.
-  await new Promise((resolve) => setImmediate(resolve))
-  gc()()
-  const inFlightMb = process.memoryUsage().heapUsed / 2 ** 20
-  await Promise.all(answers)
-  return inFlightMb
-}
-
-const serviceCharger = (): Charger => {
-  const ledger = createLedger({ store: new NullStore(), limits })
-  return { charge: (u) => ledger.charge(user(u), points(1))(), writers: () => ledger.commands.activeWriters }
-}
-
-const naiveCharger = (): Charger => {
-  const queue = new NaiveQueue(nullTables, decide)
-  return { charge: (u) => queue.submit(charge(u, 1)), writers: () => queue.activeWriters }
-}
-
 // ---------- report ----------
 
 const seconds = (ms: number) => (ms / 1000).toFixed(2)
@@ -272,29 +207,6 @@ function limitTable(rows: { n: number; ours: Run }[]): string {
   return formatTable(['N', 'table limit s (N × 149.5 ms)', 'group commit s', 'group commit / limit'], lines)
 }
 
-function memoryTable(rows: MemoryRun[]): string {
-  const lines = rows.map((r) => [
-    r.name,
-    r.beforeMb.toFixed(1),
-    r.peakMb.toFixed(1),
-    r.afterMb.toFixed(1),
-    `${(((r.afterMb - r.beforeMb) / r.beforeMb) * 100).toFixed(1)} %`,
-    String(r.writersLeft),
-  ])
-  return formatTable(['writer', 'heap before MB', 'heap in flight MB', 'heap after, idle MB', 'after vs before', 'writers left'], lines)
-}
-
-function printMemory(runs: MemoryRun[]): void {
-  console.log('\nMemory: 100,000 distinct users charged once each, then idle; heap after forced GC.')
-  console.log("The stores keep nothing (bench/null-store.ts), so this is the writer's own memory, not data.\n")
-  console.log(memoryTable(runs))
-}
-
-function memoryGoal(service: MemoryRun): string {
-  const growth = (service.afterMb - service.beforeMb) / service.beforeMb
-  return `- heap after 100,000 users: ${(growth * 100).toFixed(1)} % from the start (goal within 10 %): ${verdict(Math.abs(growth) <= 0.1)}`
-}
-
 const verdict = (met: boolean) => (met ? 'met' : 'MISSED')
 
 async function main(): Promise<void> {
@@ -307,10 +219,7 @@ async function main(): Promise<void> {
   })
   const reps = Number(values.reps)
 
-  const memoryRuns = [
-    await memory('group commit (service, null store)', serviceCharger(), 100_000),
-    await memory('naive queue (null tables)', naiveCharger(), 100_000),
-  ]
+  const memoryRuns = await measureMemory(limits)
   if (values.memory) return printMemory(memoryRuns)
 
   const hot: Comparison[] = []
@@ -350,7 +259,7 @@ async function main(): Promise<void> {
     `  On average no writer can be more than ${times(NAIVE_COMMAND_MS / MEAN_INSERT_MS)} faster here: ` +
       `a naive command takes ${NAIVE_COMMAND_MS} ms on average, one ordered insert ${MEAN_INSERT_MS} ms.`,
   )
-  console.log(memoryGoal(memoryRuns[0]!))
+  console.log(memoryGoal(memoryRuns[0]!, verdict))
   if (largest.estimatedFrom !== undefined) {
     console.log(`\nThe naive queue at N=1000 is estimated as ${largest.estimatedFrom}: it runs one user's commands one by one, so its time grows linearly.`)
   }

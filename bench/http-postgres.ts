@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import { freePort } from '../test/support/embedded-postgres'
+import { freePort } from '../tools/embedded-postgres'
 import { benchServer, scratchDatabase } from './postgres-server'
 
 /**

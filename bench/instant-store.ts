@@ -1,7 +1,7 @@
 import * as TE from 'fp-ts/TaskEither'
 import { initialState, type PointState } from '../src/events/decider'
-import type { PointEvent, StoredEvent, UserId, UserPoint } from '../src/events/model'
-import { versionConflict, type PointStore, type Receipt, type StoreFault } from '../src/events/store'
+import type { StoredEvent, UserId, UserPoint } from '../src/events/model'
+import { versionConflict, type Plan, type PointStore, type Receipt, type StoreFault } from '../src/events/store'
 
 /**
  * A store that does no I/O and keeps only balances, for the benchmark: the
@@ -15,7 +15,7 @@ export class InstantStore implements PointStore {
     return TE.right(this.states.get(userId) ?? initialState)
   }
 
-  append(userId: UserId, _events: readonly PointEvent[], expectedVersion: number, projection: PointState): TE.TaskEither<StoreFault, UserPoint> {
+  append(userId: UserId, expectedVersion: number, { projection }: Plan): TE.TaskEither<StoreFault, UserPoint> {
     if ((this.states.get(userId)?.version ?? 0) !== expectedVersion) return TE.left(versionConflict(userId, expectedVersion))
     const updateMillis = Date.now()
     this.states.set(userId, { ...projection, updateMillis })

@@ -1,8 +1,8 @@
 import * as E from 'fp-ts/Either'
 import type { PointHistoryTable, UserPointTable } from '../database'
+import type { Outcome } from '../src/events/commands'
 import type { Decide } from '../src/events/decider'
 import type { Command, Rejection, UserPoint } from '../src/events/model'
-import type { Outcome } from '../src/events/writer'
 import { project } from '../src/projections/balance'
 
 /** The table calls the naive queue makes; the given tables, or stand-ins that keep nothing. */

@@ -1,8 +1,8 @@
 import * as TE from 'fp-ts/TaskEither'
 import type { UserPoint as UserPointRow } from '../database'
 import { initialState, type PointState } from '../src/events/decider'
-import type { PointEvent, StoredEvent, UserId, UserPoint } from '../src/events/model'
-import type { PointStore, Receipt, StoreFault } from '../src/events/store'
+import type { StoredEvent, UserId, UserPoint } from '../src/events/model'
+import type { Plan, PointStore, Receipt, StoreFault } from '../src/events/store'
 import type { NaiveTables } from './naive-queue'
 
 /** Waits a short real timer, so calls still overlap, and keeps nothing. */
@@ -19,12 +19,7 @@ export class NullStore implements PointStore {
     return TE.fromTask(() => shortly(() => initialState))
   }
 
-  append(
-    userId: UserId,
-    _events: readonly PointEvent[],
-    _expectedVersion: number,
-    projection: PointState,
-  ): TE.TaskEither<StoreFault, UserPoint> {
+  append(userId: UserId, _expectedVersion: number, { projection }: Plan): TE.TaskEither<StoreFault, UserPoint> {
     return TE.fromTask(() => shortly(() => ({ id: userId, point: projection.balance, updateMillis: Date.now() })))
   }
 

@@ -1,4 +1,4 @@
-import { asAdmin, startEmbedded, type PostgresServer } from '../test/support/embedded-postgres'
+import { asAdmin, startEmbedded, type PostgresServer } from '../tools/embedded-postgres'
 
 /** DATABASE_URL's server if it is set, else an embedded one on a loopback port, stopped by the caller. */
 export async function benchServer(): Promise<PostgresServer> {

@@ -1,16 +1,12 @@
 import * as E from 'fp-ts/Either'
 import { parseArgs } from 'node:util'
 import { DecimalIntFromString } from './codecs'
-import { readConfig, type Config } from './config'
+import { readConfig, type StoreConfig } from './config'
 import { UserId } from './events/model'
-import type { AuditReport, AuditSource } from './projections/audit-run'
-import { runAudit } from './projections/audit-run'
-import { openStore } from './service'
+import { openStore } from './open-store'
+import { runAudit, type AuditReport } from './projections/audit-run'
 
 const usage = 'usage: npm run audit -- [--user ID] [--json] [--rebuild]'
-
-const isAuditSource = (store: object): store is AuditSource & object =>
-  'scanEvents' in store && 'scanProjections' in store && 'duplicateKeys' in store && 'rebuild' in store
 
 /** With --rebuild, a projection mismatch has been repaired; anything wrong in the log itself has not. */
 const unresolved = (report: AuditReport) =>
@@ -30,8 +26,8 @@ function printSummary(report: AuditReport): void {
 }
 
 /** An audit reads the whole log and may rebuild the projection in one statement: no request-sized time limit. */
-const withoutStatementTimeout = (config: Config): Config =>
-  config.postgres === undefined ? config : { ...config, postgres: { ...config.postgres, statementTimeoutMs: 0 } }
+const withoutStatementTimeout = (store: StoreConfig): StoreConfig =>
+  store.kind === 'postgres' ? { ...store, statementTimeoutMs: 0 } : store
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -49,12 +45,8 @@ async function main(): Promise<number> {
     console.error(config.left)
     return 2
   }
-  const store = openStore(withoutStatementTimeout(config.right))
+  const store = await openStore(withoutStatementTimeout(config.right.store))
   try {
-    if (!isAuditSource(store)) {
-      console.error(`the ${config.right.store} store cannot be audited`)
-      return 2
-    }
     const report = await runAudit(store, config.right.limits, { userId, rebuild: values.rebuild === true })()
     if (E.isLeft(report)) {
       console.error(`the store failed during the audit: ${String(report.left.cause)}`)

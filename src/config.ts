@@ -32,13 +32,17 @@ const Environment = t.type({
 })
 type Environment = t.TypeOf<typeof Environment>
 
+/** Which store the service runs on, with what only that store needs. */
+export type StoreConfig =
+  | { readonly kind: 'memory' }
+  | { readonly kind: 'sqlite'; readonly path: string }
+  /** PostgreSQL: where, how many connections per instance, longest statement. */
+  | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number; readonly statementTimeoutMs: number }
+
 export interface Config {
   readonly port: number
   readonly host: string
-  readonly store: StoreKind
-  readonly sqlitePath: string
-  /** PostgreSQL, when `store` is 'postgres': where, how many connections per instance, longest statement. */
-  readonly postgres?: { readonly url: string; readonly poolSize: number; readonly statementTimeoutMs: number }
+  readonly store: StoreConfig
   readonly limits: { readonly maxAmount: number; readonly maxBalance: number }
   readonly logLevel: t.TypeOf<typeof LogLevel>
   /** How long a shutdown waits for accepted requests before cutting them off. */
@@ -55,21 +59,28 @@ export interface HttpLimits {
   readonly keepAliveTimeoutMs: number
 }
 
+const toStoreConfig = (env: Environment): E.Either<string, StoreConfig> => {
+  switch (env.POINT_STORE) {
+    case 'memory':
+      return E.right({ kind: 'memory' })
+    case 'sqlite':
+      return E.right({ kind: 'sqlite', path: env.SQLITE_PATH })
+    case 'postgres':
+      return (env.DATABASE_URL ?? '') === ''
+        ? E.left('POINT_STORE=postgres needs DATABASE_URL, e.g. postgres://user:password@host:5432/points')
+        : E.right({ kind: 'postgres', url: env.DATABASE_URL ?? '', poolSize: env.PG_POOL_SIZE, statementTimeoutMs: env.PG_STATEMENT_TIMEOUT_MS })
+  }
+}
+
 const toConfig = (env: Environment): E.Either<string, Config> =>
   env.POINT_MAX_AMOUNT > env.POINT_MAX_BALANCE
     ? E.left('POINT_MAX_AMOUNT must not exceed POINT_MAX_BALANCE')
     : env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS
       ? E.left('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS: the headers are part of the request')
-    : env.POINT_STORE === 'postgres' && (env.DATABASE_URL ?? '') === ''
-      ? E.left('POINT_STORE=postgres needs DATABASE_URL, e.g. postgres://user:password@host:5432/points')
-      : E.right({
+      : E.map((store: StoreConfig): Config => ({
         port: env.PORT,
         host: env.HOST,
-        store: env.POINT_STORE,
-        sqlitePath: env.SQLITE_PATH,
-        ...(env.POINT_STORE === 'postgres' && {
-          postgres: { url: env.DATABASE_URL ?? '', poolSize: env.PG_POOL_SIZE, statementTimeoutMs: env.PG_STATEMENT_TIMEOUT_MS },
-        }),
+        store,
         limits: { maxAmount: env.POINT_MAX_AMOUNT, maxBalance: env.POINT_MAX_BALANCE },
         logLevel: env.LOG_LEVEL,
         shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
@@ -79,7 +90,7 @@ const toConfig = (env: Environment): E.Either<string, Config> =>
           requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
           keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
         },
-      })
+      }))(toStoreConfig(env))
 
 /** Validates a set of variables; the service calls `readConfig` instead. */
 export const parseConfig = (env: Record<string, string | undefined>): E.Either<string, Config> =>

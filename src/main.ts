@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.right.logLevel)
   const service = await startService(config.right, logger)
   const { address, port } = service.server.address() as AddressInfo
-  logger.info({ store: config.right.store, limits: config.right.limits }, `listening on http://${address}:${port}`)
+  logger.info({ store: config.right.store.kind, limits: config.right.limits }, `listening on http://${address}:${port}`)
 
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down')

@@ -1,38 +1,17 @@
-import { mkdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
-import { dirname } from 'node:path'
 import type Koa from 'koa'
 import type { Logger } from 'pino'
 import type { Config } from './config'
-import { createLedger, type Ledger } from './events/ledger'
 import type { PointStore } from './events/store'
 import { createApp } from './http/app'
 import { answerClientError } from './http/client-error'
 import { Lifecycle } from './http/lifecycle'
 import { Metrics } from './http/metrics'
+import { openStore } from './open-store'
+import { createLedger, type Ledger } from './projections/ledger'
 import { shutDown } from './shutdown'
 import { sharedStoreRetries } from './stores/conflict-backoff'
-import { MemoryStore } from './stores/memory'
-import { PostgresStore } from './stores/postgres'
-import { openSqliteStore } from './stores/sqlite'
 import { timedStore } from './stores/timed'
-
-export function openStore(config: Config): PointStore {
-  switch (config.store) {
-    case 'memory':
-      return new MemoryStore()
-    case 'sqlite':
-      mkdirSync(dirname(config.sqlitePath), { recursive: true })
-      return openSqliteStore(config.sqlitePath)
-    case 'postgres':
-      if (config.postgres === undefined) throw new Error('POINT_STORE=postgres needs DATABASE_URL')
-      // Migrations run on first use; startService waits for them before listening.
-      return new PostgresStore(config.postgres.url, {
-        poolSize: config.postgres.poolSize,
-        statementTimeoutMillis: config.postgres.statementTimeoutMs,
-      })
-  }
-}
 
 export interface Service {
   readonly server: Server
@@ -43,13 +22,13 @@ export interface Service {
   stop(): Promise<void>
 }
 
-/** Wires a store, the ledger and the HTTP app, and starts listening. */
-export async function startService(config: Config, logger: Logger, rawStore = openStore(config)): Promise<Service> {
-  if (rawStore instanceof PostgresStore) await schemaReady(rawStore)
+/** Wires a store (the configured one unless given, opened and ready), the ledger and the HTTP app, and starts listening. */
+export async function startService(config: Config, logger: Logger, given?: PointStore): Promise<Service> {
+  const rawStore = given ?? (await openStore(config.store))
   const lifecycle = new Lifecycle()
   const metrics = new Metrics()
   const store = timedStore(rawStore, metrics.observeStore)
-  const shared = config.store === 'postgres' ? sharedStoreRetries : {}
+  const shared = config.store.kind === 'postgres' ? sharedStoreRetries : {}
   const ledger = createLedger({ store, limits: config.limits, onBatch: metrics.onBatch, ...shared })
   metrics.watchQueue(ledger.commands)
   const { limits, apiKeys } = config
@@ -76,13 +55,4 @@ export async function startService(config: Config, logger: Logger, rawStore = op
 
   const stop = () => shutDown({ server, lifecycle, store, timeoutMs: config.shutdownTimeoutMs })
   return { server, app, ledger, lifecycle, stop }
-}
-
-/** Applies pending migrations before the service takes requests; an unreachable database stops the start. */
-async function schemaReady(store: PostgresStore): Promise<void> {
-  const ready = await store.ready()
-  if (ready._tag === 'Left') {
-    await store.close()
-    throw new Error(`PostgreSQL is not reachable or its schema could not be applied: ${String((ready.left as { cause?: unknown }).cause)}`)
-  }
 }

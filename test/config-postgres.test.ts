@@ -1,17 +1,17 @@
 import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
-import { parseConfig } from '../src/config'
+import { parseConfig, type Config } from '../src/config'
 
 describe('configuration: PostgreSQL', function () {
   it('reads DATABASE_URL, PG_POOL_SIZE (default 10) and PG_STATEMENT_TIMEOUT_MS (default 5000) when POINT_STORE=postgres', function () {
     const url = 'postgres://ledger:secret@db:5432/points'
-    const postgres = (env: Record<string, string>) => E.map((c: { postgres?: unknown }) => c.postgres)(parseConfig({ POINT_STORE: 'postgres', ...env }))
-    expect(postgres({ DATABASE_URL: url })).to.deep.equal(E.right({ url, poolSize: 10, statementTimeoutMs: 5_000 }))
+    const postgres = (env: Record<string, string>) => E.map((c: Config) => c.store)(parseConfig({ POINT_STORE: 'postgres', ...env }))
+    expect(postgres({ DATABASE_URL: url })).to.deep.equal(E.right({ kind: 'postgres', url, poolSize: 10, statementTimeoutMs: 5_000 }))
     expect(postgres({ DATABASE_URL: url, PG_POOL_SIZE: '32', PG_STATEMENT_TIMEOUT_MS: '750' })).to.deep.equal(
-      E.right({ url, poolSize: 32, statementTimeoutMs: 750 }),
+      E.right({ kind: 'postgres', url, poolSize: 32, statementTimeoutMs: 750 }),
     )
     expect(postgres({ DATABASE_URL: url, PG_STATEMENT_TIMEOUT_MS: '0' }), '0 turns it off').to.deep.equal(
-      E.right({ url, poolSize: 10, statementTimeoutMs: 0 }),
+      E.right({ kind: 'postgres', url, poolSize: 10, statementTimeoutMs: 0 }),
     )
   })
 

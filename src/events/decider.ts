@@ -1,4 +1,5 @@
 import * as E from 'fp-ts/Either'
+import { absurd } from 'fp-ts/function'
 import { rejection, type Command, type PointEvent, type Rejection } from './model'
 
 export interface Limits {
@@ -33,14 +34,21 @@ export const decider = (limits: Limits): Decide => (command, state, timeMillis) 
   if (amount > limits.maxAmount) {
     return E.left(rejection('AMOUNT_LIMIT_EXCEEDED', `amount ${amount} is over the per-transaction limit of ${limits.maxAmount}`))
   }
-  if (command.type === 'Use' && state.balance - amount < 0) {
-    return E.left(rejection('INSUFFICIENT_BALANCE', `balance ${state.balance} is less than ${amount}`))
+  switch (command.type) {
+    case 'Charge':
+      if (state.balance + amount > limits.maxBalance) {
+        return E.left(
+          rejection('BALANCE_LIMIT_EXCEEDED', `balance ${state.balance} plus ${amount} would exceed the maximum of ${limits.maxBalance}`),
+        )
+      }
+      return E.right([{ type: 'CHARGE', userId, amount, timeMillis }])
+    case 'Use':
+      if (state.balance - amount < 0) {
+        return E.left(rejection('INSUFFICIENT_BALANCE', `balance ${state.balance} is less than ${amount}`))
+      }
+      return E.right([{ type: 'USE', userId, amount, timeMillis }])
+    default:
+      // A new command type fails to compile here until it has its rules.
+      return absurd<ReturnType<Decide>>(command)
   }
-  if (command.type === 'Charge' && state.balance + amount > limits.maxBalance) {
-    return E.left(
-      rejection('BALANCE_LIMIT_EXCEEDED', `balance ${state.balance} plus ${amount} would exceed the maximum of ${limits.maxBalance}`),
-    )
-  }
-  const type = command.type === 'Charge' ? 'CHARGE' : 'USE'
-  return E.right([{ type, userId, amount, timeMillis }])
 }

@@ -77,29 +77,30 @@ export interface Plan {
   readonly receipts: readonly NewReceipt[]
 }
 
+/** A plan the store appended under its lock, and the balance it left. */
+export interface Locked<P extends Plan> {
+  readonly plan: P
+  readonly point: UserPoint
+}
+
 /**
  * The port every store implements: an event log (the history) and the balance
- * projection derived from it. `append` writes one batch of one user's events,
- * in order, and the projection they lead to; durable stores do both in one
- * transaction and refuse the batch if the user's version is not `expectedVersion`.
+ * projection derived from it. `append` writes one plan of one user's events,
+ * in order, the projection they lead to and the plan's receipts; durable stores
+ * do all of it in one transaction and refuse the plan if the user's version is
+ * not `expectedVersion`.
  */
 export interface PointStore {
   /** The writer's starting state for a user. */
   load(userId: UserId): TE.TaskEither<StoreFault, PointState>
-  append(
-    userId: UserId,
-    events: readonly PointEvent[],
-    expectedVersion: number,
-    projection: PointState,
-    /** Answers to keyed commands of this batch, written with its events; `events` may then be empty. */
-    receipts?: readonly NewReceipt[],
-  ): TE.TaskEither<StoreFault, UserPoint>
+  /** A plan may hold receipts only (keyed rejections): its `events` are then empty. */
+  append(userId: UserId, expectedVersion: number, plan: Plan): TE.TaskEither<StoreFault, UserPoint>
   /**
    * Optional, for stores shared by several processes: reads the user's state under a lock, lets `plan` decide on
    * it and appends the plan in the same transaction, so a rival cannot move the version in between. A writer
    * that lost a race retries this way, so a rival that keeps winning the optimistic race cannot starve it.
    */
-  appendLocked?(userId: UserId, plan: (state: PointState) => Plan): TE.TaskEither<StoreFault, UserPoint>
+  appendLocked?<P extends Plan>(userId: UserId, plan: (state: PointState) => P): TE.TaskEither<StoreFault, Locked<P>>
   /** The stored receipts among these keys. */
   receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]>
   /** The projected balance, as reads should see it. */
@@ -108,3 +109,9 @@ export interface PointStore {
   history(userId: UserId, query?: HistoryQuery): TE.TaskEither<StoreFault, StoredEvent[]>
   close(): Promise<void>
 }
+
+/** The store calls an observer is told of; `appendLocked` counts as `append`. */
+export type StoreCall = 'load' | 'append' | 'balance' | 'history' | 'receipts'
+
+/** Told how long each store call took and whether it answered or faulted. */
+export type StoreObserver = (call: StoreCall, outcome: 'ok' | 'fault', seconds: number) => void

@@ -1,7 +1,7 @@
 import Koa, { type Context, type Next } from 'koa'
 import bodyParser from 'koa-bodyparser'
 import type { Logger } from 'pino'
-import type { Ledger } from '../events/ledger'
+import type { Ledger } from '../projections/ledger'
 import { operationLayers, type Operations } from './operations'
 import { problem, ProblemError, sendProblem, type ProblemCode } from './problem'
 import { pointRoutes } from './routes'

@@ -1,8 +1,8 @@
 import type Router from '@koa/router'
 import type { Context, Middleware, Next } from 'koa'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { CommandQueue } from '../events/writer'
-import type { StoreObserver } from '../stores/timed'
+import type { QueueStats } from '../events/commands'
+import type { StoreObserver } from '../events/store'
 import { routeOf } from './paths'
 import type { Problem } from './problem'
 import { strictRouter } from './router'
@@ -68,7 +68,7 @@ export class Metrics {
     this.storeDuration.observe({ call, outcome }, seconds)
 
   /** Reads the queue's depth and writer count at each scrape. */
-  watchQueue(commands: CommandQueue): void {
+  watchQueue(commands: QueueStats): void {
     new Gauge({
       name: 'point_writer_queued_commands',
       help: 'Commands waiting for their user writer',

@@ -1,5 +1,5 @@
 import type { Context } from 'koa'
-import type { CommandFailure } from '../events/writer'
+import type { CommandFailure } from '../events/commands'
 
 /** Every error the API answers with, its status and its fixed title. */
 export const problemCatalog = {

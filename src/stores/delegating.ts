@@ -1,17 +1,34 @@
-import type { PointStore } from '../events/store'
+import type * as TE from 'fp-ts/TaskEither'
+import type { PointState } from '../events/decider'
+import type { UserId } from '../events/model'
+import type { Plan, PointStore, StoreCall, StoreFault } from '../events/store'
 
 /** A store that passes every call on to `inner`, but for the calls given, which decorators and tests replace. */
-export const delegating = (inner: PointStore, overrides: Partial<PointStore> = {}): PointStore => {
+export const delegating = (inner: PointStore, overrides: Partial<PointStore> = {}): PointStore => ({
+  load: (userId) => inner.load(userId),
+  append: (userId, expectedVersion, plan) => inner.append(userId, expectedVersion, plan),
+  receipts: (keys) => inner.receipts(keys),
+  balance: (userId) => inner.balance(userId),
+  history: (userId, query) => inner.history(userId, query),
+  close: () => inner.close(),
+  ...(inner.appendLocked === undefined ? {} : { appendLocked: inner.appendLocked.bind(inner) }),
+  ...overrides,
+})
+
+/** Runs around one store call, told which it is; answers what the call answers. */
+export type Around = <A>(call: StoreCall, task: TE.TaskEither<StoreFault, A>) => TE.TaskEither<StoreFault, A>
+
+/** The same store with every call but `close` passed through `around`: how timing and counting decorators are built. */
+export const wrapping = (inner: PointStore, around: Around): PointStore => {
   const locked = inner.appendLocked?.bind(inner)
-  return {
-    load: (userId) => inner.load(userId),
-    append: (userId, events, expectedVersion, projection, receipts) =>
-      inner.append(userId, events, expectedVersion, projection, receipts),
-    receipts: (keys) => inner.receipts(keys),
-    balance: (userId) => inner.balance(userId),
-    history: (userId, query) => inner.history(userId, query),
-    close: () => inner.close(),
-    ...(locked === undefined ? {} : { appendLocked: locked }),
-    ...overrides,
-  }
+  return delegating(inner, {
+    load: (userId) => around('load', inner.load(userId)),
+    append: (userId, expectedVersion, plan) => around('append', inner.append(userId, expectedVersion, plan)),
+    receipts: (keys) => around('receipts', inner.receipts(keys)),
+    balance: (userId) => around('balance', inner.balance(userId)),
+    history: (userId, query) => around('history', inner.history(userId, query)),
+    ...(locked === undefined
+      ? {}
+      : { appendLocked: <P extends Plan>(userId: UserId, plan: (state: PointState) => P) => around('append', locked(userId, plan)) }),
+  })
 }

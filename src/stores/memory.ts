@@ -10,6 +10,7 @@ import {
   versionConflict,
   type HistoryQuery,
   type NewReceipt,
+  type Plan,
   type PointStore,
   type Receipt,
   type StoreFault,
@@ -57,13 +58,7 @@ export class MemoryStore implements PointStore, AuditSource {
     )
   }
 
-  append(
-    userId: UserId,
-    events: readonly PointEvent[],
-    expectedVersion: number,
-    projection: PointState,
-    receipts: readonly NewReceipt[] = [],
-  ): TE.TaskEither<StoreFault, UserPoint> {
+  append(userId: UserId, expectedVersion: number, { events, projection, receipts }: Plan): TE.TaskEither<StoreFault, UserPoint> {
     return pipe(
       this.currentVersion(userId),
       TE.flatMapEither((version) => this.claim(userId, version, expectedVersion, events.length, receipts)),

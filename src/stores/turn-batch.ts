@@ -7,36 +7,48 @@ interface Waiting<J, R> {
 /**
  * Collects the jobs submitted during one turn of the event loop and runs them
  * together once the turn's I/O callbacks are done (`setImmediate`), so requests
- * that arrive together share one commit. `run` answers every job, in order.
+ * that arrive together share one commit. `run` answers every job, in order,
+ * right away (SQLite) or once its transaction is over (PostgreSQL).
  */
 export class TurnBatch<J, R> {
   private waiting: Waiting<J, R>[] = []
   private scheduled = false
 
-  constructor(private readonly run: (jobs: readonly J[]) => readonly R[]) {}
+  constructor(private readonly run: (jobs: readonly J[]) => readonly R[] | Promise<readonly R[]>) {}
 
   submit(job: J): Promise<R> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ job, resolve, reject })
       if (!this.scheduled) {
         this.scheduled = true
-        setImmediate(() => this.flush())
+        setImmediate(() => void this.flush())
       }
     })
   }
 
-  /** Runs whatever is waiting now; also called on close so nothing is left behind. */
-  flush(): void {
+  /**
+   * Runs whatever is waiting now; also called on close so nothing is left behind.
+   * Synchronous work is done, and its callers answered, before this returns.
+   */
+  flush(): Promise<void> {
     const batch = this.waiting
     this.waiting = []
     this.scheduled = false
-    if (batch.length === 0) return
+    if (batch.length === 0) return Promise.resolve()
+    // `run` answers faults as values; a throw is a bug, and each caller hears of it.
+    const fail = (error: unknown) => batch.forEach((w) => w.reject(error))
+    const answer = (results: readonly R[]) => batch.forEach((w, i) => w.resolve(results[i] as R))
+    let results: readonly R[] | Promise<readonly R[]>
     try {
-      const results = this.run(batch.map((w) => w.job))
-      batch.forEach((w, i) => w.resolve(results[i] as R))
+      results = this.run(batch.map((w) => w.job))
     } catch (error) {
-      // `run` answers faults as values; a throw is a bug, and each caller hears of it.
-      batch.forEach((w) => w.reject(error))
+      fail(error)
+      return Promise.resolve()
     }
+    if (!(results instanceof Promise)) {
+      answer(results)
+      return Promise.resolve()
+    }
+    return results.then(answer, fail)
   }
 }

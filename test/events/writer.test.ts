@@ -1,9 +1,10 @@
 import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
+import type { Outcome } from '../../src/events/commands'
 import { decider, type Decide } from '../../src/events/decider'
-import type { Command } from '../../src/events/model'
+import type { Command, UserPoint } from '../../src/events/model'
 import type { PointStore } from '../../src/events/store'
-import { CommandQueue, type Outcome, type WriterOptions } from '../../src/events/writer'
+import { CommandQueue, type WriterOptions } from '../../src/events/writer'
 import { overriding, SpyStore } from '../support/spy-store'
 import { fastMemoryStore } from '../support/tables'
 import { amount, userId } from '../support/values'
@@ -97,9 +98,9 @@ describe('CommandQueue (single writer per user)', function () {
     const held = gate()
     const inner = fastMemoryStore()
     const slowForUser1 = overriding(inner, {
-      append: (user, events, version, projection) => async () => {
+      append: (user, version, plan) => async () => {
         if (user === 1) await held.opened
-        return inner.append(user, events, version, projection)()
+        return inner.append(user, version, plan)()
       },
     })
     const queue = new CommandQueue({ store: slowForUser1, decide: decider(limits) })
@@ -192,10 +193,10 @@ describe('CommandQueue (single writer per user)', function () {
     // `here` reads the log, then its append waits while `elsewhere` appends first.
     const here = new CommandQueue({
       store: overriding(shared, {
-        append: (user, events, version, projection) => async () => {
+        append: (user, version, plan) => async () => {
           appendAsked.open()
           await held.opened
-          return shared.append(user, events, version, projection)()
+          return shared.append(user, version, plan)()
         },
       }),
       decide: decider(limits),
@@ -215,7 +216,7 @@ describe('CommandQueue (single writer per user)', function () {
   it('gives up with StoreUnavailable when every retry loses the race', async function () {
     const shared = fastMemoryStore()
     const alwaysStale = overriding(shared, {
-      append: (user, events, version, projection) => shared.append(user, events, version - 1, projection),
+      append: (user, version, plan) => shared.append(user, version - 1, plan),
     })
     const queue = new CommandQueue({ store: alwaysStale, decide: decider(limits), maxConflictRetries: 2 })
     expect(failure(await queue.submit(charge(1, 5)))).to.equal('StoreUnavailable')
@@ -224,17 +225,18 @@ describe('CommandQueue (single writer per user)', function () {
 
   it('retries a lost race under the store\'s lock when the store offers one, deciding on the state read there', async function () {
     const shared = fastMemoryStore()
-    await shared.append(userId(1), [{ type: 'CHARGE', userId: userId(1), amount: amount(40), timeMillis: 1 }], 0, { balance: 40, version: 1 })()
+    await shared.append(userId(1), 0, { events: [{ type: 'CHARGE', userId: userId(1), amount: amount(40), timeMillis: 1 }], projection: { balance: 40, version: 1 }, receipts: [] })()
     const seen: unknown[] = []
     const store = overriding(shared, {
       // Every optimistic append loses; the locked one reads the state and appends in one step.
-      append: (user, events, version, projection) => shared.append(user, events, version - 1, projection),
+      append: (user, version, plan) => shared.append(user, version - 1, plan),
       appendLocked: (user, plan) => async () => {
         const state = await shared.load(user)()
         if (E.isLeft(state)) return state
         seen.push(state.right)
-        const { events, projection, receipts } = plan(state.right)
-        return shared.append(user, events, state.right.version, projection, receipts)()
+        const decided = plan(state.right)
+        const appended = await shared.append(user, state.right.version, decided)()
+        return E.map((point: UserPoint) => ({ plan: decided, point }))(appended)
       },
     })
     const queue = new CommandQueue({ store, decide: decider(limits), maxConflictRetries: 1 })
@@ -249,11 +251,11 @@ describe('CommandQueue (single writer per user)', function () {
     const lockedAsked = gate()
     const release = gate()
     const store = overriding(shared, {
-      append: (user, events, version, projection, receipts) => async () => {
+      append: (user, version, plan) => async () => {
         calls.push('append')
         // The first optimistic append loses a race; later ones go through.
         const expected = calls.length === 1 ? version + 1 : version
-        return shared.append(user, events, expected, projection, receipts)()
+        return shared.append(user, expected, plan)()
       },
       appendLocked: (user, plan) => async () => {
         calls.push('locked')
@@ -261,8 +263,9 @@ describe('CommandQueue (single writer per user)', function () {
         await release.opened
         const state = await shared.load(user)()
         if (E.isLeft(state)) return state
-        const { events, projection, receipts } = plan(state.right)
-        return shared.append(user, events, state.right.version, projection, receipts)()
+        const decided = plan(state.right)
+        const appended = await shared.append(user, state.right.version, decided)()
+        return E.map((point: UserPoint) => ({ plan: decided, point }))(appended)
       },
     })
     const queue = new CommandQueue({ store, decide: decider(limits), maxConflictRetries: 1 })

@@ -2,8 +2,8 @@ import { expect } from 'chai'
 import * as TE from 'fp-ts/TaskEither'
 import { storeUnavailable, type PointStore } from '../../src/events/store'
 import { expectProblem, okJson, send, sendJsonText } from '../support/http'
-import { overriding } from '../support/spy-store'
 import { startTestServer, type TestServer } from '../support/server'
+import { overriding } from '../support/spy-store'
 import { fastMemoryStore } from '../support/tables'
 
 /** A store that can be switched off: every call fails as an unreachable store would. */
@@ -12,7 +12,7 @@ const switchable = (inner: PointStore) => {
   const fail = () => TE.left(storeUnavailable(new Error('connection refused')))
   const store = overriding(inner, {
     load: (user) => (down ? fail() : inner.load(user)),
-    append: (user, events, version, projection) => (down ? fail() : inner.append(user, events, version, projection)),
+    append: (user, version, plan) => (down ? fail() : inner.append(user, version, plan)),
     balance: (user) => (down ? fail() : inner.balance(user)),
     history: (user) => (down ? fail() : inner.history(user)),
   })

@@ -45,7 +45,7 @@ describe('health', function () {
     let current: PointStore = down
     const switching: PointStore = {
       load: (u) => current.load(u),
-      append: (u, e, v, p, r) => current.append(u, e, v, p, r),
+      append: (u, v, plan) => current.append(u, v, plan),
       receipts: (k) => current.receipts(k),
       balance: (u) => current.balance(u),
       history: (u, q) => current.history(u, q),

@@ -1,6 +1,7 @@
 import { expect } from 'chai'
+import type { StoreCall } from '../../src/events/store'
+import { timedStore } from '../../src/stores/timed'
 import { storeContract } from '../stores/contract'
-import { timedStore, type StoreCall } from '../../src/stores/timed'
 import { gatedStore } from '../support/gated'
 import { downStore, listen, opsApp, type Listening } from '../support/ops'
 import { patchJson, startTestServer } from '../support/server'
@@ -149,7 +150,7 @@ describe('timed store', function () {
       durations.push(seconds)
     })
     await store.load(userId(1))()
-    await store.append(userId(1), [{ type: 'CHARGE', userId: userId(1), amount: amount(3), timeMillis: 1 }], 0, { balance: 3, version: 1 })()
+    await store.append(userId(1), 0, { events: [{ type: 'CHARGE', userId: userId(1), amount: amount(3), timeMillis: 1 }], projection: { balance: 3, version: 1 }, receipts: [] })()
     await store.balance(userId(1))()
     await store.history(userId(1))()
     await timedStore(downStore(), (call, outcome) => seen.push([call, outcome])).balance(userId(1))()

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import pino from 'pino'
 import { parseConfig, type Config } from '../../src/config'
 import { startService, type Service } from '../../src/service'
-import { PostgresStore } from '../../src/stores/postgres'
+import { openPostgresStore } from '../../src/stores/postgres'
 import { expectAnswersAccountForLog, expectConsistentLog, readLedgerTables, type LedgerTables } from '../support/ledger-log'
 import { embedded, freshDatabase, postgresServer, type FreshDatabase, type PostgresServer } from '../support/postgres'
 import { patchJson } from '../support/server'
@@ -93,7 +93,8 @@ async function startOn(databaseUrl: string): Promise<{ service: Service; url: st
   const config: Config = E.getOrElseW((error: string) => {
     throw new Error(error)
   })(parseConfig({ POINT_STORE: 'postgres', DATABASE_URL: databaseUrl, PORT: '0', PG_POOL_SIZE: '4', LOG_LEVEL: 'silent' }))
-  const store = new PostgresStore(databaseUrl, { poolSize: config.postgres?.poolSize, connectTimeoutMillis: 500 })
+  const poolSize = config.store.kind === 'postgres' ? config.store.poolSize : undefined
+  const store = await openPostgresStore(databaseUrl, { poolSize, connectTimeoutMillis: 500 })
   const service = await startService(config, pino({ level: 'silent' }), store)
   return { service, url: `http://127.0.0.1:${(service.server.address() as AddressInfo).port}` }
 }

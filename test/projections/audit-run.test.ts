@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
-import { createLedger } from '../../src/events/ledger'
 import { runAudit, type AuditReport } from '../../src/projections/audit-run'
+import { createLedger } from '../../src/projections/ledger'
 import { MemoryStore } from '../../src/stores/memory'
 import { fastTables } from '../support/tables'
 import { amount, userId } from '../support/values'

@@ -55,7 +55,7 @@ export function storeContract(name: string, fixture: () => Promise<StoreFixture>
 
     it('appends a batch in order and projects it', async function () {
       const events = [charge(1, 500, 10), use(1, 200, 11), charge(1, 50, 12)]
-      const projected = right(await store.append(userId(1), events, 0, { balance: 350, version: 3 })())
+      const projected = right(await store.append(userId(1), 0, { events, projection: { balance: 350, version: 3 }, receipts: [] })())
       expect(projected).to.include({ id: 1, point: 350 })
 
       const history = right(await store.history(userId(1))())
@@ -69,15 +69,15 @@ export function storeContract(name: string, fixture: () => Promise<StoreFixture>
     })
 
     it('continues a log across batches', async function () {
-      right(await store.append(userId(1), [charge(1, 100)], 0, { balance: 100, version: 1 })())
-      right(await store.append(userId(1), [use(1, 30), use(1, 20)], 1, { balance: 50, version: 3 })())
+      right(await store.append(userId(1), 0, { events: [charge(1, 100)], projection: { balance: 100, version: 1 }, receipts: [] })())
+      right(await store.append(userId(1), 1, { events: [use(1, 30), use(1, 20)], projection: { balance: 50, version: 3 }, receipts: [] })())
       expect(right(await store.load(userId(1))())).to.deep.equal({ balance: 50, version: 3 })
       expect((right(await store.history(userId(1))())).map((e) => e.amount)).to.deep.equal([100, 30, 20])
     })
 
     it('refuses a batch written against a stale version, and writes nothing of it', async function () {
-      right(await store.append(userId(1), [charge(1, 100)], 0, { balance: 100, version: 1 })())
-      const stale = await store.append(userId(1), [charge(1, 5)], 0, { balance: 5, version: 1 })()
+      right(await store.append(userId(1), 0, { events: [charge(1, 100)], projection: { balance: 100, version: 1 }, receipts: [] })())
+      const stale = await store.append(userId(1), 0, { events: [charge(1, 5)], projection: { balance: 5, version: 1 }, receipts: [] })()
       expect(E.isLeft(stale) && stale.left._tag).to.equal('VersionConflict')
       expect(right(await store.history(userId(1))())).to.have.length(1)
       expect(right(await store.balance(userId(1))())).to.include({ point: 100 })
@@ -85,7 +85,7 @@ export function storeContract(name: string, fixture: () => Promise<StoreFixture>
 
     it('reads a history in pages and up to a moment', async function () {
       const events = [charge(1, 10, 100), charge(1, 20, 200), use(1, 5, 300), charge(1, 40, 400)]
-      right(await store.append(userId(1), events, 0, { balance: 65, version: 4 })())
+      right(await store.append(userId(1), 0, { events, projection: { balance: 65, version: 4 }, receipts: [] })())
       const all = right(await store.history(userId(1))())
       const ids = all.map((e) => e.id)
 
@@ -107,7 +107,7 @@ export function storeContract(name: string, fixture: () => Promise<StoreFixture>
         fingerprint: 'Use:1:500',
         outcome: rejection('INSUFFICIENT_BALANCE', 'balance 100 is less than 500'),
       }
-      const written = right(await store.append(userId(1), [charge(1, 100)], 0, { balance: 100, version: 1 }, [accepted, refused])())
+      const written = right(await store.append(userId(1), 0, { events: [charge(1, 100)], projection: { balance: 100, version: 1 }, receipts: [accepted, refused] })())
       const found = right(await store.receipts([key('k-accepted'), key('k-refused'), key('k-unknown')])())
       expect(found.sort((a, b) => a.key.localeCompare(b.key))).to.deep.equal([
         { ...accepted, outcome: { _tag: 'Accepted', point: 100, updateMillis: written.updateMillis } },
@@ -116,10 +116,10 @@ export function storeContract(name: string, fixture: () => Promise<StoreFixture>
     })
 
     it('records a batch of keyed rejections alone without touching the log or the projection', async function () {
-      right(await store.append(userId(1), [charge(1, 100)], 0, { balance: 100, version: 1 })())
+      right(await store.append(userId(1), 0, { events: [charge(1, 100)], projection: { balance: 100, version: 1 }, receipts: [] })())
       const before = right(await store.balance(userId(1))())
       const refused: NewReceipt = { key: key('k-only'), userId: userId(1), fingerprint: 'Use:1:500', outcome: rejection('INSUFFICIENT_BALANCE', 'no') }
-      right(await store.append(userId(1), [], 1, { balance: 100, version: 1 }, [refused])())
+      right(await store.append(userId(1), 1, { events: [], projection: { balance: 100, version: 1 }, receipts: [refused] })())
       expect(right(await store.receipts([key('k-only')])())).to.have.length(1)
       expect(right(await store.history(userId(1))())).to.have.length(1)
       expect(right(await store.balance(userId(1))())).to.deep.equal(before)
@@ -128,16 +128,16 @@ export function storeContract(name: string, fixture: () => Promise<StoreFixture>
 
     it('refuses a key already recorded, even for another user, and writes nothing of that batch', async function () {
       const first: NewReceipt = { key: key('k-taken'), userId: userId(1), fingerprint: 'Charge:1:5', outcome: { _tag: 'Accepted', point: 5 } }
-      right(await store.append(userId(1), [charge(1, 5)], 0, { balance: 5, version: 1 }, [first])())
-      const clash = await store.append(userId(2), [charge(2, 5)], 0, { balance: 5, version: 1 }, [{ ...first, userId: userId(2), fingerprint: 'Charge:2:5' }])()
+      right(await store.append(userId(1), 0, { events: [charge(1, 5)], projection: { balance: 5, version: 1 }, receipts: [first] })())
+      const clash = await store.append(userId(2), 0, { events: [charge(2, 5)], projection: { balance: 5, version: 1 }, receipts: [{ ...first, userId: userId(2), fingerprint: 'Charge:2:5' }] })()
       expect(E.isLeft(clash) && clash.left._tag).to.equal('VersionConflict')
       expect(right(await store.history(userId(2))())).to.deep.equal([])
       expect(right(await store.receipts([key('k-taken')])())[0]).to.include({ userId: 1 })
     })
 
     it('keeps users apart', async function () {
-      right(await store.append(userId(1), [charge(1, 100)], 0, { balance: 100, version: 1 })())
-      right(await store.append(userId(2), [charge(2, 7)], 0, { balance: 7, version: 1 })())
+      right(await store.append(userId(1), 0, { events: [charge(1, 100)], projection: { balance: 100, version: 1 }, receipts: [] })())
+      right(await store.append(userId(2), 0, { events: [charge(2, 7)], projection: { balance: 7, version: 1 }, receipts: [] })())
       expect((right(await store.history(userId(2))())).map((e) => e.userId)).to.deep.equal([2])
       expect(right(await store.load(userId(1))())).to.deep.equal({ balance: 100, version: 1 })
       expect(right(await store.balance(userId(2))())).to.include({ point: 7 })
@@ -146,7 +146,7 @@ export function storeContract(name: string, fixture: () => Promise<StoreFixture>
     it('takes batches for many users at once', async function () {
       const users = Array.from({ length: 20 }, (_, i) => i + 1)
       const results = await Promise.all(
-        users.map((u) => store.append(userId(u), [charge(u, u)], 0, { balance: u, version: 1 })()),
+        users.map((u) => store.append(userId(u), 0, { events: [charge(u, u)], projection: { balance: u, version: 1 }, receipts: [] })()),
       )
       results.forEach(right)
       for (const u of users) expect(right(await store.balance(userId(u))())).to.include({ point: u })

@@ -3,12 +3,12 @@ import * as E from 'fp-ts/Either'
 import { once } from 'node:events'
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import pg from 'pg'
-import { createLedger } from '../../src/events/ledger'
-import type { Amount, PointEvent } from '../../src/events/model'
+import type { PointEvent } from '../../src/events/model'
+import { replay } from '../../src/projections/balance'
+import { createLedger } from '../../src/projections/ledger'
 import { sharedStoreRetries } from '../../src/stores/conflict-backoff'
 import { openPostgresStore, type PostgresStore } from '../../src/stores/postgres'
-import { pgMigrations } from '../../src/stores/postgres-schema'
-import { replay } from '../../src/projections/balance'
+import { pgMigrations } from '../../src/stores/postgres/schema'
 import { embedded, freshDatabase, postgresServer, type FreshDatabase } from '../support/postgres'
 import { amount, userId } from '../support/values'
 
@@ -43,39 +43,10 @@ describe('postgres store', function () {
     expect(rows).to.deep.equal(pgMigrations.map(({ version }) => ({ version })))
   })
 
-  it('commits the appends of one event-loop turn, across users, in one transaction, and refuses a stale member alone', async function () {
-    const commits: number[] = []
-    const store = await open({ onCommit: (c: { appends: number }) => commits.push(c.appends) })
-    await store.append(userId(1), [charge(1, 10)], 0, { balance: 10, version: 1 })()
-    const results = await Promise.all([
-      store.append(userId(2), [charge(2, 2)], 0, { balance: 2, version: 1 })(),
-      store.append(userId(1), [charge(1, 5)], 0, { balance: 5, version: 1 })(),
-      store.append(userId(1), [charge(1, 6)], 1, { balance: 16, version: 2 })(),
-      store.append(userId(3), [charge(3, 3)], 0, { balance: 3, version: 1 })(),
-    ])
-    expect(results.map(tagOf)).to.deep.equal(['Right', 'VersionConflict', 'Right', 'Right'])
-    expect(commits).to.deep.equal([1, 4])
-    expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 16, version: 2 }))
-  })
-
-  it('rolls back a failing member alone, none of its events and all of the others, even without receipts', async function () {
-    const store = await open()
-    const bad = { ...charge(1, 1), amount: 0 as Amount } // breaks the amount > 0 check
-    const results = await Promise.all([
-      store.append(userId(2), [charge(2, 2)], 0, { balance: 2, version: 1 })(),
-      store.append(userId(1), [charge(1, 9), bad], 0, { balance: 9, version: 2 })(),
-      store.append(userId(3), [charge(3, 3)], 0, { balance: 3, version: 1 })(),
-    ])
-    expect(results.map(tagOf)).to.deep.equal(['Right', 'StoreUnavailable', 'Right'])
-    expect(await store.history(userId(1))()).to.deep.equal(E.right([]))
-    expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 0, version: 0 }))
-    expect(await store.load(userId(3))()).to.deep.equal(E.right({ balance: 3, version: 1 }))
-  })
-
   it('appendLocked decides on the state it read under the row lock and appends in the same transaction', async function () {
     const [a, b] = await Promise.all([open(), open()])
-    await a.append(userId(1), [charge(1, 10)], 0, { balance: 10, version: 1 })()
-    await a.append(userId(1), [charge(1, 5)], 1, { balance: 15, version: 2 })()
+    await a.append(userId(1), 0, { events: [charge(1, 10)], projection: { balance: 10, version: 1 }, receipts: [] })()
+    await a.append(userId(1), 1, { events: [charge(1, 5)], projection: { balance: 15, version: 2 }, receipts: [] })()
     const seen: unknown[] = []
     const appended = await b.appendLocked(userId(1), (state) => {
       seen.push(state)
@@ -167,8 +138,8 @@ async function relay(url: string): Promise<Relay> {
 
 describe('postgres store faults', function () {
   // User 1's first charge, then a second one on top of it.
-  const firstCharge = async (store: PostgresStore) => tagOf(await store.append(userId(1), [charge(1, 1)], 0, { balance: 1, version: 1 })())
-  const secondCharge = async (store: PostgresStore) => tagOf(await store.append(userId(1), [charge(1, 2)], 1, { balance: 3, version: 2 })())
+  const firstCharge = async (store: PostgresStore) => tagOf(await store.append(userId(1), 0, { events: [charge(1, 1)], projection: { balance: 1, version: 1 }, receipts: [] })())
+  const secondCharge = async (store: PostgresStore) => tagOf(await store.append(userId(1), 1, { events: [charge(1, 2)], projection: { balance: 3, version: 2 }, receipts: [] })())
 
   it('cancels a statement that outlasts the statement timeout, a lock wait included: StoreUnavailable, nothing written', async function () {
     const database = await freshDatabase()

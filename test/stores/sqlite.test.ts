@@ -2,16 +2,18 @@ import Sqlite from 'better-sqlite3'
 import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
 import { join } from 'node:path'
-import { createLedger } from '../../src/events/ledger'
-import type { Amount, IdempotencyKey, PointEvent } from '../../src/events/model'
-import { migrate, migrations, type Migration } from '../../src/stores/sqlite-schema'
+import type { IdempotencyKey, PointEvent } from '../../src/events/model'
+import { createLedger } from '../../src/projections/ledger'
 import { openDatabase, openSqliteStore, SqliteStore, type SqliteStoreOptions } from '../../src/stores/sqlite'
+import { migrate, migrations, type Migration } from '../../src/stores/sqlite/schema'
 import { sqliteFixture, tempDir, type TempDir } from '../support/sqlite'
 import { amount, userId } from '../support/values'
 import { storeContract } from './contract'
+import { groupCommitSuite } from './group-commit'
 
 storeContract('sqlite (group commit)', () => sqliteFixture())
 storeContract('sqlite (one commit per append)', () => sqliteFixture({ groupCommit: false }))
+groupCommitSuite('sqlite', (options) => sqliteFixture(options))
 
 const charge = (user: number, n: number): PointEvent => ({ type: 'CHARGE', userId: userId(user), amount: amount(n), timeMillis: 5 })
 
@@ -44,7 +46,7 @@ describe('sqlite store', function () {
 
     it('applies each migration once: reopening changes neither the schema nor the data', async function () {
       const first = open()
-      await first.append(userId(1), [charge(1, 40)], 0, { balance: 40, version: 1 })()
+      await first.append(userId(1), 0, { events: [charge(1, 40)], projection: { balance: 40, version: 1 }, receipts: [] })()
       await first.close()
 
       const db = openDatabase(path)
@@ -96,8 +98,8 @@ describe('sqlite store', function () {
 
   it('keeps the log and the projection across close and reopen', async function () {
     const first = open()
-    await first.append(userId(1), [charge(1, 100), charge(1, 20)], 0, { balance: 120, version: 2 })()
-    await first.append(userId(2), [charge(2, 7)], 0, { balance: 7, version: 1 })()
+    await first.append(userId(1), 0, { events: [charge(1, 100), charge(1, 20)], projection: { balance: 120, version: 2 }, receipts: [] })()
+    await first.append(userId(2), 0, { events: [charge(2, 7)], projection: { balance: 7, version: 1 }, receipts: [] })()
     const before = await first.history(userId(1))()
     await first.close()
 
@@ -142,11 +144,11 @@ describe('sqlite store', function () {
       const store = open({ onCommit: (c) => commits.push(c.appends) })
       try {
         const users = [1, 2, 3, 4, 5, 6, 7, 8]
-        const results = await Promise.all(users.map((u) => store.append(userId(u), [charge(u, u)], 0, { balance: u, version: 1 })()))
+        const results = await Promise.all(users.map((u) => store.append(userId(u), 0, { events: [charge(u, u)], projection: { balance: u, version: 1 }, receipts: [] })()))
         expect(results.map(tagOf)).to.deep.equal(users.map(() => 'Right'))
         expect(commits).to.deep.equal([users.length])
 
-        await store.append(userId(1), [charge(1, 1)], 1, { balance: 2, version: 2 })()
+        await store.append(userId(1), 1, { events: [charge(1, 1)], projection: { balance: 2, version: 2 }, receipts: [] })()
         expect(commits).to.deep.equal([users.length, 1])
       } finally {
         await store.close()
@@ -157,7 +159,7 @@ describe('sqlite store', function () {
       const commits: number[] = []
       const store = open({ groupCommit: false, onCommit: (c) => commits.push(c.appends) })
       try {
-        await Promise.all([1, 2, 3].map((u) => store.append(userId(u), [charge(u, u)], 0, { balance: u, version: 1 })()))
+        await Promise.all([1, 2, 3].map((u) => store.append(userId(u), 0, { events: [charge(u, u)], projection: { balance: u, version: 1 }, receipts: [] })()))
         expect(commits).to.deep.equal([1, 1, 1])
       } finally {
         await store.close()
@@ -171,7 +173,7 @@ describe('sqlite store', function () {
         const count = reader.prepare('SELECT count(*) FROM events WHERE user_id = ?').pluck()
         const seen = await Promise.all(
           [1, 2, 3].map((u) =>
-            store.append(userId(u), [charge(u, u)], 0, { balance: u, version: 1 })().then(() => count.get(u)),
+            store.append(userId(u), 0, { events: [charge(u, u)], projection: { balance: u, version: 1 }, receipts: [] })().then(() => count.get(u)),
           ),
         )
         expect(seen).to.deep.equal([1, 1, 1])
@@ -181,58 +183,17 @@ describe('sqlite store', function () {
       }
     })
 
-    it('reports a stale member as a conflict and commits the others of its batch', async function () {
-      const commits: number[] = []
-      const store = open({ onCommit: (c) => commits.push(c.appends) })
-      try {
-        await store.append(userId(1), [charge(1, 10)], 0, { balance: 10, version: 1 })()
-        const results = await Promise.all([
-          store.append(userId(2), [charge(2, 2)], 0, { balance: 2, version: 1 })(),
-          store.append(userId(1), [charge(1, 5)], 0, { balance: 5, version: 1 })(),
-          store.append(userId(1), [charge(1, 6)], 1, { balance: 16, version: 2 })(),
-          // Same user and version as the line above, in the same transaction: it sees the write and loses.
-          store.append(userId(1), [charge(1, 7)], 1, { balance: 17, version: 2 })(),
-          store.append(userId(3), [charge(3, 3)], 0, { balance: 3, version: 1 })(),
-        ])
-        expect(results.map(tagOf)).to.deep.equal(['Right', 'VersionConflict', 'Right', 'VersionConflict', 'Right'])
-        expect(commits).to.deep.equal([1, 5])
-        expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 16, version: 2 }))
-        const history = await store.history(userId(1))()
-        expect(E.isRight(history) && history.right.map((e) => e.amount)).to.deep.equal([10, 6])
-      } finally {
-        await store.close()
-      }
-    })
-
-    it('rolls back a failing member alone: none of its events, all of the others', async function () {
-      const store = open()
-      try {
-        const bad = { ...charge(1, 1), amount: 0 as Amount } // breaks the amount > 0 check
-        const results = await Promise.all([
-          store.append(userId(2), [charge(2, 2)], 0, { balance: 2, version: 1 })(),
-          store.append(userId(1), [charge(1, 9), bad], 0, { balance: 9, version: 2 })(),
-          store.append(userId(3), [charge(3, 3)], 0, { balance: 3, version: 1 })(),
-        ])
-        expect(results.map(tagOf)).to.deep.equal(['Right', 'StoreUnavailable', 'Right'])
-        expect(await store.history(userId(1))()).to.deep.equal(E.right([]))
-        expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 0, version: 0 }))
-        expect(await store.load(userId(3))()).to.deep.equal(E.right({ balance: 3, version: 1 }))
-      } finally {
-        await store.close()
-      }
-    })
-
     it('fails every member, writing nothing, when the transaction cannot start, and recovers after', async function () {
       const store = new SqliteStore(openDatabase(path, { busyTimeoutMillis: 20 }))
       const locker = new Sqlite(path)
       try {
         locker.exec('BEGIN IMMEDIATE')
-        const locked = await Promise.all([1, 2].map((u) => store.append(userId(u), [charge(u, u)], 0, { balance: u, version: 1 })()))
+        const locked = await Promise.all([1, 2].map((u) => store.append(userId(u), 0, { events: [charge(u, u)], projection: { balance: u, version: 1 }, receipts: [] })()))
         expect(locked.map(tagOf)).to.deep.equal(['StoreUnavailable', 'StoreUnavailable'])
         locker.exec('ROLLBACK')
 
         expect(await store.history(userId(1))()).to.deep.equal(E.right([]))
-        const retried = await Promise.all([1, 2].map((u) => store.append(userId(u), [charge(u, u)], 0, { balance: u, version: 1 })()))
+        const retried = await Promise.all([1, 2].map((u) => store.append(userId(u), 0, { events: [charge(u, u)], projection: { balance: u, version: 1 }, receipts: [] })()))
         expect(retried.map(tagOf)).to.deep.equal(['Right', 'Right'])
       } finally {
         locker.close()
@@ -248,15 +209,15 @@ describe('sqlite store', function () {
         db.pragma(`max_page_count = ${pages}`)
         const many = Array.from({ length: 2_000 }, () => charge(2, 1))
         const full = await Promise.all([
-          store.append(userId(1), [charge(1, 1)], 0, { balance: 1, version: 1 })(),
-          store.append(userId(2), many, 0, { balance: many.length, version: many.length })(),
+          store.append(userId(1), 0, { events: [charge(1, 1)], projection: { balance: 1, version: 1 }, receipts: [] })(),
+          store.append(userId(2), 0, { events: many, projection: { balance: many.length, version: many.length }, receipts: [] })(),
         ])
         expect(full.map(tagOf)).to.deep.equal(['StoreUnavailable', 'StoreUnavailable'])
         expect(await store.history(userId(1))()).to.deep.equal(E.right([]))
         expect(await store.history(userId(2))()).to.deep.equal(E.right([]))
 
         db.pragma('max_page_count = 1000000')
-        const retried = await store.append(userId(2), many, 0, { balance: many.length, version: many.length })()
+        const retried = await store.append(userId(2), 0, { events: many, projection: { balance: many.length, version: many.length }, receipts: [] })()
         expect(tagOf(retried)).to.equal('Right')
       } finally {
         await store.close()
@@ -265,12 +226,12 @@ describe('sqlite store', function () {
 
     it('on a file SQLite could only open read-only, fails appends as faults and still serves reads', async function () {
       const writable = open()
-      await writable.append(userId(1), [charge(1, 3)], 0, { balance: 3, version: 1 })()
+      await writable.append(userId(1), 0, { events: [charge(1, 3)], projection: { balance: 3, version: 1 }, receipts: [] })()
       await writable.close()
 
       const store = new SqliteStore(new Sqlite(path, { readonly: true }))
       try {
-        const refused = await store.append(userId(1), [charge(1, 4)], 1, { balance: 7, version: 2 })()
+        const refused = await store.append(userId(1), 1, { events: [charge(1, 4)], projection: { balance: 7, version: 2 }, receipts: [] })()
         expect(E.isLeft(refused) && refused.left._tag === 'StoreUnavailable' && refused.left.cause).to.include({ code: 'SQLITE_READONLY' })
         expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 3, version: 1 }))
       } finally {
@@ -281,7 +242,7 @@ describe('sqlite store', function () {
     it('answers appends made after close with a fault instead of throwing', async function () {
       const store = open()
       await store.close()
-      const result = await store.append(userId(1), [charge(1, 1)], 0, { balance: 1, version: 1 })()
+      const result = await store.append(userId(1), 0, { events: [charge(1, 1)], projection: { balance: 1, version: 1 }, receipts: [] })()
       expect(tagOf(result)).to.equal('StoreUnavailable')
       expect(tagOf(await store.load(userId(1))())).to.equal('StoreUnavailable')
     })

@@ -19,10 +19,10 @@ export function gatedStore(inner: PointStore): GatedStore {
   let held!: () => void
   const holding = new Promise<void>((resolve) => (held = resolve))
   const store = delegating(inner, {
-    append: (userId, events, expectedVersion, projection, receipts) => async () => {
+    append: (userId, expectedVersion, plan) => async () => {
       held()
       await gate
-      const result = await inner.append(userId, events, expectedVersion, projection, receipts)()
+      const result = await inner.append(userId, expectedVersion, plan)()
       calls.push('append')
       return result
     },

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { asAdmin, startEmbedded, type PostgresServer } from './embedded-postgres'
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../src/stores/postgres'
+import { asAdmin, startEmbedded, type PostgresServer } from '../../tools/embedded-postgres'
 import type { StoreFixture } from '../stores/contract'
 
 export type { PostgresServer }

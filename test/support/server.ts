@@ -10,8 +10,7 @@ import { fastMemoryStore } from './tables'
 export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   port: 0,
   host: '127.0.0.1',
-  store: 'memory',
-  sqlitePath: ':memory:',
+  store: { kind: 'memory' },
   limits: { maxAmount: 1_000_000, maxBalance: 10_000_000 },
   logLevel: 'silent',
   shutdownTimeoutMs: 5_000,

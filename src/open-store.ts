@@ -1,0 +1,29 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type { StoreConfig } from './config'
+import type { PointStore } from './events/store'
+import type { AuditSource } from './projections/audit-run'
+import { MemoryStore } from './stores/memory'
+import { openPostgresStore } from './stores/postgres'
+import { openSqliteStore } from './stores/sqlite'
+
+/** Every store the service can run on serves commands and reads, and can be audited. */
+export type OpenedStore = PointStore & AuditSource
+
+/** Opens the configured store, ready for use: a PostgreSQL schema is brought up to date first. */
+export async function openStore(config: StoreConfig): Promise<OpenedStore> {
+  switch (config.kind) {
+    case 'memory':
+      return new MemoryStore()
+    case 'sqlite':
+      mkdirSync(dirname(config.path), { recursive: true })
+      return openSqliteStore(config.path)
+    case 'postgres':
+      return openPostgresStore(config.url, {
+        poolSize: config.poolSize,
+        statementTimeoutMillis: config.statementTimeoutMs,
+      }).catch((error: unknown) => {
+        throw new Error(`PostgreSQL is not reachable or its schema could not be applied: ${String(error)}`)
+      })
+  }
+}

@@ -1,0 +1,48 @@
+import * as TE from 'fp-ts/TaskEither'
+import { pipe } from 'fp-ts/function'
+import type { StoredEvent, UserId, UserPoint } from '../events/model'
+import { asUnavailable, type PointStore, type StoreFault, type StoreUnavailable } from '../events/store'
+import { replay } from './balance'
+
+/** The read side's use cases: balances and histories, from the projection and the log. */
+export interface Reads {
+  readonly balance: (userId: UserId) => TE.TaskEither<StoreUnavailable, UserPoint>
+  readonly history: (userId: UserId) => TE.TaskEither<StoreUnavailable, StoredEvent[]>
+  /** Up to `limit` events after event `after`; `next` is where the following page starts, if any remain. */
+  readonly historyPage: (userId: UserId, page: Page) => TE.TaskEither<StoreUnavailable, HistoryPage>
+  /** The balance as of `at`, by replaying the log up to that moment. */
+  readonly balanceAt: (userId: UserId, at: number) => TE.TaskEither<StoreUnavailable, UserPoint>
+}
+
+export interface Page {
+  readonly after: number
+  readonly limit: number
+}
+
+export interface HistoryPage {
+  readonly events: StoredEvent[]
+  readonly next?: number
+}
+
+export const createReads = (store: PointStore): Reads => ({
+  balance: (userId) => read(store.balance(userId)),
+  history: (userId) => read(store.history(userId)),
+  historyPage: (userId, { after, limit }) =>
+    pipe(
+      read(store.history(userId, { after, limit: limit + 1 })),
+      TE.map((events) => toPage(events, limit)),
+    ),
+  balanceAt: (userId, at) =>
+    pipe(
+      read(store.history(userId, { until: at })),
+      TE.map((events) => ({ id: userId, point: replay(events).balance, updateMillis: events.at(-1)?.timeMillis ?? at })),
+    ),
+})
+
+/** One more event than the page holds was read, to learn whether another page follows. */
+const toPage = (events: StoredEvent[], limit: number): HistoryPage => {
+  const last = events[limit - 1]
+  return events.length > limit && last !== undefined ? { events: events.slice(0, limit), next: last.id } : { events }
+}
+
+const read = <A>(task: TE.TaskEither<StoreFault, A>): TE.TaskEither<StoreUnavailable, A> => TE.mapLeft(asUnavailable)(task)

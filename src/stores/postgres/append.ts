@@ -1,0 +1,130 @@
+import * as E from 'fp-ts/Either'
+import type { Pool, PoolClient } from 'pg'
+import type { PointState } from '../../events/decider'
+import type { UserId } from '../../events/model'
+import { storeUnavailable, type Locked, type Plan, type StoreFault } from '../../events/store'
+import { accepted, conflicted, type AppendJob, type Appended, type Commit } from '../sql/rows'
+import { transaction } from './pool'
+import { claim } from './sql/claim'
+import { claimAndWrite } from './sql/claim-and-write'
+import { insertReceipts } from './sql/insert-receipts'
+import { lockState } from './sql/load-state'
+
+export interface AppendOptions {
+  readonly clock: () => number
+  readonly onCommit: (commit: Commit) => void
+  /** Open and migrated: what a write needs before it takes a connection. */
+  readonly usable: () => Promise<E.Either<StoreFault, void>>
+}
+
+/**
+ * How appends reach PostgreSQL, where several instances write at once. Appends are optimistic: a job
+ * whose user moved past its expected version is refused as a `VersionConflict` and the writer re-decides.
+ * The jobs of one event-loop turn, across users, share one transaction; a member that may fail on its
+ * own runs in a savepoint, so its refusal leaves the others be.
+ */
+export class PostgresAppends {
+  constructor(
+    private readonly pool: Pool,
+    private readonly options: AppendOptions,
+  ) {}
+
+  /** One transaction for all jobs; if it cannot commit, none of them is applied. */
+  async commit(jobs: readonly AppendJob[]): Promise<Appended[]> {
+    const usable = await this.options.usable()
+    if (E.isLeft(usable)) return jobs.map(() => usable)
+    const started = performance.now()
+    const updateMillis = this.options.clock()
+    // Members go in user order, so two instances' batches take the rows' locks in the same order and never deadlock.
+    const order = jobs.map((job, i) => ({ job, i })).sort((a, b) => a.job.userId - b.job.userId)
+    const results: Appended[] = new Array<Appended>(jobs.length)
+    const run = (guarded: boolean) =>
+      transaction(this.pool, async (client) => {
+        for (const { job, i } of order) results[i] = await member(client, job, updateMillis, guarded)
+      })
+    try {
+      const lone = jobs[0]!
+      if (jobs.length === 1 && !mayFailAlone(lone)) results[0] = await this.alone(lone, updateMillis)
+      // Savepoints cost two round trips per member: first try without; a statement that fails aborts the
+      // transaction, and the batch is written again, each member guarded.
+      else await run(false).catch(() => run(true))
+    } catch (error) {
+      const fault = storeUnavailable(error)
+      return jobs.map(() => E.left(fault))
+    }
+    this.options.onCommit({ appends: jobs.length, millis: performance.now() - started })
+    return results
+  }
+
+  /**
+   * Its own transaction, outside group commit: a writer uses it from its first lost race until it goes idle.
+   * `FOR UPDATE` makes a rival's claim wait until this commits; a user with no row yet has nothing to lock, and
+   * a rival inserting it first is reported as a conflict, after which the row exists.
+   */
+  async appendLocked<P extends Plan>(userId: UserId, decide: (state: PointState) => P): Promise<E.Either<StoreFault, Locked<P>>> {
+    const usable = await this.options.usable()
+    if (E.isLeft(usable)) return usable
+    const began = performance.now()
+    const updateMillis = this.options.clock()
+    let result: E.Either<StoreFault, Locked<P>> | undefined
+    try {
+      await transaction(this.pool, async (client) => {
+        const state = await lockState(client, userId)
+        const plan = decide(state)
+        const job: AppendJob = { userId, expectedVersion: state.version, plan }
+        const appended =
+          plan.events.length === 0 && plan.receipts.length === 0
+            ? E.right({ id: userId, point: state.balance, updateMillis })
+            : await member(client, job, updateMillis, true)
+        result = E.map((point: Locked<P>['point']) => ({ plan, point }))(appended)
+      })
+    } catch (error) {
+      return E.left(storeUnavailable(error))
+    }
+    this.options.onCommit({ appends: 1, millis: performance.now() - began })
+    return result ?? E.left(storeUnavailable(new Error('the locked transaction ended without a result')))
+  }
+
+  /** A batch of one append and no receipts is one statement: atomic without a transaction around it. */
+  private async alone(job: AppendJob, updateMillis: number): Promise<Appended> {
+    try {
+      return (await claimAndWrite(this.pool, job, updateMillis)) ? accepted(job, updateMillis) : conflicted(job)
+    } catch (error) {
+      if (isUniqueViolation(error)) return conflicted(job)
+      return E.left(storeUnavailable(error))
+    }
+  }
+}
+
+/** A job with receipts, or with receipts only, can fail where the rest of its batch does not. */
+const mayFailAlone = ({ plan }: AppendJob): boolean => plan.receipts.length > 0 || plan.events.length === 0
+
+/**
+ * One append inside the shared transaction. Guarded, it runs in its own savepoint, so its failure is its own;
+ * unguarded (no receipts, the common case), a failure aborts the transaction and the caller retries guarded.
+ */
+async function member(client: PoolClient, job: AppendJob, updateMillis: number, guarded: boolean): Promise<Appended> {
+  if (!guarded && !mayFailAlone(job)) {
+    return (await claimAndWrite(client, job, updateMillis)) ? accepted(job, updateMillis) : conflicted(job)
+  }
+  await client.query('SAVEPOINT member')
+  try {
+    const claimed = job.plan.events.length > 0 ? await claimAndWrite(client, job, updateMillis) : await claim(client, job, updateMillis)
+    if (!claimed) {
+      await client.query('ROLLBACK TO SAVEPOINT member')
+      return conflicted(job)
+    }
+    await insertReceipts(client, job, updateMillis)
+    await client.query('RELEASE SAVEPOINT member')
+    return accepted(job, updateMillis)
+  } catch (error) {
+    // If the connection itself failed, this throws too and the whole batch is a fault.
+    await client.query('ROLLBACK TO SAVEPOINT member')
+    // Another instance wrote this version or recorded one of these keys first: re-decide after a fresh read.
+    if (isUniqueViolation(error)) return conflicted(job)
+    return E.left(storeUnavailable(error))
+  }
+}
+
+const isUniqueViolation = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505'

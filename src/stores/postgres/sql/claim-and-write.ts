@@ -1,0 +1,31 @@
+import type { AppendJob } from '../../sql/rows'
+import type { Executor } from '../pool'
+
+/**
+ * Moves the projection row from the expected version to the new one and appends the events, in one
+ * statement: the events are inserted only if the row was claimed. The update locks the row until commit,
+ * so a rival instance's claim waits, then sees the new version and matches nothing.
+ */
+export async function claimAndWrite(db: Executor, { userId, expectedVersion, plan }: AppendJob, now: number): Promise<boolean> {
+  const { events, projection } = plan
+  const claim =
+    expectedVersion === 0
+      ? `INSERT INTO balances (user_id, point, version, update_millis) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (user_id) DO NOTHING RETURNING 1`
+      : `UPDATE balances SET point = $2, version = $3, update_millis = $4
+           WHERE user_id = $1 AND version = $5 RETURNING 1`
+  const { rows } = await db.query<{ claimed: number }>({
+    // Named, so each connection plans this statement once.
+    name: expectedVersion === 0 ? 'claim-new-and-write' : 'claim-and-write',
+    text: `WITH claimed AS (${claim}),
+       appended AS (
+         INSERT INTO events (user_id, version, type, amount, time_millis)
+         SELECT $1, $5 + e.n, e.type, e.amount, e.time
+         FROM unnest($6::text[], $7::bigint[], $8::bigint[]) WITH ORDINALITY AS e(type, amount, time, n)
+         WHERE EXISTS (SELECT 1 FROM claimed)
+       )
+       SELECT count(*)::integer AS claimed FROM claimed`,
+    values: [userId, projection.balance, projection.version, now, expectedVersion, events.map((e) => e.type), events.map((e) => e.amount), events.map((e) => e.timeMillis)],
+  })
+  return rows[0]?.claimed === 1
+}

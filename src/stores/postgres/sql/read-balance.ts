@@ -1,0 +1,13 @@
+import { UserPoint, type UserId } from '../../../events/model'
+import { decodeRow } from '../../sql/rows'
+import type { Executor } from '../pool'
+
+/** A user's projected balance; a user never seen has 0, as of `now`. */
+export async function readBalance(db: Executor, userId: UserId, now: () => number): Promise<UserPoint> {
+  const { rows } = await db.query({
+    name: 'balance',
+    text: 'SELECT user_id AS id, point, update_millis AS "updateMillis" FROM balances WHERE user_id = $1',
+    values: [userId],
+  })
+  return rows.length === 0 ? { id: userId, point: 0, updateMillis: now() } : decodeRow(UserPoint, rows[0])
+}

@@ -1,0 +1,16 @@
+import type { UserId } from '../../../events/model'
+import type { LogEntry } from '../../../projections/audit'
+import { scanPage, signedEntry } from '../../sql/rows'
+import type { Executor } from '../pool'
+
+type Row = { id: number; user_id: UserId; version: number; signed: number }
+
+/** One page of the log after event `after`, every user's or one user's, in id order. */
+export async function scanEvents(db: Executor, userId: UserId | undefined, after: number): Promise<LogEntry[]> {
+  const { rows } = await db.query<Row>(
+    `SELECT id, user_id, version, CASE WHEN type = 'CHARGE' THEN amount ELSE -amount END AS signed
+       FROM events WHERE ($1::bigint IS NULL OR user_id = $1) AND id > $2 ORDER BY id LIMIT ${scanPage}`,
+    [userId ?? null, after],
+  )
+  return rows.map(({ id, user_id, version, signed }) => signedEntry(id, user_id, version, signed))
+}

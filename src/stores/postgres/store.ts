@@ -1,0 +1,131 @@
+import * as E from 'fp-ts/Either'
+import * as TE from 'fp-ts/TaskEither'
+import { pipe } from 'fp-ts/function'
+import type { Pool } from 'pg'
+import type { PointState } from '../../events/decider'
+import type { IdempotencyKey, StoredEvent, UserId, UserPoint } from '../../events/model'
+import { attempt, storeUnavailable, type HistoryQuery, type Locked, type Plan, type PointStore, type Receipt, type StoreFault } from '../../events/store'
+import type { LogEntry, ProjectionRow } from '../../projections/audit'
+import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
+import type { AppendJob, Appended, Commit } from '../sql/rows'
+import { TurnBatch } from '../turn-batch'
+import { PostgresAppends } from './append'
+import { PostgresAudit } from './audit'
+import { createPool, defaultConnectTimeoutMillis, withMigrationPool, type Executor, type PoolOptions } from './pool'
+import { migratePostgres } from './schema'
+import { loadState } from './sql/load-state'
+import { readBalance } from './sql/read-balance'
+import { readHistory } from './sql/read-history'
+import { readReceipts } from './sql/read-receipts'
+
+export interface PostgresStoreOptions extends PoolOptions {
+  readonly clock?: () => number
+  /** Called after each committed transaction: how many appends it held, how long it took. */
+  readonly onCommit?: (commit: Commit) => void
+}
+
+/** Opens a pool on `url` and brings the schema up to date before resolving. */
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+  const store = new PostgresStore(url, options)
+  const ready = await store.ready()
+  if (E.isLeft(ready)) {
+    await store.close()
+    throw ready.left._tag === 'StoreUnavailable' ? ready.left.cause : new Error('the schema could not be applied')
+  }
+  return store
+}
+
+/**
+ * The event log and balance projection on PostgreSQL, shared by any number of instances.
+ * Appends go through `append.ts`, the group-commit and claim protocol; the appends submitted
+ * in one event-loop turn, across users, share one transaction.
+ */
+export class PostgresStore implements PointStore, AuditSource {
+  private readonly pool: Pool
+  private readonly clock: () => number
+  private readonly appends: PostgresAppends
+  private readonly batch: TurnBatch<AppendJob, Appended>
+  private readonly audit: PostgresAudit
+  private migrated: Promise<E.Either<StoreFault, void>> | undefined
+
+  constructor(
+    private readonly url: string,
+    private readonly options: PostgresStoreOptions = {},
+  ) {
+    this.clock = options.clock ?? Date.now
+    this.pool = createPool(url, options)
+    this.appends = new PostgresAppends(this.pool, { clock: this.clock, onCommit: options.onCommit ?? (() => undefined), usable: () => this.usable() })
+    this.batch = new TurnBatch((jobs) => this.appends.commit(jobs))
+    this.audit = new PostgresAudit(this.pool, this.clock)
+  }
+
+  /** Applies pending migrations once; a failed attempt is tried again by the next call. */
+  ready(): Promise<E.Either<StoreFault, void>> {
+    const connectTimeout = this.options.connectTimeoutMillis ?? defaultConnectTimeoutMillis
+    this.migrated ??= attempt(() => withMigrationPool(this.url, connectTimeout, migratePostgres))().then((result) => {
+      if (E.isLeft(result)) this.migrated = undefined
+      return result
+    })
+    return this.migrated
+  }
+
+  load(userId: UserId): TE.TaskEither<StoreFault, PointState> {
+    return this.read((db) => loadState(db, userId))
+  }
+
+  append(userId: UserId, expectedVersion: number, plan: Plan): TE.TaskEither<StoreFault, UserPoint> {
+    return () => this.batch.submit({ userId, expectedVersion, plan })
+  }
+
+  appendLocked<P extends Plan>(userId: UserId, plan: (state: PointState) => P): TE.TaskEither<StoreFault, Locked<P>> {
+    return () => this.appends.appendLocked(userId, plan)
+  }
+
+  balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {
+    return this.read((db) => readBalance(db, userId, this.clock))
+  }
+
+  receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
+    return this.read((db) => readReceipts(db, keys))
+  }
+
+  history(userId: UserId, query: HistoryQuery = {}): TE.TaskEither<StoreFault, StoredEvent[]> {
+    return this.read((db) => readHistory(db, userId, query))
+  }
+
+  scanEvents(userId?: UserId): AsyncIterable<LogEntry[]> {
+    return this.audit.scanEvents(userId)
+  }
+
+  scanProjections(userId?: UserId): AsyncIterable<ProjectionRow[]> {
+    return this.audit.scanProjections(userId)
+  }
+
+  duplicateKeys(): AsyncIterable<DuplicateKey> {
+    return this.audit.duplicateKeys()
+  }
+
+  rebuild(states: ReadonlyArray<{ userId: UserId; balance: number; version: number }>): Promise<void> {
+    return this.audit.rebuild(states)
+  }
+
+  /** Commits what is waiting, then closes every connection. */
+  async close(): Promise<void> {
+    await this.batch.flush()
+    if (!this.pool.ended) await this.pool.end()
+  }
+
+  /** A read once the schema is in place. */
+  private read<A>(query: (db: Executor) => Promise<A>): TE.TaskEither<StoreFault, A> {
+    return pipe(
+      TE.fromTask(() => this.ready()),
+      TE.flatMap(TE.fromEither),
+      TE.flatMap(() => attempt(() => query(this.pool))),
+    )
+  }
+
+  /** Open and migrated: what a write needs before it takes a connection. */
+  private async usable(): Promise<E.Either<StoreFault, void>> {
+    return this.pool.ended ? E.left(storeUnavailable(new Error('the store is closed'))) : this.ready()
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The schema, one step per version, in both dialects side by side, so a change to the tables is
+ * made to both at once and reviewed in one place. A step is never edited once released: a change
+ * is a new step. Each store records the steps it has applied its own way.
+ */
+export const schemaSteps: ReadonlyArray<{ readonly version: number; readonly name: string; readonly sqlite: string; readonly postgres: string }> = [
+  {
+    version: 1,
+    name: 'event log and balance projection',
+    sqlite: `
+      CREATE TABLE events (
+        id          INTEGER PRIMARY KEY,
+        user_id     INTEGER NOT NULL CHECK (user_id > 0),
+        version     INTEGER NOT NULL CHECK (version > 0),
+        type        TEXT    NOT NULL CHECK (type IN ('CHARGE', 'USE')),
+        amount      INTEGER NOT NULL CHECK (amount > 0),
+        time_millis INTEGER NOT NULL
+      );
+      -- One event per (user, version), and the index a user's history is read through.
+      CREATE UNIQUE INDEX events_by_user_version ON events (user_id, version);
+
+      CREATE TABLE balances (
+        user_id       INTEGER PRIMARY KEY,
+        point         INTEGER NOT NULL CHECK (point >= 0),
+        version       INTEGER NOT NULL CHECK (version > 0),
+        update_millis INTEGER NOT NULL
+      );
+    `,
+    postgres: `
+      CREATE TABLE events (
+        id          BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        user_id     BIGINT  NOT NULL CHECK (user_id > 0),
+        version     INTEGER NOT NULL CHECK (version > 0),
+        type        TEXT    NOT NULL CHECK (type IN ('CHARGE', 'USE')),
+        amount      BIGINT  NOT NULL CHECK (amount > 0),
+        time_millis BIGINT  NOT NULL
+      );
+      -- One event per (user, version): the last line of defence between two instances, and the history index.
+      CREATE UNIQUE INDEX events_by_user_version ON events (user_id, version);
+
+      CREATE TABLE balances (
+        user_id       BIGINT  PRIMARY KEY,
+        point         BIGINT  NOT NULL CHECK (point >= 0),
+        version       INTEGER NOT NULL CHECK (version > 0),
+        update_millis BIGINT  NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'idempotency receipts',
+    sqlite: `
+      -- The answer given to each keyed command, written in the same transaction as its events.
+      CREATE TABLE receipts (
+        key           TEXT    PRIMARY KEY,
+        user_id       INTEGER NOT NULL CHECK (user_id > 0),
+        fingerprint   TEXT    NOT NULL,
+        outcome       TEXT    NOT NULL CHECK (json_valid(outcome)),
+        update_millis INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+    postgres: `
+      CREATE TABLE receipts (
+        key           TEXT   PRIMARY KEY,
+        user_id       BIGINT NOT NULL CHECK (user_id > 0),
+        fingerprint   TEXT   NOT NULL,
+        outcome       JSONB  NOT NULL,
+        update_millis BIGINT NOT NULL
+      );
+    `,
+  },
+]

@@ -1,0 +1,61 @@
+import Sqlite, { type Database } from 'better-sqlite3'
+import * as E from 'fp-ts/Either'
+import { storeUnavailable } from '../../events/store'
+import { accepted, conflicted, type AppendJob, type Appended, type Commit } from '../sql/rows'
+import type { Catalogue } from './catalogue'
+
+export interface CommitOptions {
+  readonly clock: () => number
+  readonly onCommit: (commit: Commit) => void
+}
+
+/**
+ * Writes jobs in one transaction and answers each: one fsync for them all. Each job
+ * runs in its own savepoint, so one job's refusal leaves the others be; if the
+ * transaction cannot commit, none of them is applied.
+ */
+export function committer(db: Database, sql: Catalogue, { clock, onCommit }: CommitOptions): (jobs: readonly AppendJob[]) => Appended[] {
+  // Nested inside `commitAll`, each append runs in its own savepoint.
+  const appendOne = db.transaction((job: AppendJob, updateMillis: number) => write(sql, job, updateMillis))
+
+  /** One job inside the shared transaction: its failure is its own unless SQLite dropped the whole transaction. */
+  const member = (job: AppendJob, updateMillis: number): Appended => {
+    try {
+      return appendOne(job, updateMillis)
+    } catch (error) {
+      if (!db.inTransaction) throw error
+      // Another writer recorded one of these keys first: like a version race, retried after a fresh read.
+      if (isReceiptClash(error)) return conflicted(job)
+      return E.left(storeUnavailable(error))
+    }
+  }
+  const commitAll = db.transaction((jobs: readonly AppendJob[], updateMillis: number) => jobs.map((job) => member(job, updateMillis)))
+
+  return (jobs) => {
+    if (!db.open) return jobs.map(() => E.left(storeUnavailable(new Error('the store is closed'))))
+    const started = performance.now()
+    let results: Appended[]
+    try {
+      results = commitAll.immediate(jobs, clock())
+    } catch (error) {
+      const fault = storeUnavailable(error)
+      return jobs.map(() => E.left(fault))
+    }
+    // Outside the try: once committed, the callers must hear so, whatever the hook does.
+    onCommit({ appends: jobs.length, millis: performance.now() - started })
+    return results
+  }
+}
+
+function write(sql: Catalogue, job: AppendJob, updateMillis: number): Appended {
+  const { userId, expectedVersion, plan } = job
+  if (sql.readVersion(userId) !== expectedVersion) return conflicted(job)
+  sql.insertEvents(userId, expectedVersion, plan.events)
+  // A batch of keyed rejections only leaves the projection as it was.
+  if (plan.events.length > 0) sql.upsertBalance(userId, plan.projection, updateMillis)
+  sql.insertReceipts(userId, plan.receipts, updateMillis)
+  return accepted(job, updateMillis)
+}
+
+const isReceiptClash = (error: unknown): boolean =>
+  error instanceof Sqlite.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' && /receipts/.test(error.message)

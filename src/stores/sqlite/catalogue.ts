@@ -1,0 +1,31 @@
+import type { Database } from 'better-sqlite3'
+import { clearBalances } from './sql/clear-balances'
+import { duplicateKeys } from './sql/duplicate-keys'
+import { insertEvents } from './sql/insert-events'
+import { insertReceipts } from './sql/insert-receipts'
+import { loadState } from './sql/load-state'
+import { readBalance } from './sql/read-balance'
+import { readHistory } from './sql/read-history'
+import { readReceipts } from './sql/read-receipts'
+import { readVersion } from './sql/read-version'
+import { scanBalances } from './sql/scan-balances'
+import { scanEvents } from './sql/scan-events'
+import { upsertBalance } from './sql/upsert-balance'
+
+/** Every statement the store runs, prepared once on its connection: one SQL operation a file under `sql/`. */
+export const prepareCatalogue = (db: Database) => ({
+  loadState: loadState(db),
+  readVersion: readVersion(db),
+  readBalance: readBalance(db),
+  readHistory: readHistory(db),
+  readReceipts: readReceipts(db),
+  insertEvents: insertEvents(db),
+  upsertBalance: upsertBalance(db),
+  insertReceipts: insertReceipts(db),
+  scanEvents: scanEvents(db),
+  scanBalances: scanBalances(db),
+  duplicateKeys: duplicateKeys(db),
+  clearBalances: clearBalances(db),
+})
+
+export type Catalogue = ReturnType<typeof prepareCatalogue>

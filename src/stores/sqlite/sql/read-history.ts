@@ -1,0 +1,20 @@
+import type { Database } from 'better-sqlite3'
+import type { UserId } from '../../../events/model'
+
+export interface HistoryRange {
+  readonly userId: UserId
+  readonly after: number
+  readonly until: number
+  /** -1: no limit. */
+  readonly limit: number
+}
+
+/** A user's events in a range, oldest first. */
+export const readHistory = (db: Database) => {
+  const statement = db.prepare<[HistoryRange], unknown>(
+    `SELECT id, user_id AS userId, type, amount, time_millis AS timeMillis
+     FROM events WHERE user_id = @userId AND id > @after AND time_millis <= @until
+     ORDER BY version LIMIT @limit`,
+  )
+  return (range: HistoryRange): unknown[] => statement.all(range)
+}
