@@ -18,7 +18,7 @@ const limits = { maxAmount: 1_000, maxBalance: 10_000_000 }
 /** A log of charges and uses spread over `users`, and its projection, written directly. */
 function generate(path: string, events: number): void {
   const db = openDatabase(path)
-  const insert = db.prepare('INSERT INTO events (user_id, version, type, amount, time_millis) VALUES (?, ?, ?, ?, ?)')
+  const insert = db.prepare('INSERT INTO events (user_id, version, type, amount, time_millis, balance_after) VALUES (?, ?, ?, ?, ?, ?)')
   const project = db.prepare('INSERT INTO balances (user_id, point, version, update_millis) VALUES (?, ?, ?, ?)')
   const balances = new Array<number>(users + 1).fill(0)
   const versions = new Array<number>(users + 1).fill(0)
@@ -27,7 +27,7 @@ function generate(path: string, events: number): void {
       const user = 1 + (i % users)
       const use = i % 3 === 2 && balances[user]! >= 10
       balances[user]! += use ? -10 : 20
-      insert.run(user, ++versions[user]!, use ? 'USE' : 'CHARGE', use ? 10 : 20, 1_700_000_000_000 + i)
+      insert.run(user, ++versions[user]!, use ? 'USE' : 'CHARGE', use ? 10 : 20, 1_700_000_000_000 + i, balances[user])
     }
     for (let user = 1; user <= users; user++) project.run(user, balances[user], versions[user], Date.now())
   })()

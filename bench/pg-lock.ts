@@ -123,20 +123,24 @@ async function lockedBatch(pool: Pool, decide: Decide, userId: UserId, commands:
     const now = Date.now()
     let state = start
     const events: PointEvent[] = []
+    const balances: number[] = []
     const outcomes = commands.map((command): Outcome => {
       const decided = decide(command, state, now)
       if (E.isLeft(decided)) return 'rejected'
-      events.push(...decided.right)
-      state = decided.right.reduce(evolve, state)
+      for (const event of decided.right) {
+        events.push(event)
+        state = evolve(state, event)
+        balances.push(state.balance)
+      }
       return 'accepted'
     })
     if (events.length > 0) {
       await client.query({
         name: 'insert-events',
-        text: `INSERT INTO events (user_id, version, type, amount, time_millis)
-               SELECT $1, $2 + e.n, e.type, e.amount, $5
-               FROM unnest($3::text[], $4::bigint[]) WITH ORDINALITY AS e(type, amount, n)`,
-        values: [userId, start.version, events.map((e) => e.type), events.map((e) => e.amount), now],
+        text: `INSERT INTO events (user_id, version, type, amount, time_millis, balance_after)
+               SELECT $1, $2 + e.n, e.type, e.amount, $5, e.balance
+               FROM unnest($3::text[], $4::bigint[], $6::bigint[]) WITH ORDINALITY AS e(type, amount, balance, n)`,
+        values: [userId, start.version, events.map((e) => e.type), events.map((e) => e.amount), now, balances],
       })
       await client.query({
         name: 'update-balance',
@@ -179,7 +183,7 @@ async function seed(url: string, users: number): Promise<void> {
   try {
     await migratePostgres(client)
     await client.query(
-      `INSERT INTO events (user_id, version, type, amount, time_millis) SELECT g, 1, 'CHARGE', 1, 0 FROM generate_series(1, $1::int) g`,
+      `INSERT INTO events (user_id, version, type, amount, time_millis, balance_after) SELECT g, 1, 'CHARGE', 1, 0, 1 FROM generate_series(1, $1::int) g`,
       [users],
     )
     await client.query('INSERT INTO balances (user_id, point, version, update_millis) SELECT g, 1, 1, 0 FROM generate_series(1, $1::int) g', [users])

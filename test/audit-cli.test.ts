@@ -72,7 +72,7 @@ async function audit(target: Target, ...args: string[]): Promise<Run> {
   }
 }
 
-const findings = (run: Run) => (JSON.parse(run.stdout) as { findings: Array<{ kind: string; userId?: number }> }).findings
+const findings = (run: Run) => (JSON.parse(run.stdout) as { findings: Array<{ kind: string; userId?: number; stored?: number; replayed?: number }> }).findings
 
 /** Two users, a charge and a use each, written by the service. */
 async function seed(target: Target): Promise<void> {
@@ -124,7 +124,24 @@ for (const [name, makeTarget] of targets) {
       await target.tamper('UPDATE events SET amount = 150 WHERE user_id = 2 AND version = 2')
       const found = await audit(target, '--json')
       expect(found.code).to.equal(1)
-      expect(findings(found).map((f) => f.kind).sort()).to.deep.equal(['NEGATIVE_BALANCE', 'PROJECTION_MISMATCH'])
+      expect(findings(found).map((f) => f.kind).sort()).to.deep.equal(['BALANCE_AFTER_MISMATCH', 'NEGATIVE_BALANCE', 'PROJECTION_MISMATCH'])
+    })
+
+    it('reports a stored balance_after that the replay does not give, and --rebuild leaves it reported', async function () {
+      await target.tamper('UPDATE events SET balance_after = balance_after + 7 WHERE user_id = 1 AND version = 1')
+      const found = await audit(target, '--json')
+      expect(found.code).to.equal(1)
+      expect(findings(found)).to.have.length(1)
+      expect(findings(found)[0]).to.include({ kind: 'BALANCE_AFTER_MISMATCH', userId: 1, stored: 507, replayed: 500 })
+      // The rebuild rewrites the projection only; the log's column is evidence, repaired by no tool.
+      expect((await audit(target, '--rebuild')).code).to.equal(1)
+    })
+
+    it("reports a user's event stamped earlier than the one before it", async function () {
+      await target.tamper('UPDATE events SET time_millis = 0 WHERE user_id = 2 AND version = 2')
+      const found = findings(await audit(target, '--json'))
+      expect(found).to.have.length(1)
+      expect(found[0]).to.include({ kind: 'OUT_OF_ORDER', userId: 2 })
     })
 
     it('reports a gap in a user\'s versions', async function () {

@@ -105,13 +105,18 @@ export interface PointStore {
   receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]>
   /** The projected balance, as reads should see it. */
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint>
+  /**
+   * Optional: the balance right after the user's events stamped at or before `at`, and that last event's time
+   * (`at` itself when there is none), looked up rather than folded. Without it the read side folds `history`.
+   */
+  balanceAt?(userId: UserId, at: number): TE.TaskEither<StoreFault, UserPoint>
   /** The user's events, oldest first, straight from the log. */
   history(userId: UserId, query?: HistoryQuery): TE.TaskEither<StoreFault, StoredEvent[]>
   close(): Promise<void>
 }
 
 /** The store calls an observer is told of; `appendLocked` counts as `append`. */
-export type StoreCall = 'load' | 'append' | 'balance' | 'history' | 'receipts'
+export type StoreCall = 'load' | 'append' | 'balance' | 'balanceAt' | 'history' | 'receipts'
 
 /** Told how long each store call took and whether it answered or faulted. */
 export type StoreObserver = (call: StoreCall, outcome: 'ok' | 'fault', seconds: number) => void

@@ -4,6 +4,10 @@ import type { StoredEvent, UserId } from '../events/model'
 /** One row of the log as an audit reads it; `version` where the store keeps one. */
 export interface LogEntry extends Pick<StoredEvent, 'id' | 'userId' | 'type' | 'amount'> {
   readonly version?: number
+  /** The balance stored with the event, where the store keeps one for point-in-time reads. */
+  readonly balanceAfter?: number
+  /** Given by stores that look a point-in-time balance up by time, which rely on a user's times never going back. */
+  readonly timeMillis?: number
 }
 
 /** One row of the balance projection. */
@@ -20,12 +24,14 @@ export type Finding =
   | { readonly kind: 'BAD_EVENT'; readonly userId: UserId; readonly eventId: number; readonly detail: string }
   | { readonly kind: 'PROJECTION_MISMATCH'; readonly userId: UserId; readonly projected: string; readonly replayed: string }
   | { readonly kind: 'DUPLICATE_KEY'; readonly key: string; readonly count: number }
+  | { readonly kind: 'BALANCE_AFTER_MISMATCH'; readonly userId: UserId; readonly eventId: number; readonly stored: number; readonly replayed: number }
 
 interface Replayed {
   balance: number
   version: number
   lastId: number
   lastVersion: number
+  lastTime: number
 }
 
 const describe = (point: number, version?: number): string =>
@@ -53,7 +59,7 @@ export class Auditor {
 
   event(entry: LogEntry): void {
     this.eventCount++
-    const user = this.users.get(entry.userId) ?? { balance: 0, version: 0, lastId: 0, lastVersion: 0 }
+    const user = this.users.get(entry.userId) ?? { balance: 0, version: 0, lastId: 0, lastVersion: 0, lastTime: Number.NEGATIVE_INFINITY }
     this.users.set(entry.userId, user)
     this.checkOrder(user, entry)
     if (!Number.isSafeInteger(entry.amount) || entry.amount <= 0) {
@@ -61,6 +67,9 @@ export class Auditor {
     }
     user.balance += delta(entry)
     user.version++
+    if (entry.balanceAfter !== undefined && entry.balanceAfter !== user.balance) {
+      this.findings.push({ kind: 'BALANCE_AFTER_MISMATCH', userId: entry.userId, eventId: entry.id, stored: entry.balanceAfter, replayed: user.balance })
+    }
     if (user.balance < 0) {
       this.findings.push({ kind: 'NEGATIVE_BALANCE', userId: entry.userId, eventId: entry.id, balance: user.balance })
     } else if (user.balance > this.limits.maxBalance) {
@@ -113,7 +122,17 @@ export class Auditor {
         detail: `version ${entry.version} after ${user.lastVersion}`,
       })
     }
+    // A point-in-time read takes the last event at or before a moment: an earlier time after a later one breaks it.
+    if (entry.timeMillis !== undefined && entry.timeMillis < user.lastTime) {
+      this.findings.push({
+        kind: 'OUT_OF_ORDER',
+        userId: entry.userId,
+        eventId: entry.id,
+        detail: `time ${entry.timeMillis} after ${user.lastTime}`,
+      })
+    }
     user.lastId = entry.id
     user.lastVersion = entry.version ?? user.lastVersion + 1
+    user.lastTime = entry.timeMillis ?? user.lastTime
   }
 }

@@ -10,7 +10,7 @@ export interface Reads {
   readonly history: (userId: UserId) => TE.TaskEither<StoreUnavailable, StoredEvent[]>
   /** Up to `limit` events after event `after`; `next` is where the following page starts, if any remain. */
   readonly historyPage: (userId: UserId, page: Page) => TE.TaskEither<StoreUnavailable, HistoryPage>
-  /** The balance as of `at`, by replaying the log up to that moment. */
+  /** The balance as of `at`: one lookup where the store keeps each event's balance, else a replay up to that moment. */
   readonly balanceAt: (userId: UserId, at: number) => TE.TaskEither<StoreUnavailable, UserPoint>
 }
 
@@ -32,12 +32,15 @@ export const createReads = (store: PointStore): Reads => ({
       read(store.history(userId, { after, limit: limit + 1 })),
       TE.map((events) => toPage(events, limit)),
     ),
-  balanceAt: (userId, at) =>
-    pipe(
-      read(store.history(userId, { until: at })),
-      TE.map((events) => ({ id: userId, point: replay(events).balance, updateMillis: events.at(-1)?.timeMillis ?? at })),
-    ),
+  balanceAt: (userId, at) => read(store.balanceAt?.(userId, at) ?? foldedAt(store, userId, at)),
 })
+
+/** A store that cannot look the balance up (the given tables): the fold of the user's events up to `at`. */
+const foldedAt = (store: PointStore, userId: UserId, at: number): TE.TaskEither<StoreFault, UserPoint> =>
+  pipe(
+    store.history(userId, { until: at }),
+    TE.map((events) => ({ id: userId, point: replay(events).balance, updateMillis: events.at(-1)?.timeMillis ?? at })),
+  )
 
 /** One more event than the page holds was read, to learn whether another page follows. */
 const toPage = (events: StoredEvent[], limit: number): HistoryPage => {

@@ -12,6 +12,7 @@ export const delegating = (inner: PointStore, overrides: Partial<PointStore> = {
   history: (userId, query) => inner.history(userId, query),
   close: () => inner.close(),
   ...(inner.appendLocked === undefined ? {} : { appendLocked: inner.appendLocked.bind(inner) }),
+  ...(inner.balanceAt === undefined ? {} : { balanceAt: inner.balanceAt.bind(inner) }),
   ...overrides,
 })
 
@@ -21,6 +22,7 @@ export type Around = <A>(call: StoreCall, task: TE.TaskEither<StoreFault, A>) =>
 /** The same store with every call but `close` passed through `around`: how timing and counting decorators are built. */
 export const wrapping = (inner: PointStore, around: Around): PointStore => {
   const locked = inner.appendLocked?.bind(inner)
+  const balanceAt = inner.balanceAt?.bind(inner)
   return delegating(inner, {
     load: (userId) => around('load', inner.load(userId)),
     append: (userId, expectedVersion, plan) => around('append', inner.append(userId, expectedVersion, plan)),
@@ -30,5 +32,6 @@ export const wrapping = (inner: PointStore, around: Around): PointStore => {
     ...(locked === undefined
       ? {}
       : { appendLocked: <P extends Plan>(userId: UserId, plan: (state: PointState) => P) => around('append', locked(userId, plan)) }),
+    ...(balanceAt === undefined ? {} : { balanceAt: (userId: UserId, at: number) => around('balanceAt', balanceAt(userId, at)) }),
   })
 }

@@ -67,6 +67,35 @@ describe('Auditor', function () {
     expect(auditor.findings.map((f) => f.kind)).to.deep.equal(['OUT_OF_ORDER', 'OUT_OF_ORDER'])
   })
 
+  it('reports a stored balance after an event that is not the replay up to it, and checks none where none is stored', function () {
+    const auditor = audit(
+      [
+        { ...entry(1, 'CHARGE', 500, 1), balanceAfter: 500 },
+        { ...entry(1, 'USE', 200, 2), balanceAfter: 301 },
+        { ...entry(1, 'CHARGE', 1, 3), balanceAfter: 301 },
+        entry(1, 'CHARGE', 1, 4),
+      ],
+      [{ user: 1, point: 302, version: 4 }],
+    )
+    expect(auditor.findings).to.deep.equal([{ kind: 'BALANCE_AFTER_MISMATCH', userId: 1, eventId: nextId - 3, stored: 301, replayed: 300 }])
+  })
+
+  it("reports a user's event stamped earlier than the one before it; equal times and other users' times are fine", function () {
+    const auditor = audit(
+      [
+        { ...entry(1, 'CHARGE', 1, 1), timeMillis: 20 },
+        { ...entry(1, 'CHARGE', 1, 2), timeMillis: 20 },
+        { ...entry(2, 'CHARGE', 1, 1), timeMillis: 5 },
+        { ...entry(1, 'CHARGE', 1, 3), timeMillis: 19 },
+      ],
+      [
+        { user: 1, point: 3, version: 3 },
+        { user: 2, point: 1, version: 1 },
+      ],
+    )
+    expect(auditor.findings).to.deep.equal([{ kind: 'OUT_OF_ORDER', userId: 1, eventId: nextId - 1, detail: 'time 19 after 20' }])
+  })
+
   it('reports duplicate idempotency keys it is told of', function () {
     const auditor = new Auditor(limits)
     auditor.duplicateKey('k1', 2)

@@ -1,7 +1,10 @@
 import { expect } from 'chai'
+import * as fc from 'fast-check'
 import * as E from 'fp-ts/Either'
+import { delta } from '../../src/events/decider'
 import { IdempotencyKey, rejection, type PointEvent } from '../../src/events/model'
 import type { NewReceipt, PointStore } from '../../src/events/store'
+import { createReads } from '../../src/projections/reads'
 import { amount, userId } from '../support/values'
 
 export interface StoreFixture {
@@ -150,6 +153,65 @@ export function storeContract(name: string, fixture: () => Promise<StoreFixture>
       )
       results.forEach(right)
       for (const u of users) expect(right(await store.balance(userId(u))())).to.include({ point: u })
+    })
+
+    describe('point-in-time balance', function () {
+      const at = async (user: number, moment: number) => right(await createReads(store).balanceAt(userId(user), moment)())
+
+      beforeEach(async function () {
+        // Two events at 20, a batch boundary between 20 and 30, and another user in between who must not count.
+        right(await store.append(userId(1), 0, { events: [charge(1, 100, 10), use(1, 30, 20), charge(1, 5, 20)], projection: { balance: 75, version: 3 }, receipts: [] })())
+        right(await store.append(userId(2), 0, { events: [charge(2, 1_000, 25)], projection: { balance: 1_000, version: 1 }, receipts: [] })())
+        right(await store.append(userId(1), 3, { events: [use(1, 10, 30)], projection: { balance: 65, version: 4 }, receipts: [] })())
+      })
+
+      it('is 0 as of `at` itself before the first event', async function () {
+        expect(await at(1, 9)).to.deep.equal({ id: 1, point: 0, updateMillis: 9 })
+        expect(await at(3, 50)).to.deep.equal({ id: 3, point: 0, updateMillis: 50 })
+      })
+
+      it('is the balance after the last event at or before `at`, stamped with that event', async function () {
+        expect(await at(1, 10)).to.deep.equal({ id: 1, point: 100, updateMillis: 10 })
+        expect(await at(1, 15)).to.deep.equal({ id: 1, point: 100, updateMillis: 10 })
+        expect(await at(1, 29)).to.deep.equal({ id: 1, point: 75, updateMillis: 20 })
+        expect(await at(2, 29)).to.deep.equal({ id: 2, point: 1_000, updateMillis: 25 })
+      })
+
+      it('counts every event of a moment that several share', async function () {
+        expect(await at(1, 20)).to.deep.equal({ id: 1, point: 75, updateMillis: 20 })
+      })
+
+      it('is the current balance after the last event', async function () {
+        expect(await at(1, 30)).to.deep.equal({ id: 1, point: 65, updateMillis: 30 })
+        expect(await at(1, Number.MAX_SAFE_INTEGER)).to.deep.equal({ id: 1, point: 65, updateMillis: 30 })
+        expect(right(await store.balance(userId(1))())).to.include({ point: 65 })
+      })
+    })
+
+    it('answers a point-in-time read as the fold of the history up to it, whatever times the writer gave, a clock stepping back included', async function () {
+      let user = 100
+      const batches = fc.array(fc.array(fc.record({ amount: fc.integer({ min: 1, max: 50 }), time: fc.integer({ min: 0, max: 40 }) }), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 })
+      await fc.assert(
+        fc.asyncProperty(batches, fc.array(fc.integer({ min: -1, max: 45 }), { minLength: 1, maxLength: 6 }), async (given, moments) => {
+          const id = userId(++user)
+          let state = { balance: 0, version: 0 }
+          for (const batch of given) {
+            const events = batch.map(({ amount: n, time }) => charge(id, n, time))
+            const projection = events.reduce((s, e) => ({ balance: s.balance + delta(e), version: s.version + 1 }), state)
+            right(await store.append(id, state.version, { events, projection, receipts: [] })())
+            state = projection
+          }
+          const history = right(await store.history(id)())
+          for (const moment of moments.map((m) => Math.max(m, 0))) {
+            const upTo = history.filter((e) => e.timeMillis <= moment)
+            expect(await at(id, moment)).to.deep.equal({ id, point: upTo.reduce((sum, e) => sum + delta(e), 0), updateMillis: upTo.at(-1)?.timeMillis ?? moment })
+          }
+        }),
+        { numRuns: 25 },
+      )
+      async function at(id: number, moment: number) {
+        return right(await createReads(store).balanceAt(userId(id), moment)())
+      }
     })
   })
 }

@@ -15,6 +15,7 @@ import { createPool, defaultConnectTimeoutMillis, withMigrationPool, type Execut
 import { migratePostgres } from './schema'
 import { loadState } from './sql/load-state'
 import { readBalance } from './sql/read-balance'
+import { readBalanceAt } from './sql/read-balance-at'
 import { readHistory } from './sql/read-history'
 import { readReceipts } from './sql/read-receipts'
 
@@ -83,6 +84,10 @@ export class PostgresStore implements PointStore, AuditSource {
 
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {
     return this.read((db) => readBalance(db, userId, this.clock))
+  }
+
+  balanceAt(userId: UserId, at: number): TE.TaskEither<StoreFault, UserPoint> {
+    return this.read((db) => readBalanceAt(db, userId, at))
   }
 
   receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {

@@ -41,12 +41,14 @@ export const scanPage = 16_384
  * A log row as an audit scans it. The query returns the signed amount as one integer (charges positive):
  * reading the type as text costs a third of the scan.
  */
-export const signedEntry = (id: number, userId: UserId, version: number, signed: number): LogEntry => ({
+export const signedEntry = (id: number, userId: UserId, version: number, signed: number, balanceAfter: number, timeMillis: number): LogEntry => ({
   id,
   userId,
   version,
   type: signed > 0 ? 'CHARGE' : 'USE',
   amount: Math.abs(signed) as Amount,
+  balanceAfter,
+  timeMillis,
 })
 
 export const StateRow = t.type({ balance: t.number, version: t.number })

@@ -69,4 +69,42 @@ export const schemaSteps: ReadonlyArray<{ readonly version: number; readonly nam
       );
     `,
   },
+  {
+    version: 3,
+    name: 'balance after each event, and the index a point-in-time read looks it up by',
+    // SQLite cannot make an added column NOT NULL without a default, so the table is rebuilt, ids kept.
+    // No CHECK on the balance: a log the audit would flag must still migrate, for the audit to flag it.
+    sqlite: `
+      CREATE TABLE events_v3 (
+        id            INTEGER PRIMARY KEY,
+        user_id       INTEGER NOT NULL CHECK (user_id > 0),
+        version       INTEGER NOT NULL CHECK (version > 0),
+        type          TEXT    NOT NULL CHECK (type IN ('CHARGE', 'USE')),
+        amount        INTEGER NOT NULL CHECK (amount > 0),
+        time_millis   INTEGER NOT NULL,
+        balance_after INTEGER NOT NULL
+      );
+      INSERT INTO events_v3 (id, user_id, version, type, amount, time_millis, balance_after)
+        SELECT id, user_id, version, type, amount, time_millis,
+               sum(iif(type = 'CHARGE', amount, -amount)) OVER (PARTITION BY user_id ORDER BY version)
+        FROM events;
+      DROP TABLE events;
+      ALTER TABLE events_v3 RENAME TO events;
+      CREATE UNIQUE INDEX events_by_user_version ON events (user_id, version);
+      -- The last event at or before a moment: times only grow along a user's versions (see insert-events.ts).
+      CREATE INDEX events_by_user_time ON events (user_id, time_millis, version);
+    `,
+    postgres: `
+      ALTER TABLE events ADD COLUMN balance_after BIGINT;
+      UPDATE events SET balance_after = running.balance
+        FROM (
+          SELECT id, sum(CASE WHEN type = 'CHARGE' THEN amount ELSE -amount END) OVER (PARTITION BY user_id ORDER BY version) AS balance
+          FROM events
+        ) AS running
+        WHERE events.id = running.id;
+      ALTER TABLE events ALTER COLUMN balance_after SET NOT NULL;
+      -- The last event at or before a moment: times only grow along a user's versions (see claim-and-write.ts).
+      CREATE INDEX events_by_user_time ON events (user_id, time_millis, version);
+    `,
+  },
 ]

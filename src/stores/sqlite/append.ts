@@ -50,7 +50,7 @@ export function committer(db: Database, sql: Catalogue, { clock, onCommit }: Com
 function write(sql: Catalogue, job: AppendJob, updateMillis: number): Appended {
   const { userId, expectedVersion, plan } = job
   if (sql.readVersion(userId) !== expectedVersion) return conflicted(job)
-  sql.insertEvents(userId, expectedVersion, plan.events)
+  sql.insertEvents(userId, expectedVersion, plan)
   // A batch of keyed rejections only leaves the projection as it was.
   if (plan.events.length > 0) sql.upsertBalance(userId, plan.projection, updateMillis)
   sql.insertReceipts(userId, plan.receipts, updateMillis)

@@ -5,6 +5,7 @@ import { insertEvents } from './sql/insert-events'
 import { insertReceipts } from './sql/insert-receipts'
 import { loadState } from './sql/load-state'
 import { readBalance } from './sql/read-balance'
+import { readBalanceAt } from './sql/read-balance-at'
 import { readHistory } from './sql/read-history'
 import { readReceipts } from './sql/read-receipts'
 import { readVersion } from './sql/read-version'
@@ -17,6 +18,7 @@ export const prepareCatalogue = (db: Database) => ({
   loadState: loadState(db),
   readVersion: readVersion(db),
   readBalance: readBalance(db),
+  readBalanceAt: readBalanceAt(db),
   readHistory: readHistory(db),
   readReceipts: readReceipts(db),
   insertEvents: insertEvents(db),

@@ -70,6 +70,13 @@ export class SqliteStore implements PointStore, AuditSource {
     })
   }
 
+  balanceAt(userId: UserId, at: number): TE.TaskEither<StoreFault, UserPoint> {
+    return this.read(() => {
+      const row = this.sql.readBalanceAt(userId, at)
+      return row === undefined ? { id: userId, point: 0, updateMillis: at } : decodeRow(UserPoint, row)
+    })
+  }
+
   receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
     return this.read(() => this.sql.readReceipts(keys).map(toReceipt))
   }

@@ -1,10 +1,13 @@
+import { balancesAfter } from '../../sql/balance-after'
 import type { AppendJob } from '../../sql/rows'
 import type { Executor } from '../pool'
 
 /**
  * Moves the projection row from the expected version to the new one and appends the events, in one
  * statement: the events are inserted only if the row was claimed. The update locks the row until commit,
- * so a rival instance's claim waits, then sees the new version and matches nothing.
+ * so a rival instance's claim waits, then sees the new version and matches nothing. Each event carries the
+ * balance it leaves, and is stamped no earlier than the user's event before it, whichever instance's clock
+ * wrote that: a user's times never go backwards, so the last event at or before a moment is the fold up to it.
  */
 export async function claimAndWrite(db: Executor, { userId, expectedVersion, plan }: AppendJob, now: number): Promise<boolean> {
   const { events, projection } = plan
@@ -19,13 +22,25 @@ export async function claimAndWrite(db: Executor, { userId, expectedVersion, pla
     name: expectedVersion === 0 ? 'claim-new-and-write' : 'claim-and-write',
     text: `WITH claimed AS (${claim}),
        appended AS (
-         INSERT INTO events (user_id, version, type, amount, time_millis)
-         SELECT $1, $5 + e.n, e.type, e.amount, e.time
-         FROM unnest($6::text[], $7::bigint[], $8::bigint[]) WITH ORDINALITY AS e(type, amount, time, n)
+         INSERT INTO events (user_id, version, type, amount, time_millis, balance_after)
+         SELECT $1, $5 + e.n, e.type, e.amount,
+           greatest(max(e.time) OVER (ORDER BY e.n), (SELECT time_millis FROM events WHERE user_id = $1 AND version = $5)),
+           e.balance
+         FROM unnest($6::text[], $7::bigint[], $8::bigint[], $9::bigint[]) WITH ORDINALITY AS e(type, amount, time, balance, n)
          WHERE EXISTS (SELECT 1 FROM claimed)
        )
        SELECT count(*)::integer AS claimed FROM claimed`,
-    values: [userId, projection.balance, projection.version, now, expectedVersion, events.map((e) => e.type), events.map((e) => e.amount), events.map((e) => e.timeMillis)],
+    values: [
+      userId,
+      projection.balance,
+      projection.version,
+      now,
+      expectedVersion,
+      events.map((e) => e.type),
+      events.map((e) => e.amount),
+      events.map((e) => e.timeMillis),
+      balancesAfter(plan),
+    ],
   })
   return rows[0]?.claimed === 1
 }

@@ -1,0 +1,113 @@
+import Sqlite from 'better-sqlite3'
+import { expect } from 'chai'
+import * as E from 'fp-ts/Either'
+import { join } from 'node:path'
+import { createReads } from '../../src/projections/reads'
+import { runAudit } from '../../src/projections/audit-run'
+import { openDatabase, openSqliteStore } from '../../src/stores/sqlite'
+import { migrate, migrations } from '../../src/stores/sqlite/schema'
+import { timedStore } from '../../src/stores/timed'
+import type { StoreCall } from '../../src/events/store'
+import { balanceAtSql } from '../../src/stores/sqlite/sql/read-balance-at'
+import { tempDir, type TempDir } from '../support/sqlite'
+import { amount, userId } from '../support/values'
+import { balanceAfterSuite, type LogRow } from './balance-after'
+
+const rowsOf = (path: string, user: number): LogRow[] => {
+  const db = new Sqlite(path, { readonly: true })
+  try {
+    return db
+      .prepare('SELECT version, time_millis AS timeMillis, balance_after AS balanceAfter FROM events WHERE user_id = ? ORDER BY version')
+      .all(user) as LogRow[]
+  } finally {
+    db.close()
+  }
+}
+
+balanceAfterSuite('sqlite', async () => {
+  const dir = await tempDir()
+  const path = join(dir.path, 'points.db')
+  const store = openSqliteStore(path)
+  return {
+    store,
+    rows: (user) => Promise.resolve(rowsOf(path, user)),
+    dispose: async () => {
+      await store.close()
+      await dir.remove()
+    },
+  }
+})
+
+describe('sqlite point-in-time read', function () {
+  let dir: TempDir
+  let path: string
+  beforeEach(async function () {
+    dir = await tempDir()
+    path = join(dir.path, 'points.db')
+  })
+  afterEach(async function () {
+    await dir.remove()
+  })
+
+  it('is one search of events_by_user_time: no scan of the log, no sort', function () {
+    const db = openDatabase(path)
+    try {
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${balanceAtSql}`).all(1, 1_000) as { detail: string }[]).map((row) => row.detail)
+      expect(plan).to.deep.equal(['SEARCH events USING INDEX events_by_user_time (user_id=? AND time_millis<?)'])
+    } finally {
+      db.close()
+    }
+  })
+
+  it('is looked up through the timed store the service wraps it in, never folded from the history', async function () {
+    const calls: StoreCall[] = []
+    const store = timedStore(openSqliteStore(path), (call) => calls.push(call))
+    try {
+      await store.append(userId(1), 0, { events: [{ type: 'CHARGE', userId: userId(1), amount: amount(5), timeMillis: 10 }], projection: { balance: 5, version: 1 }, receipts: [] })()
+      expect(await createReads(store).balanceAt(userId(1), 10)()).to.deep.equal(E.right({ id: 1, point: 5, updateMillis: 10 }))
+      expect(calls).to.deep.equal(['append', 'balanceAt'])
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('migrates a log written at step 2: each event gets its running balance, NOT NULL, and the audit agrees', async function () {
+    const old = new Sqlite(path)
+    migrate(old, migrations.filter((step) => step.version <= 2))
+    const insert = old.prepare('INSERT INTO events (user_id, version, type, amount, time_millis) VALUES (?, ?, ?, ?, ?)')
+    // Two users' events interleaved, as a busy log holds them.
+    const log: Array<[number, number, string, number, number]> = [
+      [1, 1, 'CHARGE', 100, 10],
+      [2, 1, 'CHARGE', 40, 11],
+      [1, 2, 'USE', 30, 20],
+      [1, 3, 'CHARGE', 5, 20],
+      [2, 2, 'USE', 40, 21],
+      [1, 4, 'USE', 75, 30],
+    ]
+    for (const row of log) insert.run(...row)
+    old.prepare('INSERT INTO balances (user_id, point, version, update_millis) VALUES (?, ?, ?, ?)').run(1, 0, 4, 30)
+    old.prepare('INSERT INTO balances (user_id, point, version, update_millis) VALUES (?, ?, ?, ?)').run(2, 0, 2, 21)
+    const ids = old.prepare('SELECT id FROM events ORDER BY id').pluck().all()
+    old.close()
+
+    const store = openSqliteStore(path)
+    try {
+      const db = new Sqlite(path, { readonly: true })
+      try {
+        expect(db.pragma('user_version', { simple: true })).to.equal(migrations.at(-1)?.version)
+        const column = (db.pragma('table_info(events)') as Array<{ name: string; notnull: number }>).find((c) => c.name === 'balance_after')
+        expect(column?.notnull).to.equal(1)
+        expect(db.prepare('SELECT id FROM events ORDER BY id').pluck().all(), 'ids are kept').to.deep.equal(ids)
+      } finally {
+        db.close()
+      }
+      expect(rowsOf(path, 1).map((r) => r.balanceAfter)).to.deep.equal([100, 70, 75, 0])
+      expect(rowsOf(path, 2).map((r) => r.balanceAfter)).to.deep.equal([40, 0])
+      expect(await createReads(store).balanceAt(userId(1), 25)()).to.deep.equal(E.right({ id: 1, point: 75, updateMillis: 20 }))
+      const report = await runAudit(store, { maxAmount: 1_000, maxBalance: 10_000 })()
+      expect(E.map((r: { findings: readonly unknown[]; events: number }) => [r.events, r.findings])(report)).to.deep.equal(E.right([6, []]))
+    } finally {
+      await store.close()
+    }
+  })
+})
