@@ -22,7 +22,8 @@ export class ResponseValidator {
     const operation = ((this.document['paths'] as Json)[path] as Json | undefined)?.[method.toLowerCase()] as Json | undefined
     expect(operation, `${method} ${path} is documented`).to.not.equal(undefined)
     const responses = (operation as Json)['responses'] as Json
-    const status = String(response.status) in responses ? String(response.status) : 'default'
+    // An exact status, else its range such as `5XX`, else `default`.
+    const status = [String(response.status), `${String(response.status)[0]}XX`].find((key) => key in responses) ?? 'default'
     expect(responses, `${method} ${path} documents status ${response.status}`).to.have.property(status)
 
     const mediaType = (response.headers.get('content-type') ?? '').split(';')[0] ?? ''
