@@ -10,6 +10,24 @@ const PositiveInt = decimalIntIn(1, Number.MAX_SAFE_INTEGER, 'PositiveInt')
 export const StoreKind = t.keyof({ memory: null, sqlite: null, postgres: null })
 export type StoreKind = t.TypeOf<typeof StoreKind>
 
+/**
+ * `PUBLIC_URL`: where clients reach the service when a proxy stands in front of it, named as the API document's
+ * server. An absolute http or https URL with no credentials, query or fragment; a trailing slash is dropped.
+ */
+const PublicUrl = new t.Type<string | undefined, string | undefined, unknown>(
+  'PublicUrl',
+  (u): u is string | undefined => u === undefined || typeof u === 'string',
+  (u, c) => {
+    if (u === undefined || u === '') return t.success(undefined)
+    const url = typeof u === 'string' && URL.canParse(u) ? new URL(u) : undefined
+    const plain = url !== undefined && ['http:', 'https:'].includes(url.protocol) && url.username === '' && url.password === ''
+    return plain && !/[?#]/.test(u as string)
+      ? t.success(url.href.replace(/\/+$/, ''))
+      : t.failure(u, c, 'expected an absolute http or https URL without credentials, query or fragment')
+  },
+  t.identity,
+)
+
 export const LogLevel = t.keyof({ fatal: null, error: null, warn: null, info: null, debug: null, trace: null, silent: null })
 
 /** Every variable the service reads, with its default. The README's table mirrors this. */
@@ -29,6 +47,7 @@ const Environment = t.type({
   HTTP_HEADERS_TIMEOUT_MS: withDefault(PositiveInt, 5_000),
   HTTP_REQUEST_TIMEOUT_MS: withDefault(PositiveInt, 10_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: withDefault(PositiveInt, 5_000),
+  PUBLIC_URL: PublicUrl,
 })
 type Environment = t.TypeOf<typeof Environment>
 
@@ -51,6 +70,8 @@ export interface Config {
   readonly apiKeys: readonly ApiKey[] | undefined
   /** How long a client may take to send its headers, its whole request, and how long an idle connection stays open. */
   readonly http: HttpLimits
+  /** The URL clients use, when a proxy stands in front; undefined: the address the service listens on. */
+  readonly publicUrl: string | undefined
 }
 
 export interface HttpLimits {
@@ -90,6 +111,7 @@ const toConfig = (env: Environment): E.Either<string, Config> =>
           requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
           keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
         },
+        publicUrl: env.PUBLIC_URL,
       }))(toStoreConfig(env))
 
 /** Validates a set of variables; the service calls `readConfig` instead. */

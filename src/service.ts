@@ -31,8 +31,8 @@ export async function startService(config: Config, logger: Logger, given?: Point
   const shared = config.store.kind === 'postgres' ? sharedStoreRetries : {}
   const ledger = createLedger({ store, limits: config.limits, onBatch: metrics.onBatch, ...shared })
   metrics.watchQueue(ledger.commands)
-  const { limits, apiKeys } = config
-  const app = createApp({ ledger, logger, operations: { lifecycle, metrics, store, limits, apiKeys } })
+  const { limits, apiKeys, publicUrl } = config
+  const app = createApp({ ledger, logger, operations: { lifecycle, metrics, store, limits, apiKeys, publicUrl } })
   const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = config.http
   const handle = app.callback()
   const server = createServer(

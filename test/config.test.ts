@@ -25,6 +25,7 @@ describe('configuration', function () {
       shutdownTimeoutMs: 10_000,
       apiKeys: undefined,
       http: { headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000 },
+      publicUrl: undefined,
     })
   })
 

@@ -1,6 +1,9 @@
 import * as t from 'io-ts'
 
-const isPositiveSafeInteger = (n: number): boolean => Number.isSafeInteger(n) && n > 0
+/** The range of ids and amounts; the API document states it from here. */
+export const positiveSafeInteger = { minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const
+
+const isPositiveSafeInteger = (n: number): boolean => Number.isSafeInteger(n) && n >= positiveSafeInteger.minimum
 
 interface UserIdBrand {
   readonly UserId: unique symbol
@@ -30,10 +33,14 @@ export type TransactionType = t.TypeOf<typeof TransactionType>
 interface IdempotencyKeyBrand {
   readonly IdempotencyKey: unique symbol
 }
+/** What an IdempotencyKey may hold, as a regular-expression class and a length; the API document states it from here. */
+export const idempotencyKeyRule = { characters: '\\x20-\\x7E', minLength: 1, maxLength: 255 } as const
+const keyPattern = new RegExp(`^[${idempotencyKeyRule.characters}]{${idempotencyKeyRule.minLength},${idempotencyKeyRule.maxLength}}$`)
+
 /** A client's name for one command, so a retry of it applies once: 1–255 printable ASCII characters. */
 export const IdempotencyKey = t.brand(
   t.string,
-  (s): s is t.Branded<string, IdempotencyKeyBrand> => /^[\x20-\x7E]{1,255}$/.test(s),
+  (s): s is t.Branded<string, IdempotencyKeyBrand> => keyPattern.test(s),
   'IdempotencyKey',
 )
 export type IdempotencyKey = t.TypeOf<typeof IdempotencyKey>

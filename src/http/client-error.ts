@@ -1,21 +1,21 @@
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
-import { problem, type Problem } from './problem'
+import { problem, type Problem, type ProblemCode } from './problem'
 
-/** What Node's parser or timers refused, as the problem the client is told; the request's bytes are never echoed. */
-const refusal = (code: string | undefined): Problem => {
-  switch (code) {
-    case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return problem('REQUEST_TIMEOUT', 'the request headers or body did not arrive in time; the connection is closed')
-    case 'HPE_HEADER_OVERFLOW':
-      return problem('HEADERS_TOO_LARGE', 'the request headers are over the size limit')
-    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
-      return problem('PAYLOAD_TOO_LARGE', 'the chunk extensions are over the size limit')
-    default:
-      return problem('INVALID_REQUEST', 'the request is not valid HTTP/1.1')
-  }
-}
+/** What Node's parser or timers refused, by Node's error code, as the problem the client is told. */
+const refusals = new Map<string, readonly [ProblemCode, string]>([
+  ['ERR_HTTP_REQUEST_TIMEOUT', ['REQUEST_TIMEOUT', 'the request headers or body did not arrive in time; the connection is closed']],
+  ['HPE_HEADER_OVERFLOW', ['HEADERS_TOO_LARGE', 'the request headers are over the size limit']],
+  ['HPE_CHUNK_EXTENSIONS_OVERFLOW', ['PAYLOAD_TOO_LARGE', 'the chunk extensions are over the size limit']],
+])
+const otherwise = ['INVALID_REQUEST', 'the request is not valid HTTP/1.1'] as const
+
+/** The request's bytes are never echoed. */
+const refusal = (code: string | undefined): Problem => problem(...(refusals.get(code ?? '') ?? otherwise))
+
+/** Every code the server may answer before any route sees a request, whichever operation it was meant for. */
+export const beforeRoutingCodes: readonly ProblemCode[] = [...new Set([...refusals.values(), otherwise].map(([code]) => code))]
 
 const wire = (p: Problem): string => {
   const body = JSON.stringify(p)

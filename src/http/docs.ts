@@ -38,11 +38,31 @@ const asset = (ctx: Context): void => {
   }
 }
 
-/** `GET /openapi.json`, and `/docs`: Swagger UI rendering it. */
-export function docsRoutes(document: object): Router {
+/**
+ * The address this request arrived at, as the server's own socket sees it: the listening address, made concrete
+ * when the service listens on every interface. Never the Host header, which is the client's text.
+ */
+const arrivedAt = (ctx: Context): string => {
+  const { localAddress = '127.0.0.1', localPort } = ctx.req.socket
+  const host = localAddress.startsWith('::ffff:') ? localAddress.slice('::ffff:'.length) : localAddress
+  return `http://${host.includes(':') ? `[${host}]` : host}:${localPort ?? ''}`
+}
+
+/**
+ * `GET /openapi.json`, with `publicUrl` as its server or else the address the request arrived at,
+ * and `/docs`: Swagger UI rendering it.
+ */
+export function docsRoutes(document: (serverUrl: string) => object, publicUrl: string | undefined): Router {
+  // One document per address: a service listening on every interface may be reached at several.
+  const documents = new Map<string, object>()
+  const documentFor = (serverUrl: string): object => {
+    const known = documents.get(serverUrl) ?? document(serverUrl)
+    documents.set(serverUrl, known)
+    return known
+  }
   return strictRouter()
     .get('/openapi.json', (ctx) => {
-      ctx.body = document
+      ctx.body = documentFor(publicUrl ?? arrivedAt(ctx))
     })
     .get('/docs', (ctx) => {
       ctx.type = 'html'

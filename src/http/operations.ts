@@ -2,7 +2,7 @@ import type Router from '@koa/router'
 import helmet from 'koa-helmet'
 import type { Middleware } from 'koa'
 import type { Logger } from 'pino'
-import type { ApiKey, Scope } from '../api-keys'
+import type { ApiKey } from '../api-keys'
 import type { Limits } from '../events/decider'
 import type { PointStore } from '../events/store'
 import { openAccess, requireApiKey } from './auth'
@@ -12,6 +12,7 @@ import type { Lifecycle } from './lifecycle'
 import { requestLog } from './logging'
 import type { Metrics } from './metrics'
 import { openApiDocument } from './openapi'
+import { operationScopes, type GuardedOperation } from './scopes'
 
 /** What running the service in production adds around the API. */
 export interface Operations {
@@ -22,13 +23,15 @@ export interface Operations {
   readonly limits: Limits
   /** Undefined: the API is open. */
   readonly apiKeys: readonly ApiKey[] | undefined
+  /** The API document's server; undefined: the address each request arrived at. */
+  readonly publicUrl?: string | undefined
 }
 
 // The service speaks plain HTTP behind whatever terminates TLS, so sub-resources must not be forced to https.
 const securityHeaders = () => helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } })
 
-/** What an API route registers ahead of its handler, for the scope it needs. */
-export type RouteGuard = (scope: Scope) => Middleware[]
+/** What an API route registers ahead of its handler, for the operation it serves. */
+export type RouteGuard = (operation: GuardedOperation) => Middleware[]
 
 /**
  * Middleware and routes in the order the app mounts them: outside the problem handler, inside it, and routes;
@@ -43,13 +46,13 @@ export interface Layers {
 
 export function operationLayers(logger: Logger, operations: Operations | undefined): Layers {
   if (operations === undefined) return { outer: [], inner: [], routers: [], guard: () => [] }
-  const { lifecycle, metrics, store, limits, apiKeys } = operations
-  const document = openApiDocument({ limits, secured: apiKeys !== undefined })
+  const { lifecycle, metrics, store, limits, apiKeys, publicUrl } = operations
+  const document = (serverUrl: string) => openApiDocument({ limits, secured: apiKeys !== undefined, serverUrl })
   const requireScope = apiKeys === undefined ? openAccess : requireApiKey(apiKeys)
   return {
     outer: [requestLog(logger), metrics.middleware, securityHeaders()],
     inner: [lifecycle.middleware],
-    routers: [healthRoutes({ lifecycle, store }), metrics.routes(requireScope('metrics')), docsRoutes(document)],
-    guard: (scope) => [lifecycle.refuseWhileDraining, requireScope(scope)],
+    routers: [healthRoutes({ lifecycle, store }), metrics.routes(requireScope(operationScopes.metrics)), docsRoutes(document, publicUrl)],
+    guard: (operation) => [lifecycle.refuseWhileDraining, requireScope(operationScopes[operation])],
   }
 }

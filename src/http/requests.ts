@@ -2,7 +2,7 @@ import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as t from 'io-ts'
 import { DecimalIntFromString, decimalIntIn, withDefault } from '../codecs'
-import { Amount, IdempotencyKey, UserId } from '../events/model'
+import { Amount, IdempotencyKey, idempotencyKeyRule, UserId } from '../events/model'
 import { problem, type Problem } from './problem'
 
 /** `/point/{id}`: a decimal positive safe integer, nothing else. */
@@ -35,21 +35,27 @@ const closed = <P extends t.Props>(props: P, name: string) => {
 export const AmountBody = closed({ amount: Amount }, 'AmountBody')
 export type AmountBody = t.TypeOf<typeof AmountBody>
 
-/** Page sizes for `GET /point/{id}/histories`. */
-export const historyLimits = { default: 1_000, max: 10_000 } as const
+/** The bounds and defaults of `?limit=&after=` on `GET /point/{id}/histories`; the API document states them from here. */
+export const pageBounds = {
+  limit: { minimum: 1, maximum: 10_000, default: 1_000 },
+  after: { minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 },
+} as const
+
+const bounded = ({ minimum, maximum, default: fallback }: { minimum: number; maximum: number; default: number }) =>
+  withDefault(decimalIntIn(minimum, maximum), fallback)
 
 /** `?limit=&after=`: a page of at most `limit` events with ids above `after`. */
-export const HistoryPageQuery = t.type({
-  limit: withDefault(decimalIntIn(1, historyLimits.max), historyLimits.default),
-  after: withDefault(decimalIntIn(0, Number.MAX_SAFE_INTEGER), 0),
-})
+export const HistoryPageQuery = t.type({ limit: bounded(pageBounds.limit), after: bounded(pageBounds.after) })
 export type HistoryPageQuery = t.TypeOf<typeof HistoryPageQuery>
 
 // The latest instant a JavaScript Date holds; epoch milliseconds past it could not be written back as a date.
 const latestInstant = 8_640_000_000_000_000
 
 // Four-digit years only (no expanded ±YYYYYY), upper-case T and Z, and seconds optional.
-const dateTime = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?$/
+const wallClock = String.raw`(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?`
+const offset = String.raw`(Z|[+-]\d{2}:\d{2})`
+// The offset is optional here only so that its absence gets a message of its own.
+const dateTime = new RegExp(`^${wallClock}${offset}?$`)
 const bareDate = /^\d{4}-\d{2}-\d{2}$/
 
 const isLeapYear = (year: number): boolean => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
@@ -85,6 +91,12 @@ const dateTimeMillis = (text: string): number | string => {
 
 const epochMillis = decimalIntIn(0, latestInstant)
 
+/**
+ * The text `?at=` takes, as a JSON Schema pattern for the API document: epoch milliseconds or a date-time with its
+ * offset. The calendar and the range are checked by the codec alone.
+ */
+export const instantPattern = `^(?:0|[1-9][0-9]*|${wallClock}${offset})$`
+
 /** `?at=`: an instant from 1970 on, as epoch milliseconds or an ISO-8601 date-time with its offset. */
 export const InstantParam = new t.Type<number, string, unknown>(
   'Instant',
@@ -98,6 +110,9 @@ export const InstantParam = new t.Type<number, string, unknown>(
   },
   (n) => new Date(n).toISOString(),
 )
+
+/** The header's text as a JSON Schema pattern: key characters with at least one that is not a space. */
+export const idempotencyKeyHeaderPattern = `^ *[\\x21-\\x7E][${idempotencyKeyRule.characters}]*$`
 
 /** `Idempotency-Key`: an IdempotencyKey that is not all blank; an empty header is a mistake, not "no key". */
 export const IdempotencyKeyHeader = new t.Type<IdempotencyKey, string, unknown>(

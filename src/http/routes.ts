@@ -94,7 +94,7 @@ const commandInput = (ctx: Context) =>
   )
 
 export interface PointRouteOptions {
-  /** Registered ahead of each route's handler for the scope the route needs. */
+  /** Registered ahead of each route's handler for the operation it serves, which names the scope it needs. */
   readonly guard: RouteGuard
   /** Parses a JSON body; mounted only on the routes that take one, after their guard. */
   readonly jsonBody: Middleware
@@ -136,8 +136,8 @@ export function pointRoutes(ledger: Ledger, { guard, jsonBody }: PointRouteOptio
     )
 
   return strictRouter()
-    .get('/point/:id', ...guard('read'), balance)
-    .get('/point/:id/histories', ...guard('read'), histories)
+    .get('/point/:id', ...guard('balance'), balance)
+    .get('/point/:id/histories', ...guard('history'), histories)
     .patch('/point/:id/charge', ...guard('charge'), jsonBody, command(ledger.charge))
     .patch('/point/:id/use', ...guard('use'), jsonBody, command(ledger.use))
 }

@@ -4,12 +4,14 @@ import * as E from 'fp-ts/Either'
 import fc from 'fast-check'
 import { openApiDocument } from '../../src/http/openapi'
 import { problemCatalog, type ProblemCode } from '../../src/http/problem'
-import { AmountBody, UserIdParam } from '../../src/http/requests'
+import { AmountBody, HistoryPageQuery, IdempotencyKeyHeader, InstantParam, UserIdParam } from '../../src/http/requests'
 import { downStore, limits, listen, opsApp, routersOf, type Listening } from '../support/ops'
 import { ResponseValidator } from '../support/openapi'
 import { patchJson, startTestServer } from '../support/server'
 
 type Json = Record<string, unknown>
+
+const serverUrl = 'http://127.0.0.1:3000'
 
 const keys = [
   { key: 'all-scopes-key', scopes: ['read', 'charge', 'use', 'metrics'] as const },
@@ -32,7 +34,7 @@ const documentedCodes = (document: Json): Set<string> => {
 describe('OpenAPI document', function () {
   for (const secured of [false, true]) {
     describe(secured ? 'with API keys' : 'open', function () {
-      const document = openApiDocument({ limits, secured })
+      const document = openApiDocument({ limits, secured, serverUrl })
       const paths = document['paths'] as Record<string, Json>
 
       it('documents every route the router serves, and serves every documented operation', async function () {
@@ -110,7 +112,7 @@ describe('OpenAPI document', function () {
         expect(response.status).to.equal(200)
         const body = (await response.json()) as Json
         expect(body['openapi']).to.equal('3.1.0')
-        expect(body).to.deep.equal(JSON.parse(JSON.stringify(openApiDocument({ limits, secured: true }))))
+        expect(body).to.deep.equal(JSON.parse(JSON.stringify(openApiDocument({ limits, secured: true, serverUrl: served.url }))))
       } finally {
         await served.close()
       }
@@ -122,7 +124,7 @@ describe('real responses fit the OpenAPI document', function () {
   let served: Listening
   let down: Listening
   let starting: Listening
-  const validator = new ResponseValidator(openApiDocument({ limits, secured: true }))
+  const validator = new ResponseValidator(openApiDocument({ limits, secured: true, serverUrl }))
   const check = (method: string, path: string, response: Response) => validator.expectDocumented(method, path, response)
   const all = bearer('all-scopes-key')
 
@@ -206,7 +208,7 @@ describe('real responses fit the OpenAPI document', function () {
 
   it('answers that match no operation still fit the Problem schema', async function () {
     const ajv = new Ajv2020({ strict: false })
-    ajv.addSchema(openApiDocument({ limits, secured: true }), 'openapi.json')
+    ajv.addSchema(openApiDocument({ limits, secured: true, serverUrl }), 'openapi.json')
     const problemSchema = ajv.getSchema('openapi.json#/components/schemas/Problem')!
     const answers = [
       await fetch(`${served.url}/nowhere`),
@@ -223,16 +225,26 @@ describe('real responses fit the OpenAPI document', function () {
 })
 
 describe('the documented request shapes match the codecs', function () {
-  const document = openApiDocument({ limits, secured: false })
+  const document = openApiDocument({ limits, secured: false, serverUrl })
   const ajv = new Ajv2020({ strict: false })
   ajv.addSchema(document, 'openapi.json')
   const bodySchema = ajv.getSchema('openapi.json#/components/schemas/AmountBody')!
-  const idParameter = (document['paths'] as Record<string, Record<string, Json>>)['/point/{id}']?.['get']?.['parameters'] as Json[]
-  const idPattern = new RegExp(String((idParameter[0]?.['schema'] as Json)['pattern']))
+  const operations = document['paths'] as Record<string, Record<string, Json>>
+  const parameter = (path: string, method: string, name: string) => {
+    const found = (operations[path]?.[method]?.['parameters'] as Json[]).find((p) => p['name'] === name)
+    return ajv.compile(found?.['schema'] as Json)
+  }
+  const integers = fc.oneof(
+    fc.integer({ min: -5, max: 5 }),
+    fc.integer({ min: 9_990, max: 10_010 }),
+    fc.maxSafeInteger(),
+    fc.constantFrom(Number.MAX_SAFE_INTEGER, 2 ** 53, 2 ** 53 + 2),
+  )
 
-  it('the AmountBody schema accepts exactly the bodies the codec accepts', function () {
+  it('the AmountBody schema accepts exactly the bodies the codec and the amount limit let through', function () {
     const amounts = fc.oneof(
       fc.integer({ min: -5, max: 5 }),
+      fc.integer({ min: limits.maxAmount - 2, max: limits.maxAmount + 2 }),
       fc.maxSafeInteger(),
       fc.constantFrom(2 ** 53, 2 ** 53 + 2, 1e300, 0.5, -0),
       fc.double(),
@@ -247,24 +259,62 @@ describe('the documented request shapes match the codecs', function () {
     )
     fc.assert(
       fc.property(bodies, (body) => {
-        expect(bodySchema(body), JSON.stringify(body)).to.equal(E.isRight(AmountBody.decode(body)))
+        const decoded = AmountBody.decode(body)
+        const accepted = E.isRight(decoded) && decoded.right.amount <= limits.maxAmount
+        expect(bodySchema(body), JSON.stringify(body)).to.equal(accepted)
       }),
     )
   })
 
-  it('the id pattern accepts every id the codec accepts, and refuses what it refuses short of the size limit', function () {
-    const ids = fc.oneof(
-      fc.string(),
-      fc.stringMatching(/^-?[0-9]{1,20}$/),
-      fc.maxSafeNat().map(String),
-      fc.constantFrom('abc', '0', '-1', '1.5', '1abc', '1e3', '0x10', '01', '9007199254740992'),
-    )
+  it('the id parameter allows exactly the ids the codec accepts, written in decimal', function () {
+    const idSchema = parameter('/point/{id}', 'get', 'id')
     fc.assert(
-      fc.property(ids, (id) => {
-        const accepted = E.isRight(UserIdParam.decode(id))
-        if (accepted) expect(idPattern.test(id), id).to.equal(true)
-        else if (id.length < 16) expect(idPattern.test(id), id).to.equal(false)
+      fc.property(integers, (id) => {
+        expect(idSchema(id), String(id)).to.equal(E.isRight(UserIdParam.decode(String(id))))
       }),
     )
+  })
+
+  it('the page parameters allow exactly the limits and positions the codec accepts', function () {
+    const limitSchema = parameter('/point/{id}/histories', 'get', 'limit')
+    const afterSchema = parameter('/point/{id}/histories', 'get', 'after')
+    fc.assert(
+      fc.property(integers, (n) => {
+        expect(limitSchema(n), `limit ${n}`).to.equal(E.isRight(HistoryPageQuery.decode({ limit: String(n) })))
+        expect(afterSchema(n), `after ${n}`).to.equal(E.isRight(HistoryPageQuery.decode({ after: String(n) })))
+      }),
+    )
+  })
+
+  it('the Idempotency-Key parameter allows exactly the keys the codec accepts', function () {
+    const keySchema = parameter('/point/{id}/charge', 'patch', 'Idempotency-Key')
+    const keys = fc.oneof(
+      fc.string({ unit: 'binary-ascii', maxLength: 300 }),
+      fc.string({ unit: fc.constantFrom(' ', 'a', '~', '\t', 'é'), maxLength: 260 }),
+      fc.constantFrom('', ' ', '   ', 'k', ' k ', 'x'.repeat(255), 'x'.repeat(256)),
+    )
+    fc.assert(
+      fc.property(keys, (key) => {
+        expect(keySchema(key), JSON.stringify(key)).to.equal(E.isRight(IdempotencyKeyHeader.decode(key)))
+      }),
+    )
+  })
+
+  it('the at parameter allows every instant the codec accepts, and refuses what it refuses by form', function () {
+    const atSchema = parameter('/point/{id}', 'get', 'at')
+    const instants = fc.oneof(
+      fc.date({ min: new Date(0), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.nat().map(String),
+      fc.string(),
+      fc.constantFrom('2026-01-01T00:00+09:00', '2026-01-01T00:00:00.123456789-05:30', '0'),
+    )
+    fc.assert(
+      fc.property(instants, (at) => {
+        if (E.isRight(InstantParam.decode(at))) expect(atSchema(at), at).to.equal(true)
+      }),
+    )
+    for (const refused of ['2026-01-01', '2026-01-01T00:00:00', '2026-01-01t00:00:00z', '01', '+002026-01-01T00:00:00Z', 'now']) {
+      expect(atSchema(refused), refused).to.equal(false)
+    }
   })
 })

@@ -1,0 +1,59 @@
+import { idempotencyKeyRule, positiveSafeInteger } from '../events/model'
+import type { Json } from './openapi-problems'
+import { idempotencyKeyHeaderPattern, instantPattern, pageBounds } from './requests'
+
+/** The parameters and headers of the point routes, with the bounds their codecs enforce. */
+export const parameters = {
+  id: {
+    name: 'id',
+    in: 'path',
+    required: true,
+    description: 'The user id, written in decimal without leading zeros',
+    schema: { type: 'integer', ...positiveSafeInteger },
+  },
+  at: {
+    name: 'at',
+    in: 'query',
+    required: false,
+    description:
+      'Answer the balance as of this moment, replayed from the log: Unix milliseconds, or an ISO-8601 date-time with ' +
+      'its offset (a four-digit year, a real calendar date); not before 1970, not a bare date',
+    schema: { type: 'string', pattern: instantPattern, examples: ['1767225600000', '2026-01-01T00:00:00Z'] },
+  },
+  limit: {
+    name: 'limit',
+    in: 'query',
+    required: false,
+    description: 'Most events in one page',
+    schema: { type: 'integer', ...pageBounds.limit },
+  },
+  after: {
+    name: 'after',
+    in: 'query',
+    required: false,
+    description: 'Only events with an id greater than this; the `Link` header of the previous page names it',
+    schema: { type: 'integer', ...pageBounds.after },
+  },
+  idempotencyKey: {
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    description:
+      'Names this command so that a retry applies it once: a repeat with the same key, user and body gets the first ' +
+      'answer again, status and body, with `Idempotency-Replayed: true`, and appends nothing. Printable ASCII, sent ' +
+      'at most once; empty or all blank is refused',
+    schema: {
+      type: 'string',
+      minLength: idempotencyKeyRule.minLength,
+      maxLength: idempotencyKeyRule.maxLength,
+      pattern: idempotencyKeyHeaderPattern,
+    },
+  },
+} satisfies Record<string, Json>
+
+export const replayedHeader: Json = {
+  'Idempotency-Replayed': {
+    description: 'Present, `true`, when this is the recorded answer to an earlier request with the same key',
+    schema: { const: 'true' },
+  },
+}

@@ -1,0 +1,140 @@
+import { json, problems, ref, type Json } from './openapi-problems'
+import { parameters, replayedHeader } from './openapi-parameters'
+import type { ProblemCode } from './problem'
+import { operationScopes, type GuardedOperation } from './scopes'
+
+/** The name of the bearer-key security scheme, when keys are on. */
+export const securityScheme = 'apiKey'
+
+interface Spec {
+  readonly operationId: string
+  readonly summary: string
+  readonly parameters?: Json[]
+  readonly requestBody?: Json
+  readonly responses: Record<string, Json>
+}
+
+const isGuarded = (operationId: string): operationId is GuardedOperation => Object.hasOwn(operationScopes, operationId)
+
+/**
+ * One operation: its `security` and 401/403 answers come from the scope its route is guarded with, when keys are
+ * on; its problem answers from the catalog.
+ */
+const operation = (secured: boolean, tag: string, spec: Spec, ...failures: ProblemCode[]): Json => {
+  const scope = secured && isGuarded(spec.operationId) ? operationScopes[spec.operationId] : undefined
+  const auth: ProblemCode[] = scope === undefined ? [] : ['UNAUTHORIZED', 'FORBIDDEN']
+  return {
+    tags: [tag],
+    ...spec,
+    ...(scope === undefined ? {} : { security: [{ [securityScheme]: [scope] }] }),
+    responses: { ...spec.responses, ...problems(...auth, ...failures) },
+  }
+}
+
+const command = (secured: boolean, operationId: 'charge' | 'use', summary: string, rejection: ProblemCode): Json => ({
+  patch: operation(
+    secured,
+    'points',
+    {
+      operationId,
+      summary,
+      parameters: [parameters.id, parameters.idempotencyKey],
+      requestBody: { required: true, ...json(ref('AmountBody')) },
+      responses: {
+        '200': { description: 'The balance right after this command', headers: replayedHeader, ...json(ref('UserPoint')) },
+      },
+    },
+    'AMOUNT_LIMIT_EXCEEDED',
+    rejection,
+    'IDEMPOTENCY_KEY_REUSED',
+    'PAYLOAD_TOO_LARGE',
+  ),
+})
+
+const text = (mediaType: string): Json => ({ type: 'string', description: `A ${mediaType} document` })
+
+/** Every route the service serves, keyed by its path template. */
+export const paths = (secured: boolean): Record<string, Json> => ({
+  '/point/{id}': {
+    get: operation(secured, 'points', {
+      operationId: 'balance',
+      summary: "A user's balance; a user never seen has 0",
+      parameters: [parameters.id, parameters.at],
+      responses: { '200': { description: 'The projected balance', ...json(ref('UserPoint')) } },
+    }),
+  },
+  '/point/{id}/histories': {
+    get: operation(secured, 'points', {
+      operationId: 'history',
+      summary: "A user's accepted commands, oldest first, a page at a time",
+      parameters: [parameters.id, parameters.limit, parameters.after],
+      responses: {
+        '200': {
+          description: 'The events, oldest first',
+          headers: {
+            Link: {
+              description: 'Present when more events remain: `<…?after=ID&limit=N>; rel="next"`',
+              schema: { type: 'string' },
+            },
+          },
+          ...json({ type: 'array', items: ref('PointHistory') }),
+        },
+      },
+    }),
+  },
+  '/point/{id}/charge': command(secured, 'charge', 'Adds points', 'BALANCE_LIMIT_EXCEEDED'),
+  '/point/{id}/use': command(secured, 'use', 'Spends points', 'INSUFFICIENT_BALANCE'),
+  '/healthz': {
+    get: operation(secured, 'operations', {
+      operationId: 'liveness',
+      summary: 'Liveness: the process is running',
+      responses: { '200': { description: 'Alive', ...json(ref('Status')) } },
+    }),
+  },
+  '/readyz': {
+    get: operation(secured, 'operations', {
+      operationId: 'readiness',
+      summary: 'Readiness: ready for traffic and the store answers; otherwise NOT_READY or STORE_UNAVAILABLE',
+      responses: { '200': { description: 'Ready', ...json(ref('Status')) } },
+    }),
+  },
+  '/metrics': {
+    get: operation(secured, 'operations', {
+      operationId: 'metrics',
+      summary: 'Prometheus metrics',
+      responses: { '200': { description: 'The Prometheus text format', ...json(text('text/plain'), 'text/plain') } },
+    }),
+  },
+  '/openapi.json': {
+    get: operation(secured, 'operations', {
+      operationId: 'openapi',
+      summary: 'This document',
+      responses: { '200': { description: 'OpenAPI 3.1', ...json({ type: 'object', additionalProperties: true }) } },
+    }),
+  },
+  '/docs': {
+    get: operation(secured, 'operations', {
+      operationId: 'docs',
+      summary: 'This document, rendered by Swagger UI',
+      responses: { '200': { description: 'An HTML page', ...json(text('text/html'), 'text/html') } },
+    }),
+  },
+  '/docs/{file}': {
+    get: operation(
+      secured,
+      'operations',
+      {
+        operationId: 'docsAsset',
+        summary: "The docs page's scripts and styles, served from this origin",
+        parameters: [{ name: 'file', in: 'path', required: true, description: 'A file the page names', schema: { type: 'string' } }],
+        responses: {
+          '200': {
+            description: 'A script or a style sheet',
+            content: { 'text/javascript': { schema: text('text/javascript') }, 'text/css': { schema: text('text/css') } },
+          },
+        },
+      },
+      'NOT_FOUND',
+    ),
+  },
+})

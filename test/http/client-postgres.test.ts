@@ -1,0 +1,4 @@
+import { postgresFixture } from '../support/postgres'
+import { generatedClientSuite } from './client-suite'
+
+generatedClientSuite('postgres', () => postgresFixture())
