@@ -29,6 +29,8 @@ const Environment = t.type({
   HTTP_HEADERS_TIMEOUT_MS: withDefault(PositiveInt, 5_000),
   HTTP_REQUEST_TIMEOUT_MS: withDefault(PositiveInt, 10_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: withDefault(PositiveInt, 5_000),
+  // At most what fits in milliseconds as a safe integer.
+  IDEMPOTENCY_RETENTION_SECONDS: withDefault(decimalIntIn(1, Math.floor(Number.MAX_SAFE_INTEGER / 1000), 'Seconds'), 86_400),
 })
 type Environment = t.TypeOf<typeof Environment>
 
@@ -51,6 +53,8 @@ export interface Config {
   readonly apiKeys: readonly ApiKey[] | undefined
   /** How long a client may take to send its headers, its whole request, and how long an idle connection stays open. */
   readonly http: HttpLimits
+  /** How long an idempotency receipt answers a retry; after it, the same key is a new command. */
+  readonly idempotencyRetentionMs: number
 }
 
 export interface HttpLimits {
@@ -90,6 +94,7 @@ const toConfig = (env: Environment): E.Either<string, Config> =>
           requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
           keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
         },
+        idempotencyRetentionMs: env.IDEMPOTENCY_RETENTION_SECONDS * 1000,
       }))(toStoreConfig(env))
 
 /** Validates a set of variables; the service calls `readConfig` instead. */

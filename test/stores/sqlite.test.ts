@@ -11,8 +11,8 @@ import { amount, userId } from '../support/values'
 import { storeContract } from './contract'
 import { groupCommitSuite } from './group-commit'
 
-storeContract('sqlite (group commit)', () => sqliteFixture())
-storeContract('sqlite (one commit per append)', () => sqliteFixture({ groupCommit: false }))
+storeContract('sqlite (group commit)', (options) => sqliteFixture(options))
+storeContract('sqlite (one commit per append)', (options) => sqliteFixture({ ...options, groupCommit: false }))
 groupCommitSuite('sqlite', (options) => sqliteFixture(options))
 
 const charge = (user: number, n: number): PointEvent => ({ type: 'CHARGE', userId: userId(user), amount: amount(n), timeMillis: 5 })

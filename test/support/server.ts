@@ -16,6 +16,7 @@ export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   shutdownTimeoutMs: 5_000,
   apiKeys: undefined,
   http: { headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000 },
+  idempotencyRetentionMs: 86_400_000,
   ...overrides,
 })
 
