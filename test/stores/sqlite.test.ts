@@ -6,6 +6,7 @@ import type { IdempotencyKey, PointEvent } from '../../src/events/model'
 import { createLedger } from '../../src/projections/ledger'
 import { openDatabase, openSqliteStore, SqliteStore, type SqliteStoreOptions } from '../../src/stores/sqlite'
 import { migrate, migrations, type Migration } from '../../src/stores/sqlite/schema'
+import { duplicateKeys } from '../../src/stores/sqlite/sql/duplicate-keys'
 import { sqliteFixture, tempDir, type TempDir } from '../support/sqlite'
 import { amount, userId } from '../support/values'
 import { storeContract } from './contract'
@@ -105,6 +106,19 @@ describe('sqlite store', function () {
         expect(tagOf(other)).to.equal('Right')
       } finally {
         await store.close()
+      }
+    })
+
+    it('finds, for the audit, a (user, key) recorded twice, and not one key used by two users', function () {
+      const db = openDatabase(path)
+      try {
+        // A schema changed by hand: the table's key gone, so nothing stops duplicates (nor could the store open).
+        db.exec('CREATE TABLE loose AS SELECT * FROM receipts; DROP TABLE receipts; ALTER TABLE loose RENAME TO receipts;')
+        const insert = db.prepare("INSERT INTO receipts (key, user_id, fingerprint, outcome, update_millis) VALUES (?, ?, 'f', '{}', 1)")
+        for (const [key, user] of [['twice', 1], ['twice', 1], ['shared', 1], ['shared', 2]] as const) insert.run(key, user)
+        expect(duplicateKeys(db)()).to.deep.equal([{ userId: 1, key: 'twice', count: 2 }])
+      } finally {
+        db.close()
       }
     })
 
