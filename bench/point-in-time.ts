@@ -191,7 +191,7 @@ async function foldAgainstLookup(path: string): Promise<string> {
   const folding: PointStore = {
     load: (u) => store.load(u),
     append: (u, v, p) => store.append(u, v, p),
-    receipts: (k) => store.receipts(k),
+    receipts: (u, k) => store.receipts(u, k),
     balance: (u) => store.balance(u),
     history: (u, q) => store.history(u, q),
     close: () => store.close(),

@@ -48,6 +48,8 @@ const Environment = t.type({
   HTTP_REQUEST_TIMEOUT_MS: withDefault(PositiveInt, 10_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: withDefault(PositiveInt, 5_000),
   PUBLIC_URL: PublicUrl,
+  // At most what fits in milliseconds as a safe integer.
+  IDEMPOTENCY_RETENTION_SECONDS: withDefault(decimalIntIn(1, Math.floor(Number.MAX_SAFE_INTEGER / 1000), 'Seconds'), 86_400),
 })
 type Environment = t.TypeOf<typeof Environment>
 
@@ -72,6 +74,8 @@ export interface Config {
   readonly http: HttpLimits
   /** The URL clients use, when a proxy stands in front; undefined: the address the service listens on. */
   readonly publicUrl: string | undefined
+  /** How long an idempotency receipt answers a retry; after it, the same key is a new command. */
+  readonly idempotencyRetentionMs: number
 }
 
 export interface HttpLimits {
@@ -112,6 +116,7 @@ const toConfig = (env: Environment): E.Either<string, Config> =>
           keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
         },
         publicUrl: env.PUBLIC_URL,
+        idempotencyRetentionMs: env.IDEMPOTENCY_RETENTION_SECONDS * 1000,
       }))(toStoreConfig(env))
 
 /** Validates a set of variables; the service calls `readConfig` instead. */

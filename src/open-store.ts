@@ -10,16 +10,23 @@ import { openSqliteStore } from './stores/sqlite'
 /** Every store the service can run on serves commands and reads, and can be audited. */
 export type OpenedStore = PointStore & AuditSource
 
+/** What every store is opened with, whichever it is. */
+export interface OpenOptions {
+  /** How long an idempotency receipt answers a retry. */
+  readonly receiptRetentionMillis?: number
+}
+
 /** Opens the configured store, ready for use: a PostgreSQL schema is brought up to date first. */
-export async function openStore(config: StoreConfig): Promise<OpenedStore> {
+export async function openStore(config: StoreConfig, options: OpenOptions = {}): Promise<OpenedStore> {
   switch (config.kind) {
     case 'memory':
-      return new MemoryStore()
+      return new MemoryStore(undefined, undefined, options)
     case 'sqlite':
       mkdirSync(dirname(config.path), { recursive: true })
-      return openSqliteStore(config.path)
+      return openSqliteStore(config.path, options)
     case 'postgres':
       return openPostgresStore(config.url, {
+        ...options,
         poolSize: config.poolSize,
         statementTimeoutMillis: config.statementTimeoutMs,
       }).catch((error: unknown) => {

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type Koa from 'koa'
 import type { Logger } from 'pino'
 import type { Config } from './config'
-import type { PointStore } from './events/store'
+import type { PointStore, StoreFault } from './events/store'
 import { createApp } from './http/app'
 import { answerClientError } from './http/client-error'
 import { Lifecycle } from './http/lifecycle'
@@ -11,6 +11,8 @@ import { openStore } from './open-store'
 import { createLedger, type Ledger } from './projections/ledger'
 import { shutDown } from './shutdown'
 import { sharedStoreRetries } from './stores/conflict-backoff'
+import { delegating } from './stores/delegating'
+import { prunesReceipts, ReceiptPruner } from './stores/receipt-retention'
 import { timedStore } from './stores/timed'
 
 export interface Service {
@@ -24,10 +26,10 @@ export interface Service {
 
 /** Wires a store (the configured one unless given, opened and ready), the ledger and the HTTP app, and starts listening. */
 export async function startService(config: Config, logger: Logger, given?: PointStore): Promise<Service> {
-  const rawStore = given ?? (await openStore(config.store))
+  const rawStore = given ?? (await openStore(config.store, { receiptRetentionMillis: config.idempotencyRetentionMs }))
   const lifecycle = new Lifecycle()
   const metrics = new Metrics()
-  const store = timedStore(rawStore, metrics.observeStore)
+  const store = timedStore(withPruning(rawStore, logger), metrics.observeStore)
   const shared = config.store.kind === 'postgres' ? sharedStoreRetries : {}
   const ledger = createLedger({ store, limits: config.limits, onBatch: metrics.onBatch, ...shared })
   metrics.watchQueue(ledger.commands)
@@ -55,4 +57,18 @@ export async function startService(config: Config, logger: Logger, given?: Point
 
   const stop = () => shutDown({ server, lifecycle, store, timeoutMs: config.shutdownTimeoutMs })
   return { server, app, ledger, lifecycle, stop }
+}
+
+/** Prunes expired receipts in the background while the store is open, if it keeps them in a file or database. */
+function withPruning(store: PointStore, logger: Logger): PointStore {
+  if (!prunesReceipts(store)) return store
+  const onFault = (fault: StoreFault) => logger.warn({ err: fault._tag === 'StoreUnavailable' ? fault.cause : fault }, 'pruning idempotency receipts failed; the next pass retries')
+  const pruner = new ReceiptPruner(store, { onFault })
+  pruner.start()
+  return delegating(store, {
+    close: async () => {
+      await pruner.stop()
+      await store.close()
+    },
+  })
 }

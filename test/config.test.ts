@@ -26,6 +26,7 @@ describe('configuration', function () {
       apiKeys: undefined,
       http: { headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000 },
       publicUrl: undefined,
+      idempotencyRetentionMs: 86_400_000,
     })
   })
 
@@ -44,6 +45,8 @@ describe('configuration', function () {
     { env: { LOG_LEVEL: 'debug' }, expected: { logLevel: 'debug' } },
     { env: { POINT_MAX_AMOUNT: '500' }, expected: { limits: { maxAmount: 500, maxBalance: 10_000_000 } } },
     { env: { POINT_MAX_BALANCE: '9000', POINT_MAX_AMOUNT: '9000' }, expected: { limits: { maxAmount: 9000, maxBalance: 9000 } } },
+    { env: { IDEMPOTENCY_RETENTION_SECONDS: '3600' }, expected: { idempotencyRetentionMs: 3_600_000 } },
+    { env: { IDEMPOTENCY_RETENTION_SECONDS: '1' }, expected: { idempotencyRetentionMs: 1_000 } },
   ]
   for (const { env, expected } of readings) {
     it(`reads ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`, function () {
@@ -66,6 +69,11 @@ describe('configuration', function () {
     ['POINT_MAX_BALANCE', '012'],
     ['POINT_STORE', 'foo'],
     ['LOG_LEVEL', 'loud'],
+    ['IDEMPOTENCY_RETENTION_SECONDS', '0'],
+    ['IDEMPOTENCY_RETENTION_SECONDS', '-60'],
+    ['IDEMPOTENCY_RETENTION_SECONDS', '1.5'],
+    ['IDEMPOTENCY_RETENTION_SECONDS', '24h'],
+    ['IDEMPOTENCY_RETENTION_SECONDS', '9007199254741'],
   ]
   for (const [name, value] of refused) {
     it(`refuses ${name}=${JSON.stringify(value)} with a message naming ${name}`, function () {

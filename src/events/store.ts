@@ -101,8 +101,11 @@ export interface PointStore {
    * that lost a race retries this way, so a rival that keeps winning the optimistic race cannot starve it.
    */
   appendLocked?<P extends Plan>(userId: UserId, plan: (state: PointState) => P): TE.TaskEither<StoreFault, Locked<P>>
-  /** The stored receipts among these keys. */
-  receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]>
+  /**
+   * The user's stored receipts among these keys, still within the retention window: keys are the user's own,
+   * and a receipt past the window is not found, whether or not it has been pruned yet.
+   */
+  receipts(userId: UserId, keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]>
   /** The projected balance, as reads should see it. */
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint>
   /**

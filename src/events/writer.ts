@@ -169,7 +169,7 @@ class UserWriter {
   private async receiptsFor(batch: readonly Command[]): Promise<E.Either<StoreUnavailable, Map<IdempotencyKey, Receipt>>> {
     const keys = [...new Set(batch.flatMap((command) => (command.key === undefined ? [] : [command.key])))]
     if (keys.length === 0) return E.right(new Map())
-    const found = await this.options.store.receipts(keys)()
+    const found = await this.options.store.receipts(this.userId, keys)()
     return E.isLeft(found) ? E.left(asUnavailable(found.left)) : E.right(new Map(found.right.map((r) => [r.key, r])))
   }
 }

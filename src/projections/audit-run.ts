@@ -7,7 +7,9 @@ import { Auditor, type Finding, type LogEntry, type ProjectionRow } from './audi
 /** Rows in arrays, read synchronously or not, as the store's driver does. */
 export type Chunks<A> = AsyncIterable<readonly A[]> | Iterable<readonly A[]>
 
+/** A user's key recorded more than once; keys are per user. */
 export interface DuplicateKey {
+  readonly userId: UserId
   readonly key: string
   readonly count: number
 }
@@ -18,7 +20,7 @@ export interface AuditSource {
   scanEvents(userId?: UserId): Chunks<LogEntry>
   /** Every projection row, or one user's, in chunks. */
   scanProjections(userId?: UserId): Chunks<ProjectionRow>
-  /** Idempotency keys stored more than once. */
+  /** (user, idempotency key) pairs stored more than once. */
   duplicateKeys(): AsyncIterable<DuplicateKey> | Iterable<DuplicateKey>
   /** Replaces the projection with these states, in one transaction where the store has them. */
   rebuild(states: ReadonlyArray<{ readonly userId: UserId; readonly balance: number; readonly version: number }>): Promise<void>
@@ -61,7 +63,7 @@ async function audit(source: AuditSource, limits: Limits, options: AuditOptions)
   }
   auditor.missingProjections(seen)
   if (options.userId === undefined) {
-    for await (const { key, count } of source.duplicateKeys()) auditor.duplicateKey(key, count)
+    for await (const { userId, key, count } of source.duplicateKeys()) auditor.duplicateKey(userId, key, count)
   }
   if (options.rebuild === true) await source.rebuild(auditor.replayed())
 

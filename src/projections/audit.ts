@@ -23,7 +23,7 @@ export type Finding =
   | { readonly kind: 'OUT_OF_ORDER'; readonly userId: UserId; readonly eventId: number; readonly detail: string }
   | { readonly kind: 'BAD_EVENT'; readonly userId: UserId; readonly eventId: number; readonly detail: string }
   | { readonly kind: 'PROJECTION_MISMATCH'; readonly userId: UserId; readonly projected: string; readonly replayed: string }
-  | { readonly kind: 'DUPLICATE_KEY'; readonly key: string; readonly count: number }
+  | { readonly kind: 'DUPLICATE_KEY'; readonly userId: UserId; readonly key: string; readonly count: number }
   | { readonly kind: 'BALANCE_AFTER_MISMATCH'; readonly userId: UserId; readonly eventId: number; readonly stored: number; readonly replayed: number }
 
 interface Replayed {
@@ -101,8 +101,8 @@ export class Auditor {
     }
   }
 
-  duplicateKey(key: string, count: number): void {
-    this.findings.push({ kind: 'DUPLICATE_KEY', key, count })
+  duplicateKey(userId: UserId, key: string, count: number): void {
+    this.findings.push({ kind: 'DUPLICATE_KEY', userId, key, count })
   }
 
   /** The state the log implies for each user, for rebuilding the projection. */

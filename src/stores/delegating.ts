@@ -7,7 +7,7 @@ import type { Plan, PointStore, StoreCall, StoreFault } from '../events/store'
 export const delegating = (inner: PointStore, overrides: Partial<PointStore> = {}): PointStore => ({
   load: (userId) => inner.load(userId),
   append: (userId, expectedVersion, plan) => inner.append(userId, expectedVersion, plan),
-  receipts: (keys) => inner.receipts(keys),
+  receipts: (userId, keys) => inner.receipts(userId, keys),
   balance: (userId) => inner.balance(userId),
   history: (userId, query) => inner.history(userId, query),
   close: () => inner.close(),
@@ -26,7 +26,7 @@ export const wrapping = (inner: PointStore, around: Around): PointStore => {
   return delegating(inner, {
     load: (userId) => around('load', inner.load(userId)),
     append: (userId, expectedVersion, plan) => around('append', inner.append(userId, expectedVersion, plan)),
-    receipts: (keys) => around('receipts', inner.receipts(keys)),
+    receipts: (userId, keys) => around('receipts', inner.receipts(userId, keys)),
     balance: (userId) => around('balance', inner.balance(userId)),
     history: (userId, query) => around('history', inner.history(userId, query)),
     ...(locked === undefined

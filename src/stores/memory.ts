@@ -18,11 +18,25 @@ import {
 import type { LogEntry, ProjectionRow } from '../projections/audit'
 import type { AuditSource, DuplicateKey } from '../projections/audit-run'
 import { replay } from '../projections/balance'
+import { defaultReceiptRetentionMillis } from './receipt-retention'
 
 export interface MemoryStoreOptions {
   /** How many idempotency receipts to keep; the oldest are forgotten first. */
   readonly maxReceipts?: number
+  /** How long a receipt answers a retry, from the time it was recorded. */
+  readonly receiptRetentionMillis?: number
+  /** Stamps each receipt; the window is measured on it. */
+  readonly clock?: () => number
 }
+
+/** A receipt and when this store recorded it. */
+interface Kept {
+  readonly receipt: Receipt
+  readonly at: number
+}
+
+/** One map key per (user, key): the user id is digits, so the first colon ends it. */
+const slot = (userId: UserId, key: IdempotencyKey): string => `${userId}:${key}`
 
 /**
  * The given in-memory tables behind the store port. They have no transactions,
@@ -33,11 +47,13 @@ export class MemoryStore implements PointStore, AuditSource {
   /** Per-user log length, so a stale `expectedVersion` is refused as in durable stores. */
   private readonly versions = new Map<UserId, number>()
 
-  /** Receipts of keyed commands, oldest first; the oldest are forgotten past `maxReceipts`. */
-  private readonly receiptsByKey = new Map<IdempotencyKey, Receipt>()
+  /** Receipts of keyed commands by (user, key), oldest first; the oldest are forgotten past `maxReceipts` or the window. */
+  private readonly receiptsByKey = new Map<string, Kept>()
   private readonly maxReceipts: number
-  /** Keys of appends under way, so two users' writers cannot both record one key. */
-  private readonly claimedKeys = new Set<IdempotencyKey>()
+  private readonly retentionMillis: number
+  private readonly clock: () => number
+  /** (user, key) of appends under way, so two writers of one user cannot both record one key. */
+  private readonly claimedKeys = new Set<string>()
 
   constructor(
     private readonly points = new UserPointTable(),
@@ -45,6 +61,8 @@ export class MemoryStore implements PointStore, AuditSource {
     options: MemoryStoreOptions = {},
   ) {
     this.maxReceipts = options.maxReceipts ?? 100_000
+    this.retentionMillis = options.receiptRetentionMillis ?? defaultReceiptRetentionMillis
+    this.clock = options.clock ?? Date.now
   }
 
   load(userId: UserId): TE.TaskEither<StoreFault, PointState> {
@@ -66,8 +84,8 @@ export class MemoryStore implements PointStore, AuditSource {
         pipe(
           attempt(() => this.write(userId, events, projection)),
           // Only what this append claimed is let go, whether it was written or not.
-          TE.tapError(() => TE.fromIO(() => this.release(receipts))),
-          TE.tap((written) => TE.fromIO(() => this.remember(receipts, written.updateMillis))),
+          TE.tapError(() => TE.fromIO(() => this.release(userId, receipts))),
+          TE.tap((written) => TE.fromIO(() => this.remember(userId, receipts, written.updateMillis))),
         ),
       ),
     )
@@ -76,7 +94,7 @@ export class MemoryStore implements PointStore, AuditSource {
   /**
    * Checks and takes the user's next version and the batch's keys in one
    * synchronous step, so a second append on the same version, or another
-   * user's append with one of these keys, loses until this one is done.
+   * append of this user with one of these keys, loses until this one is done.
    */
   private claim(
     userId: UserId,
@@ -85,26 +103,41 @@ export class MemoryStore implements PointStore, AuditSource {
     count: number,
     receipts: readonly NewReceipt[],
   ): E.Either<StoreFault, void> {
-    const keyTaken = receipts.some(({ key }) => this.receiptsByKey.has(key) || this.claimedKeys.has(key))
+    const now = this.clock()
+    const keyTaken = receipts.some(({ key }) => this.live(slot(userId, key), now) !== undefined || this.claimedKeys.has(slot(userId, key)))
     if (version !== expectedVersion || keyTaken) return E.left(versionConflict(userId, expectedVersion))
     this.versions.set(userId, expectedVersion + count)
-    for (const { key } of receipts) this.claimedKeys.add(key)
+    for (const { key } of receipts) this.claimedKeys.add(slot(userId, key))
     return E.right(undefined)
   }
 
-  private release(receipts: readonly NewReceipt[]): void {
-    for (const { key } of receipts) this.claimedKeys.delete(key)
+  private release(userId: UserId, receipts: readonly NewReceipt[]): void {
+    for (const { key } of receipts) this.claimedKeys.delete(slot(userId, key))
   }
 
-  receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
-    return TE.right(keys.flatMap((key) => this.receiptsByKey.get(key) ?? []))
+  receipts(userId: UserId, keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
+    const now = this.clock()
+    return TE.right(keys.flatMap((key) => this.live(slot(userId, key), now)?.receipt ?? []))
   }
 
-  private remember(receipts: readonly NewReceipt[], updateMillis: number): void {
-    this.release(receipts)
-    for (const receipt of receipts) this.receiptsByKey.set(receipt.key, recorded(receipt, updateMillis))
-    for (const oldest of this.receiptsByKey.keys()) {
-      if (this.receiptsByKey.size <= this.maxReceipts) break
+  /** A receipt answers while its window lasts, whether or not it has been forgotten yet. */
+  private live(at: string, now: number): Kept | undefined {
+    const kept = this.receiptsByKey.get(at)
+    return kept !== undefined && now - kept.at < this.retentionMillis ? kept : undefined
+  }
+
+  private remember(userId: UserId, receipts: readonly NewReceipt[], updateMillis: number): void {
+    this.release(userId, receipts)
+    const at = this.clock()
+    for (const receipt of receipts) {
+      const key = slot(userId, receipt.key)
+      // Re-inserted, an expired receipt's successor moves to the young end of the order.
+      this.receiptsByKey.delete(key)
+      this.receiptsByKey.set(key, { receipt: recorded(receipt, updateMillis), at })
+    }
+    // Oldest first: past the bound, or past the window (each is dropped once, so this stays cheap).
+    for (const [oldest, kept] of this.receiptsByKey) {
+      if (this.receiptsByKey.size <= this.maxReceipts && at - kept.at < this.retentionMillis) break
       this.receiptsByKey.delete(oldest)
     }
   }
@@ -139,7 +172,7 @@ export class MemoryStore implements PointStore, AuditSource {
     }
   }
 
-  /** Keys are unique by construction here. */
+  /** Keys are unique per user by construction here. */
   duplicateKeys(): DuplicateKey[] {
     return []
   }
@@ -156,7 +189,7 @@ export class MemoryStore implements PointStore, AuditSource {
   /** Appends one at a time: the table numbers rows as inserts complete. */
   private async write(userId: UserId, events: readonly PointEvent[], projection: PointState): Promise<UserPoint> {
     // A batch of keyed rejections only: nothing to append, the projection stands.
-    if (events.length === 0) return { id: userId, point: projection.balance, updateMillis: Date.now() }
+    if (events.length === 0) return { id: userId, point: projection.balance, updateMillis: this.clock() }
     for (const event of events) {
       await this.histories.insert(userId, event.amount, event.type, event.timeMillis)
     }

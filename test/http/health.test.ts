@@ -46,7 +46,7 @@ describe('health', function () {
     const switching: PointStore = {
       load: (u) => current.load(u),
       append: (u, v, plan) => current.append(u, v, plan),
-      receipts: (k) => current.receipts(k),
+      receipts: (u, k) => current.receipts(u, k),
       balance: (u) => current.balance(u),
       history: (u, q) => current.history(u, q),
       close: () => current.close(),

@@ -137,8 +137,8 @@ describe('metrics', function () {
 })
 
 describe('timed store', function () {
-  storeContract('memory, timed', () => {
-    const store = timedStore(fastMemoryStore(), () => undefined)
+  storeContract('memory, timed', (options) => {
+    const store = timedStore(fastMemoryStore(undefined, options), () => undefined)
     return Promise.resolve({ store, dispose: () => store.close() })
   })
 

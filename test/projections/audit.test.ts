@@ -98,7 +98,7 @@ describe('Auditor', function () {
 
   it('reports duplicate idempotency keys it is told of', function () {
     const auditor = new Auditor(limits)
-    auditor.duplicateKey('k1', 2)
-    expect(auditor.findings).to.deep.equal([{ kind: 'DUPLICATE_KEY', key: 'k1', count: 2 }])
+    auditor.duplicateKey(userId(3), 'k1', 2)
+    expect(auditor.findings).to.deep.equal([{ kind: 'DUPLICATE_KEY', userId: 3, key: 'k1', count: 2 }])
   })
 })

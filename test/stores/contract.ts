@@ -5,7 +5,14 @@ import { delta } from '../../src/events/decider'
 import { IdempotencyKey, rejection, type PointEvent } from '../../src/events/model'
 import type { NewReceipt, PointStore } from '../../src/events/store'
 import { createReads } from '../../src/projections/reads'
+import { createLedger } from '../../src/projections/ledger'
 import { amount, userId } from '../support/values'
+
+/** What a contract test may ask of a fresh store: a clock it moves by hand, a receipt window. */
+export interface FixtureOptions {
+  readonly clock?: () => number
+  readonly receiptRetentionMillis?: number
+}
 
 export interface StoreFixture {
   readonly store: PointStore
@@ -35,13 +42,17 @@ const right = <A>(result: E.Either<unknown, A>): A => {
  * What every store must do to stand behind the port. Each adapter's test file
  * calls this with a factory that makes a fresh, empty store.
  */
-export function storeContract(name: string, fixture: () => Promise<StoreFixture>): void {
+export function storeContract(name: string, fixture: (options?: FixtureOptions) => Promise<StoreFixture>): void {
   describe(`store contract: ${name}`, function () {
     let current: StoreFixture
     let store: PointStore
+    /** The store's time, moved by hand; starts well past zero so that "a window ago" is a real instant. */
+    let now: number
+    const window = 60_000
 
     beforeEach(async function () {
-      current = await fixture()
+      now = 1_700_000_000_000
+      current = await fixture({ clock: () => now, receiptRetentionMillis: window })
       store = current.store
     })
     afterEach(async function () {
@@ -111,7 +122,7 @@ export function storeContract(name: string, fixture: () => Promise<StoreFixture>
         outcome: rejection('INSUFFICIENT_BALANCE', 'balance 100 is less than 500'),
       }
       const written = right(await store.append(userId(1), 0, { events: [charge(1, 100)], projection: { balance: 100, version: 1 }, receipts: [accepted, refused] })())
-      const found = right(await store.receipts([key('k-accepted'), key('k-refused'), key('k-unknown')])())
+      const found = right(await store.receipts(userId(1), [key('k-accepted'), key('k-refused'), key('k-unknown')])())
       expect(found.sort((a, b) => a.key.localeCompare(b.key))).to.deep.equal([
         { ...accepted, outcome: { _tag: 'Accepted', point: 100, updateMillis: written.updateMillis } },
         refused,
@@ -123,19 +134,56 @@ export function storeContract(name: string, fixture: () => Promise<StoreFixture>
       const before = right(await store.balance(userId(1))())
       const refused: NewReceipt = { key: key('k-only'), userId: userId(1), fingerprint: 'Use:1:500', outcome: rejection('INSUFFICIENT_BALANCE', 'no') }
       right(await store.append(userId(1), 1, { events: [], projection: { balance: 100, version: 1 }, receipts: [refused] })())
-      expect(right(await store.receipts([key('k-only')])())).to.have.length(1)
+      expect(right(await store.receipts(userId(1), [key('k-only')])())).to.have.length(1)
       expect(right(await store.history(userId(1))())).to.have.length(1)
       expect(right(await store.balance(userId(1))())).to.deep.equal(before)
       expect(right(await store.load(userId(1))())).to.deep.equal({ balance: 100, version: 1 })
     })
 
-    it('refuses a key already recorded, even for another user, and writes nothing of that batch', async function () {
+    it('refuses a key the same user has recorded already, as a lost race, and writes nothing of that batch', async function () {
       const first: NewReceipt = { key: key('k-taken'), userId: userId(1), fingerprint: 'Charge:1:5', outcome: { _tag: 'Accepted', point: 5 } }
       right(await store.append(userId(1), 0, { events: [charge(1, 5)], projection: { balance: 5, version: 1 }, receipts: [first] })())
-      const clash = await store.append(userId(2), 0, { events: [charge(2, 5)], projection: { balance: 5, version: 1 }, receipts: [{ ...first, userId: userId(2), fingerprint: 'Charge:2:5' }] })()
+      // A writer that did not see the receipt: its version is right, its key is not free.
+      const clash = await store.append(userId(1), 1, { events: [charge(1, 6)], projection: { balance: 11, version: 2 }, receipts: [{ ...first, fingerprint: 'Charge:1:6' }] })()
       expect(E.isLeft(clash) && clash.left._tag).to.equal('VersionConflict')
-      expect(right(await store.history(userId(2))())).to.deep.equal([])
-      expect(right(await store.receipts([key('k-taken')])())[0]).to.include({ userId: 1 })
+      expect(right(await store.history(userId(1))()).map((e) => e.amount)).to.deep.equal([5])
+      expect(right(await store.receipts(userId(1), [key('k-taken')])())).to.have.length(1).and.to.have.nested.property('[0].fingerprint', 'Charge:1:5')
+    })
+
+    it('keeps keys per user: the same key on another user is its own receipt, and neither finds the other', async function () {
+      const mine: NewReceipt = { key: key('k'), userId: userId(1), fingerprint: 'Charge:1:5', outcome: { _tag: 'Accepted', point: 5 } }
+      const theirs: NewReceipt = { key: key('k'), userId: userId(2), fingerprint: 'Charge:2:9', outcome: { _tag: 'Accepted', point: 9 } }
+      right(await store.append(userId(1), 0, { events: [charge(1, 5)], projection: { balance: 5, version: 1 }, receipts: [mine] })())
+      expect(right(await store.receipts(userId(2), [key('k')])())).to.deep.equal([])
+      right(await store.append(userId(2), 0, { events: [charge(2, 9)], projection: { balance: 9, version: 1 }, receipts: [theirs] })())
+      expect(right(await store.receipts(userId(1), [key('k')])()).map((r) => r.fingerprint)).to.deep.equal(['Charge:1:5'])
+      expect(right(await store.receipts(userId(2), [key('k')])()).map((r) => r.fingerprint)).to.deep.equal(['Charge:2:9'])
+      expect(right(await store.history(userId(2))()).map((e) => e.amount)).to.deep.equal([9])
+    })
+
+    it('finds a receipt until its window has passed, pruned or not, then takes the key as new', async function () {
+      const first: NewReceipt = { key: key('k-old'), userId: userId(1), fingerprint: 'Charge:1:5', outcome: { _tag: 'Accepted', point: 5 } }
+      right(await store.append(userId(1), 0, { events: [charge(1, 5)], projection: { balance: 5, version: 1 }, receipts: [first] })())
+      const recordedAt = now
+      now = recordedAt + window - 1
+      expect(right(await store.receipts(userId(1), [key('k-old')])())).to.have.length(1)
+      now = recordedAt + window
+      expect(right(await store.receipts(userId(1), [key('k-old')])())).to.deep.equal([])
+      const again: NewReceipt = { ...first, fingerprint: 'Charge:1:7', outcome: { _tag: 'Accepted', point: 12 } }
+      right(await store.append(userId(1), 1, { events: [charge(1, 7)], projection: { balance: 12, version: 2 }, receipts: [again] })())
+      expect(right(await store.receipts(userId(1), [key('k-old')])()).map((r) => r.fingerprint)).to.deep.equal(['Charge:1:7'])
+    })
+
+    it('replays a retry just inside the window, and takes one just after it as a new command', async function () {
+      const ledger = createLedger({ store, limits: { maxAmount: 1_000, maxBalance: 10_000 }, clock: () => now })
+      const first = right(await ledger.charge(userId(3), amount(10), key('order-1'))())
+      now += window - 1
+      expect(right(await ledger.charge(userId(3), amount(10), key('order-1'))())).to.deep.equal({ ...first, replayed: true })
+      now += 1
+      const late = right(await ledger.charge(userId(3), amount(10), key('order-1'))())
+      expect(late).to.include({ point: 20 }).and.not.have.property('replayed')
+      expect(right(await ledger.charge(userId(3), amount(10), key('order-1'))())).to.deep.equal({ ...late, replayed: true })
+      expect(right(await store.history(userId(3))()).map((e) => e.amount)).to.deep.equal([10, 10])
     })
 
     it('keeps users apart', async function () {

@@ -3,12 +3,12 @@ import * as E from 'fp-ts/Either'
 import { once } from 'node:events'
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import pg from 'pg'
-import type { PointEvent } from '../../src/events/model'
+import type { IdempotencyKey, PointEvent } from '../../src/events/model'
 import { replay } from '../../src/projections/balance'
 import { createLedger } from '../../src/projections/ledger'
 import { sharedStoreRetries } from '../../src/stores/conflict-backoff'
 import { openPostgresStore, type PostgresStore } from '../../src/stores/postgres'
-import { pgMigrations } from '../../src/stores/postgres/schema'
+import { migratePostgres, pgMigrations } from '../../src/stores/postgres/schema'
 import { embedded, freshDatabase, postgresServer, type FreshDatabase } from '../support/postgres'
 import { amount, userId } from '../support/values'
 
@@ -41,6 +41,69 @@ describe('postgres store', function () {
       'SELECT version FROM schema_migrations ORDER BY version',
     )
     expect(rows).to.deep.equal(pgMigrations.map(({ version }) => ({ version })))
+  })
+
+  it('keys receipts per user from the step that does so, keeping the receipts recorded before it', async function () {
+    const step = pgMigrations.findIndex((m) => m.name.startsWith('receipts keyed per user'))
+    expect(step).to.be.greaterThan(0)
+    const now = 1_700_000_000_000
+    const pool = new pg.Pool({ connectionString: database.url })
+    try {
+      await migratePostgres(pool, pgMigrations.slice(0, step))
+      await pool.query('INSERT INTO receipts (key, user_id, fingerprint, outcome, update_millis) VALUES ($1, $2, $3, $4, $5)', [
+        'k', 1, 'Charge:1:5', JSON.stringify({ _tag: 'Accepted', point: 5 }), now,
+      ])
+    } finally {
+      await pool.end()
+    }
+    const store = await open({ clock: () => now })
+    expect(await store.receipts(userId(1), ['k' as IdempotencyKey])()).to.deep.equal(
+      E.right([{ key: 'k', userId: 1, fingerprint: 'Charge:1:5', outcome: { _tag: 'Accepted', point: 5, updateMillis: now } }]),
+    )
+    const theirs = { key: 'k' as IdempotencyKey, userId: userId(2), fingerprint: 'Charge:2:5', outcome: { _tag: 'Accepted' as const, point: 5 } }
+    expect(tagOf(await store.append(userId(2), 0, { events: [charge(2, 5)], projection: { balance: 5, version: 1 }, receipts: [theirs] })())).to.equal('Right')
+  })
+
+  it('treats one user\'s key recorded by two instances at once as a lost race: one receipt, the same answer for both', async function () {
+    const limits = { maxAmount: 1_000, maxBalance: 1_000_000 }
+    const [a, b] = await Promise.all([open(), open()])
+    const ledgers = [a, b].map((store) => createLedger({ store, limits, ...sharedStoreRetries }))
+    // Refusals of an empty user write a receipt and no event: only the receipts' key stands between the instances.
+    for (let round = 1; round <= 10; round++) {
+      const k = `refused-${round}` as IdempotencyKey
+      const answers = await Promise.all(ledgers.map((ledger) => ledger.use(userId(round), amount(500), k)()))
+      const refusals = answers.map((answer) => (E.isLeft(answer) && answer.left._tag === 'Rejection' ? answer.left : undefined))
+      expect(refusals.map((r) => r?.code), `round ${round}`).to.deep.equal(['INSUFFICIENT_BALANCE', 'INSUFFICIENT_BALANCE'])
+      expect(refusals.filter((r) => r?.replayed !== true), `round ${round}`).to.have.length(1)
+      expect(await a.receipts(userId(round), [k])()).to.satisfy((found: E.Either<unknown, unknown[]>) => E.isRight(found) && found.right.length === 1)
+    }
+  })
+
+  it('lets several instances prune at once: each expired receipt is deleted once, none is left, no fresh one is taken', async function () {
+    let now = 1_700_000_000_000
+    const clock = () => now
+    const [a, b] = await Promise.all([open({ clock, receiptRetentionMillis: 1_000 }), open({ clock, receiptRetentionMillis: 1_000 })])
+    const receipts = (user: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({ key: `k-${i}` as IdempotencyKey, userId: userId(user), fingerprint: `f-${i}`, outcome: { _tag: 'Accepted' as const, point: 1 } }))
+    for (const user of [1, 2, 3]) {
+      expect(tagOf(await a.append(userId(user), 0, { events: [charge(user, 1)], projection: { balance: 1, version: 1 }, receipts: receipts(user, 20) })())).to.equal('Right')
+    }
+    now += 1_000
+    expect(tagOf(await a.append(userId(4), 0, { events: [charge(4, 1)], projection: { balance: 1, version: 1 }, receipts: receipts(4, 5) })())).to.equal('Right')
+    const drain = async (store: PostgresStore) => {
+      let total = 0
+      for (;;) {
+        const deleted = await store.pruneReceipts(4)()
+        if (E.isLeft(deleted)) throw new Error(`pruning faulted: ${JSON.stringify(deleted.left)}`)
+        expect(deleted.right).to.be.at.most(4)
+        if (deleted.right === 0) return total
+        total += deleted.right
+      }
+    }
+    const [byA, byB] = await Promise.all([drain(a), drain(b)])
+    expect(byA + byB).to.equal(60)
+    const { rows } = await (a as unknown as Queryable).pool.query('SELECT user_id, count(*)::integer AS n FROM receipts GROUP BY user_id')
+    expect(rows).to.deep.equal([{ user_id: 4, n: 5 }])
   })
 
   it('appendLocked decides on the state it read under the row lock and appends in the same transaction', async function () {

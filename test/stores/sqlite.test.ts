@@ -6,14 +6,17 @@ import type { IdempotencyKey, PointEvent } from '../../src/events/model'
 import { createLedger } from '../../src/projections/ledger'
 import { openDatabase, openSqliteStore, SqliteStore, type SqliteStoreOptions } from '../../src/stores/sqlite'
 import { migrate, migrations, type Migration } from '../../src/stores/sqlite/schema'
+import { duplicateKeys } from '../../src/stores/sqlite/sql/duplicate-keys'
 import { sqliteFixture, tempDir, type TempDir } from '../support/sqlite'
 import { amount, userId } from '../support/values'
 import { storeContract } from './contract'
 import { groupCommitSuite } from './group-commit'
+import { pruningSuite } from './pruning'
 
-storeContract('sqlite (group commit)', () => sqliteFixture())
-storeContract('sqlite (one commit per append)', () => sqliteFixture({ groupCommit: false }))
+storeContract('sqlite (group commit)', (options) => sqliteFixture(options))
+storeContract('sqlite (one commit per append)', (options) => sqliteFixture({ ...options, groupCommit: false }))
 groupCommitSuite('sqlite', (options) => sqliteFixture(options))
+pruningSuite('sqlite', (options) => sqliteFixture(options))
 
 const charge = (user: number, n: number): PointEvent => ({ type: 'CHARGE', userId: userId(user), amount: amount(n), timeMillis: 5 })
 
@@ -81,6 +84,54 @@ describe('sqlite store', function () {
       db.pragma(`user_version = ${(migrations.at(-1)?.version ?? 0) + 1}`)
       db.close()
       expect(() => openDatabase(path)).to.throw(/schema version/)
+    })
+
+    it('keys receipts per user from the step that does so, keeping the receipts recorded before it', async function () {
+      const step = migrations.findIndex((m) => m.name.startsWith('receipts keyed per user'))
+      expect(step).to.be.greaterThan(0)
+      const now = 1_700_000_000_000
+      const db = new Sqlite(path)
+      migrate(db, migrations.slice(0, step))
+      db.prepare('INSERT INTO receipts (key, user_id, fingerprint, outcome, update_millis) VALUES (?, ?, ?, ?, ?)').run(
+        'k', 1, 'Charge:1:5', JSON.stringify({ _tag: 'Accepted', point: 5 }), now,
+      )
+      db.close()
+
+      const store = open({ clock: () => now })
+      try {
+        const kept = await store.receipts(userId(1), ['k' as IdempotencyKey])()
+        expect(kept).to.deep.equal(E.right([{ key: 'k', userId: 1, fingerprint: 'Charge:1:5', outcome: { _tag: 'Accepted', point: 5, updateMillis: now } }]))
+        const theirs = { key: 'k' as IdempotencyKey, userId: userId(2), fingerprint: 'Charge:2:5', outcome: { _tag: 'Accepted' as const, point: 5 } }
+        const other = await store.append(userId(2), 0, { events: [charge(2, 5)], projection: { balance: 5, version: 1 }, receipts: [theirs] })()
+        expect(tagOf(other)).to.equal('Right')
+      } finally {
+        await store.close()
+      }
+    })
+
+    it('finds, for the audit, a (user, key) recorded twice, and not one key used by two users', function () {
+      const db = openDatabase(path)
+      try {
+        // A schema changed by hand: the table's key gone, so nothing stops duplicates (nor could the store open).
+        db.exec('CREATE TABLE loose AS SELECT * FROM receipts; DROP TABLE receipts; ALTER TABLE loose RENAME TO receipts;')
+        const insert = db.prepare("INSERT INTO receipts (key, user_id, fingerprint, outcome, update_millis) VALUES (?, ?, 'f', '{}', 1)")
+        for (const [key, user] of [['twice', 1], ['twice', 1], ['shared', 1], ['shared', 2]] as const) insert.run(key, user)
+        expect(duplicateKeys(db)()).to.deep.equal([{ userId: 1, key: 'twice', count: 2 }])
+      } finally {
+        db.close()
+      }
+    })
+
+    it('prunes receipts through the index on their time', function () {
+      const db = openDatabase(path)
+      try {
+        const plan = db
+          .prepare('EXPLAIN QUERY PLAN SELECT user_id, key FROM receipts WHERE update_millis <= ? ORDER BY update_millis LIMIT ?')
+          .all(1, 10) as { detail: string }[]
+        expect(plan.map((row) => row.detail).join(' ')).to.match(/USING (COVERING )?INDEX receipts_by_time/)
+      } finally {
+        db.close()
+      }
     })
 
     it('reads a user history through the (user, version) index', function () {

@@ -46,8 +46,8 @@ export class SpyStore implements PointStore {
     return this.watch(userId, this.inner.append(userId, expectedVersion, plan))
   }
 
-  receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
-    return this.inner.receipts(keys)
+  receipts(userId: UserId, keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
+    return this.inner.receipts(userId, keys)
   }
 
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {

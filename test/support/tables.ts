@@ -1,5 +1,5 @@
 import { PointHistoryTable, UserPointTable, type DelayRange } from '../../database'
-import { MemoryStore } from '../../src/stores/memory'
+import { MemoryStore, type MemoryStoreOptions } from '../../src/stores/memory'
 
 /** Short but never zero, so calls still overlap and complete out of order. */
 export const shortDelay: DelayRange = { min: 1, max: 8 }
@@ -9,7 +9,7 @@ export const fastTables = (delay: DelayRange = shortDelay) => ({
   histories: new PointHistoryTable({ readDelay: delay, writeDelay: delay }),
 })
 
-export const fastMemoryStore = (delay: DelayRange = shortDelay): MemoryStore => {
+export const fastMemoryStore = (delay: DelayRange = shortDelay, options: MemoryStoreOptions = {}): MemoryStore => {
   const { points, histories } = fastTables(delay)
-  return new MemoryStore(points, histories)
+  return new MemoryStore(points, histories, options)
 }

@@ -12,6 +12,8 @@ import { lockState } from './sql/load-state'
 
 export interface AppendOptions {
   readonly clock: () => number
+  /** A receipt older than this at commit time is past its window, and its key free again. */
+  readonly receiptRetentionMillis: number
   readonly onCommit: (commit: Commit) => void
   /** Open and migrated: what a write needs before it takes a connection. */
   readonly usable: () => Promise<E.Either<StoreFault, void>>
@@ -40,7 +42,7 @@ export class PostgresAppends {
     const results: Appended[] = new Array<Appended>(jobs.length)
     const run = (guarded: boolean) =>
       transaction(this.pool, async (client) => {
-        for (const { job, i } of order) results[i] = await member(client, job, updateMillis, guarded)
+        for (const { job, i } of order) results[i] = await member(client, job, updateMillis, guarded, this.options.receiptRetentionMillis)
       })
     try {
       const lone = jobs[0]!
@@ -75,7 +77,7 @@ export class PostgresAppends {
         const appended =
           plan.events.length === 0 && plan.receipts.length === 0
             ? E.right({ id: userId, point: state.balance, updateMillis })
-            : await member(client, job, updateMillis, true)
+            : await member(client, job, updateMillis, true, this.options.receiptRetentionMillis)
         result = E.map((point: Locked<P>['point']) => ({ plan, point }))(appended)
       })
     } catch (error) {
@@ -103,18 +105,18 @@ const mayFailAlone = ({ plan }: AppendJob): boolean => plan.receipts.length > 0 
  * One append inside the shared transaction. Guarded, it runs in its own savepoint, so its failure is its own;
  * unguarded (no receipts, the common case), a failure aborts the transaction and the caller retries guarded.
  */
-async function member(client: PoolClient, job: AppendJob, updateMillis: number, guarded: boolean): Promise<Appended> {
+async function member(client: PoolClient, job: AppendJob, updateMillis: number, guarded: boolean, receiptRetentionMillis: number): Promise<Appended> {
   if (!guarded && !mayFailAlone(job)) {
     return (await claimAndWrite(client, job, updateMillis)) ? accepted(job, updateMillis) : conflicted(job)
   }
   await client.query('SAVEPOINT member')
   try {
     const claimed = job.plan.events.length > 0 ? await claimAndWrite(client, job, updateMillis) : await claim(client, job, updateMillis)
-    if (!claimed) {
+    // A live receipt of this user and key, from another instance, is a lost race like a moved version.
+    if (!claimed || !(await insertReceipts(client, job, updateMillis, updateMillis - receiptRetentionMillis))) {
       await client.query('ROLLBACK TO SAVEPOINT member')
       return conflicted(job)
     }
-    await insertReceipts(client, job, updateMillis)
     await client.query('RELEASE SAVEPOINT member')
     return accepted(job, updateMillis)
   } catch (error) {

@@ -8,12 +8,14 @@ import { attempt, storeUnavailable, type HistoryQuery, type Locked, type Plan, t
 import type { LogEntry, ProjectionRow } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
 import type { AppendJob, Appended, Commit } from '../sql/rows'
+import { defaultReceiptRetentionMillis, type PrunesReceipts } from '../receipt-retention'
 import { TurnBatch } from '../turn-batch'
 import { PostgresAppends } from './append'
 import { PostgresAudit } from './audit'
 import { createPool, defaultConnectTimeoutMillis, withMigrationPool, type Executor, type PoolOptions } from './pool'
 import { migratePostgres } from './schema'
 import { loadState } from './sql/load-state'
+import { pruneReceipts } from './sql/prune-receipts'
 import { readBalance } from './sql/read-balance'
 import { readBalanceAt } from './sql/read-balance-at'
 import { readHistory } from './sql/read-history'
@@ -23,6 +25,8 @@ export interface PostgresStoreOptions extends PoolOptions {
   readonly clock?: () => number
   /** Called after each committed transaction: how many appends it held, how long it took. */
   readonly onCommit?: (commit: Commit) => void
+  /** How long a receipt answers a retry, from its commit. */
+  readonly receiptRetentionMillis?: number
 }
 
 /** Opens a pool on `url` and brings the schema up to date before resolving. */
@@ -41,9 +45,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
  * Appends go through `append.ts`, the group-commit and claim protocol; the appends submitted
  * in one event-loop turn, across users, share one transaction.
  */
-export class PostgresStore implements PointStore, AuditSource {
+export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
   private readonly pool: Pool
   private readonly clock: () => number
+  private readonly receiptRetentionMillis: number
   private readonly appends: PostgresAppends
   private readonly batch: TurnBatch<AppendJob, Appended>
   private readonly audit: PostgresAudit
@@ -54,8 +59,14 @@ export class PostgresStore implements PointStore, AuditSource {
     private readonly options: PostgresStoreOptions = {},
   ) {
     this.clock = options.clock ?? Date.now
+    this.receiptRetentionMillis = options.receiptRetentionMillis ?? defaultReceiptRetentionMillis
     this.pool = createPool(url, options)
-    this.appends = new PostgresAppends(this.pool, { clock: this.clock, onCommit: options.onCommit ?? (() => undefined), usable: () => this.usable() })
+    this.appends = new PostgresAppends(this.pool, {
+      clock: this.clock,
+      receiptRetentionMillis: this.receiptRetentionMillis,
+      onCommit: options.onCommit ?? (() => undefined),
+      usable: () => this.usable(),
+    })
     this.batch = new TurnBatch((jobs) => this.appends.commit(jobs))
     this.audit = new PostgresAudit(this.pool, this.clock)
   }
@@ -90,8 +101,13 @@ export class PostgresStore implements PointStore, AuditSource {
     return this.read((db) => readBalanceAt(db, userId, at))
   }
 
-  receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
-    return this.read((db) => readReceipts(db, keys))
+  receipts(userId: UserId, keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
+    return this.read((db) => readReceipts(db, userId, keys, this.clock() - this.receiptRetentionMillis))
+  }
+
+  /** One statement, so one short transaction; safe on any number of instances at once. */
+  pruneReceipts(limit: number): TE.TaskEither<StoreFault, number> {
+    return this.read((db) => pruneReceipts(db, this.clock() - this.receiptRetentionMillis, limit))
   }
 
   history(userId: UserId, query: HistoryQuery = {}): TE.TaskEither<StoreFault, StoredEvent[]> {

@@ -107,4 +107,30 @@ export const schemaSteps: ReadonlyArray<{ readonly version: number; readonly nam
       CREATE INDEX events_by_user_time ON events (user_id, time_millis, version);
     `,
   },
+  {
+    version: 4,
+    name: 'receipts keyed per user, with an index on their time for pruning',
+    sqlite: `
+      -- A key names a command of one user only: the same key on another user is another command.
+      CREATE TABLE receipts_by_user (
+        user_id       INTEGER NOT NULL CHECK (user_id > 0),
+        key           TEXT    NOT NULL,
+        fingerprint   TEXT    NOT NULL,
+        outcome       TEXT    NOT NULL CHECK (json_valid(outcome)),
+        update_millis INTEGER NOT NULL,
+        PRIMARY KEY (user_id, key)
+      ) WITHOUT ROWID;
+      INSERT INTO receipts_by_user (user_id, key, fingerprint, outcome, update_millis)
+        SELECT user_id, key, fingerprint, outcome, update_millis FROM receipts;
+      DROP TABLE receipts;
+      ALTER TABLE receipts_by_user RENAME TO receipts;
+      -- Pruning deletes the oldest receipts a small batch at a time through this index.
+      CREATE INDEX receipts_by_time ON receipts (update_millis);
+    `,
+    postgres: `
+      ALTER TABLE receipts DROP CONSTRAINT receipts_pkey;
+      ALTER TABLE receipts ADD PRIMARY KEY (user_id, key);
+      CREATE INDEX receipts_by_time ON receipts (update_millis);
+    `,
+  },
 ]

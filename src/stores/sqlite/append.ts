@@ -6,6 +6,8 @@ import type { Catalogue } from './catalogue'
 
 export interface CommitOptions {
   readonly clock: () => number
+  /** A receipt older than this at commit time is past its window, and its key free again. */
+  readonly receiptRetentionMillis: number
   readonly onCommit: (commit: Commit) => void
 }
 
@@ -14,9 +16,9 @@ export interface CommitOptions {
  * runs in its own savepoint, so one job's refusal leaves the others be; if the
  * transaction cannot commit, none of them is applied.
  */
-export function committer(db: Database, sql: Catalogue, { clock, onCommit }: CommitOptions): (jobs: readonly AppendJob[]) => Appended[] {
+export function committer(db: Database, sql: Catalogue, { clock, receiptRetentionMillis, onCommit }: CommitOptions): (jobs: readonly AppendJob[]) => Appended[] {
   // Nested inside `commitAll`, each append runs in its own savepoint.
-  const appendOne = db.transaction((job: AppendJob, updateMillis: number) => write(sql, job, updateMillis))
+  const appendOne = db.transaction((job: AppendJob, updateMillis: number) => write(sql, job, updateMillis, receiptRetentionMillis))
 
   /** One job inside the shared transaction: its failure is its own unless SQLite dropped the whole transaction. */
   const member = (job: AppendJob, updateMillis: number): Appended => {
@@ -47,15 +49,20 @@ export function committer(db: Database, sql: Catalogue, { clock, onCommit }: Com
   }
 }
 
-function write(sql: Catalogue, job: AppendJob, updateMillis: number): Appended {
+function write(sql: Catalogue, job: AppendJob, updateMillis: number, receiptRetentionMillis: number): Appended {
   const { userId, expectedVersion, plan } = job
   if (sql.readVersion(userId) !== expectedVersion) return conflicted(job)
   sql.insertEvents(userId, expectedVersion, plan)
   // A batch of keyed rejections only leaves the projection as it was.
   if (plan.events.length > 0) sql.upsertBalance(userId, plan.projection, updateMillis)
-  sql.insertReceipts(userId, plan.receipts, updateMillis)
+  // Thrown, so the savepoint takes back this job's events too.
+  if (sql.insertReceipts(userId, plan.receipts, updateMillis, updateMillis - receiptRetentionMillis) < plan.receipts.length) throw new ReceiptClash()
   return accepted(job, updateMillis)
 }
 
+/** One of the job's keys has a live receipt of the same user, recorded by another writer first. */
+class ReceiptClash extends Error {}
+
 const isReceiptClash = (error: unknown): boolean =>
-  error instanceof Sqlite.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' && /receipts/.test(error.message)
+  error instanceof ReceiptClash ||
+  (error instanceof Sqlite.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' && /receipts/.test(error.message))

@@ -4,6 +4,7 @@ import { duplicateKeys } from './sql/duplicate-keys'
 import { insertEvents } from './sql/insert-events'
 import { insertReceipts } from './sql/insert-receipts'
 import { loadState } from './sql/load-state'
+import { pruneReceipts } from './sql/prune-receipts'
 import { readBalance } from './sql/read-balance'
 import { readBalanceAt } from './sql/read-balance-at'
 import { readHistory } from './sql/read-history'
@@ -28,6 +29,7 @@ export const prepareCatalogue = (db: Database) => ({
   scanBalances: scanBalances(db),
   duplicateKeys: duplicateKeys(db),
   clearBalances: clearBalances(db),
+  pruneReceipts: pruneReceipts(db),
 })
 
 export type Catalogue = ReturnType<typeof prepareCatalogue>

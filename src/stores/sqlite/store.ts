@@ -7,6 +7,7 @@ import { storeUnavailable, type HistoryQuery, type Plan, type PointStore, type R
 import type { LogEntry, ProjectionRow } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
 import { decodeRow, StateRow, toReceipt, type AppendJob, type Appended, type Commit } from '../sql/rows'
+import { defaultReceiptRetentionMillis, type PrunesReceipts } from '../receipt-retention'
 import { TurnBatch } from '../turn-batch'
 import { committer } from './append'
 import { SqliteAudit } from './audit'
@@ -23,6 +24,8 @@ export interface SqliteStoreOptions {
   readonly clock?: () => number
   /** Called after each committed transaction: how many appends it held, how long it took (fsync included). */
   readonly onCommit?: (commit: Commit) => void
+  /** How long a receipt answers a retry, from its commit. */
+  readonly receiptRetentionMillis?: number
 }
 
 export const openSqliteStore = (path: string, options: SqliteStoreOptions & SqliteOpenOptions = {}): SqliteStore =>
@@ -33,8 +36,9 @@ export const openSqliteStore = (path: string, options: SqliteStoreOptions & Sqli
  * events and the projection in one transaction, refused if the user's version
  * moved. Faults come back as values; nothing here throws to the caller.
  */
-export class SqliteStore implements PointStore, AuditSource {
+export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
   private readonly clock: () => number
+  private readonly receiptRetentionMillis: number
   private readonly sql: Catalogue
   private readonly commit: (jobs: readonly AppendJob[]) => Appended[]
   private readonly batch: TurnBatch<AppendJob, Appended> | undefined
@@ -45,8 +49,10 @@ export class SqliteStore implements PointStore, AuditSource {
     options: SqliteStoreOptions = {},
   ) {
     this.clock = options.clock ?? Date.now
+    this.receiptRetentionMillis = options.receiptRetentionMillis ?? defaultReceiptRetentionMillis
     this.sql = prepareCatalogue(db)
-    this.commit = committer(db, this.sql, { clock: this.clock, onCommit: options.onCommit ?? (() => undefined) })
+    const { clock, receiptRetentionMillis } = this
+    this.commit = committer(db, this.sql, { clock, receiptRetentionMillis, onCommit: options.onCommit ?? (() => undefined) })
     this.batch = options.groupCommit === false ? undefined : new TurnBatch(this.commit)
     this.audit = new SqliteAudit(db, this.sql, this.clock)
   }
@@ -77,8 +83,13 @@ export class SqliteStore implements PointStore, AuditSource {
     })
   }
 
-  receipts(keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
-    return this.read(() => this.sql.readReceipts(keys).map(toReceipt))
+  receipts(userId: UserId, keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
+    return this.read(() => this.sql.readReceipts(userId, keys, this.clock() - this.receiptRetentionMillis).map(toReceipt))
+  }
+
+  /** One short write transaction of its own; SQLite serialises it with commits, so it waits for none. */
+  pruneReceipts(limit: number): TE.TaskEither<StoreFault, number> {
+    return this.read(() => this.sql.pruneReceipts(this.clock() - this.receiptRetentionMillis, limit))
   }
 
   history(userId: UserId, query: HistoryQuery = {}): TE.TaskEither<StoreFault, StoredEvent[]> {

@@ -1,8 +1,10 @@
 import type { DuplicateKey } from '../../../projections/audit-run'
 import type { Executor } from '../pool'
 
-/** Keys recorded more than once: the table's key forbids it, unless the schema was changed by hand. */
+/** (user, key) pairs recorded more than once: the table's key forbids it, unless the schema was changed by hand. */
 export async function duplicateKeys(db: Executor): Promise<DuplicateKey[]> {
-  const { rows } = await db.query<DuplicateKey>('SELECT key, count(*)::integer AS count FROM receipts GROUP BY key HAVING count(*) > 1')
+  const { rows } = await db.query<DuplicateKey>(
+    'SELECT user_id AS "userId", key, count(*)::integer AS count FROM receipts GROUP BY user_id, key HAVING count(*) > 1',
+  )
   return rows
 }
