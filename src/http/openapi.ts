@@ -155,6 +155,7 @@ const pointOperation = (options: DocumentOptions, scope: string, operation: Json
       ...(options.secured ? (['UNAUTHORIZED', 'FORBIDDEN'] as const) : []),
       ...failures,
       'INTERNAL_ERROR',
+      'STORE_CORRUPT',
       'STORE_UNAVAILABLE',
       'SHUTTING_DOWN',
     ),

@@ -4,6 +4,8 @@ import type { StoredEvent, UserId } from '../events/model'
 /** One row of the log as an audit reads it; `version` where the store keeps one. */
 export interface LogEntry extends Pick<StoredEvent, 'id' | 'userId' | 'type' | 'amount'> {
   readonly version?: number
+  /** Set when the stored row is not a valid event (a corrupt type or amount), saying why; it then moves no points. */
+  readonly invalid?: string
 }
 
 /** One row of the balance projection. */
@@ -56,6 +58,11 @@ export class Auditor {
     const user = this.users.get(entry.userId) ?? { balance: 0, version: 0, lastId: 0, lastVersion: 0 }
     this.users.set(entry.userId, user)
     this.checkOrder(user, entry)
+    if (entry.invalid !== undefined) {
+      this.findings.push({ kind: 'BAD_EVENT', userId: entry.userId, eventId: entry.id, detail: entry.invalid })
+      user.version++
+      return
+    }
     if (!Number.isSafeInteger(entry.amount) || entry.amount <= 0) {
       this.findings.push({ kind: 'BAD_EVENT', userId: entry.userId, eventId: entry.id, detail: `amount ${entry.amount}` })
     }

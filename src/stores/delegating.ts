@@ -12,6 +12,7 @@ export const delegating = (inner: PointStore, overrides: Partial<PointStore> = {
   history: (userId, query) => inner.history(userId, query),
   close: () => inner.close(),
   ...(inner.appendLocked === undefined ? {} : { appendLocked: inner.appendLocked.bind(inner) }),
+  ...(inner.readiness === undefined ? {} : { readiness: inner.readiness.bind(inner) }),
   ...overrides,
 })
 

@@ -7,16 +7,18 @@ import type { IdempotencyKey, StoredEvent, UserId, UserPoint } from '../../event
 import { attempt, storeUnavailable, type HistoryQuery, type Locked, type Plan, type PointStore, type Receipt, type StoreFault } from '../../events/store'
 import type { LogEntry, ProjectionRow } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
-import type { AppendJob, Appended, Commit } from '../sql/rows'
+import { storeFault, type AppendJob, type Appended, type Commit } from '../sql/rows'
 import { TurnBatch } from '../turn-batch'
+import { WriteHealth } from '../write-health'
 import { PostgresAppends } from './append'
 import { PostgresAudit } from './audit'
-import { createPool, defaultConnectTimeoutMillis, withMigrationPool, type Executor, type PoolOptions } from './pool'
+import { createPool, defaultConnectTimeoutMillis, transaction, withMigrationPool, type Executor, type PoolOptions } from './pool'
 import { migratePostgres } from './schema'
 import { loadState } from './sql/load-state'
 import { readBalance } from './sql/read-balance'
 import { readHistory } from './sql/read-history'
 import { readReceipts } from './sql/read-receipts'
+import { writeProbe } from './sql/write-probe'
 
 export interface PostgresStoreOptions extends PoolOptions {
   readonly clock?: () => number
@@ -46,6 +48,7 @@ export class PostgresStore implements PointStore, AuditSource {
   private readonly appends: PostgresAppends
   private readonly batch: TurnBatch<AppendJob, Appended>
   private readonly audit: PostgresAudit
+  private readonly health: WriteHealth
   private migrated: Promise<E.Either<StoreFault, void>> | undefined
 
   constructor(
@@ -55,7 +58,15 @@ export class PostgresStore implements PointStore, AuditSource {
     this.clock = options.clock ?? Date.now
     this.pool = createPool(url, options)
     this.appends = new PostgresAppends(this.pool, { clock: this.clock, onCommit: options.onCommit ?? (() => undefined), usable: () => this.usable() })
-    this.batch = new TurnBatch((jobs) => this.appends.commit(jobs))
+    this.health = new WriteHealth({
+      read: this.read((db) => db.query('SELECT 1 FROM balances LIMIT 1').then(() => undefined)),
+      write: pipe(
+        TE.fromTask(() => this.usable()),
+        TE.flatMap(TE.fromEither),
+        TE.flatMap(() => TE.tryCatch(() => transaction(this.pool, writeProbe), storeFault)),
+      ),
+    })
+    this.batch = new TurnBatch(async (jobs) => this.health.observe(await this.appends.commit(jobs)))
     this.audit = new PostgresAudit(this.pool, this.clock)
   }
 
@@ -78,7 +89,12 @@ export class PostgresStore implements PointStore, AuditSource {
   }
 
   appendLocked<P extends Plan>(userId: UserId, plan: (state: PointState) => P): TE.TaskEither<StoreFault, Locked<P>> {
-    return () => this.appends.appendLocked(userId, plan)
+    return async () => this.health.observe([await this.appends.appendLocked(userId, plan)])[0]!
+  }
+
+  /** Not ready after a failed commit until a write probe succeeds, even with reads answering. */
+  readiness(): TE.TaskEither<StoreFault, void> {
+    return this.health.readiness
   }
 
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {
@@ -120,7 +136,7 @@ export class PostgresStore implements PointStore, AuditSource {
     return pipe(
       TE.fromTask(() => this.ready()),
       TE.flatMap(TE.fromEither),
-      TE.flatMap(() => attempt(() => query(this.pool))),
+      TE.flatMap(() => TE.tryCatch(() => query(this.pool), storeFault)),
     )
   }
 
