@@ -216,6 +216,12 @@ describe('the SQLite file deleted or replaced while open', function () {
     await expectRefused('STORE_FILE_DELETED')
     expect(await restartedBalances()).to.deep.equal([100, 100, 100])
   })
+
+  it('refuses writes and readiness once the write-ahead log\'s index is deleted, which a second process would rebuild apart', async function () {
+    await unlink(`${path}-shm`)
+    await expectRefused('STORE_FILE_DELETED')
+    expect(await restartedBalances()).to.deep.equal([100, 100, 100])
+  })
 })
 
 describe('a commit the file was deleted under (SQLite)', function () {

@@ -31,7 +31,7 @@ const inodeAt = (path: string): Inode | undefined => {
 const same = (a: Inode, b: Inode | undefined): boolean => b !== undefined && a.dev === b.dev && a.ino === b.ino
 
 /**
- * The data file and its WAL as they were when the store opened them. A file deleted or renamed over while open
+ * The data file, its WAL and the WAL's index as they were when the store opened them. A file deleted or renamed over while open
  * stays open: SQLite goes on writing to it, and a restart opens whatever is at the path instead. Comparing the
  * inodes at the path with those open tells the store that its writes would not be found again.
  */
@@ -43,6 +43,7 @@ export class FileIdentity {
     private readonly path: string,
     private readonly data: Inode,
     private readonly wal: Inode | undefined,
+    private readonly shm: Inode | undefined,
   ) {}
 
   /** Undefined for a database with no file of its own (in memory, temporary). */
@@ -52,8 +53,8 @@ export class FileIdentity {
     const data = inodeAt(path)
     if (data === undefined) return undefined
     // In WAL mode the log exists from the first transaction on, and SQLite deletes it only when the last connection closes.
-    const wal = db.pragma('journal_mode', { simple: true }) === 'wal' ? inodeAt(`${path}-wal`) : undefined
-    return new FileIdentity(db, path, data, wal)
+    const walMode = db.pragma('journal_mode', { simple: true }) === 'wal'
+    return new FileIdentity(db, path, data, walMode ? inodeAt(`${path}-wal`) : undefined, walMode ? inodeAt(`${path}-shm`) : undefined)
   }
 
   /** Undefined while the path still names the files open; else what happened, as the error to report. */
@@ -64,15 +65,26 @@ export class FileIdentity {
         ? new StoreFileMoved('STORE_FILE_DELETED', `the data file ${this.path} was deleted while open: writes are refused, as a restart would not find them`)
         : new StoreFileMoved('STORE_FILE_REPLACED', `another file was put at ${this.path} while the store had it open: writes are refused, as a restart would not find them`)
     }
-    if (this.wal === undefined) return undefined
-    const wal = inodeAt(`${this.path}-wal`)
-    if (same(this.wal, wal)) return undefined
-    this.rescue()
-    const what = wal === undefined ? 'was deleted' : 'was replaced'
-    return new StoreFileMoved(
-      wal === undefined ? 'STORE_FILE_DELETED' : 'STORE_FILE_REPLACED',
-      `the write-ahead log ${this.path}-wal ${what} while open: what it held was checkpointed into the data file; writes are refused until a restart`,
-    )
+    const wal = this.wal === undefined ? this.wal : inodeAt(`${this.path}-wal`)
+    if (this.wal !== undefined && !same(this.wal, wal)) {
+      this.rescue()
+      return new StoreFileMoved(
+        wal === undefined ? 'STORE_FILE_DELETED' : 'STORE_FILE_REPLACED',
+        `the write-ahead log ${this.path}-wal ${wal === undefined ? 'was deleted' : 'was replaced'} while open: what it held was ` +
+          'checkpointed into the data file; writes are refused until a restart',
+      )
+    }
+    // Loses nothing by itself, but another process opening the file (an audit) would build an index of its own,
+    // and the two would write past each other.
+    const shm = this.shm === undefined ? this.shm : inodeAt(`${this.path}-shm`)
+    if (this.shm !== undefined && !same(this.shm, shm)) {
+      return new StoreFileMoved(
+        shm === undefined ? 'STORE_FILE_DELETED' : 'STORE_FILE_REPLACED',
+        `the WAL index ${this.path}-shm ${shm === undefined ? 'was deleted' : 'was replaced'} while open: other processes could ` +
+          'no longer coordinate their writes with this one; writes are refused until a restart',
+      )
+    }
+    return undefined
   }
 
   /**
