@@ -23,7 +23,9 @@ export const loggedCause = (cause: unknown): LoggedError => {
     if (_tag === 'VersionConflict') return { code: 'VERSION_CONFLICT', message: 'the user was written by another process each time' }
     if (typeof message === 'string') {
       const named = plainCode(code)
-      return named === undefined ? { message } : { code: named, message }
+      // A refused connection to a host with several addresses is an AggregateError with an empty message of its own.
+      const said = message === '' && cause instanceof AggregateError ? cause.errors.map((inner) => loggedCause(inner).message).join('; ') : message
+      return named === undefined ? { message: said } : { code: named, message: said }
     }
   }
   return { message: String(cause) }
