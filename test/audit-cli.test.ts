@@ -26,6 +26,8 @@ interface Target {
   readonly env: Record<string, string>
   readonly open: () => Promise<PointStore>
   readonly tamper: (sql: string) => Promise<void>
+  /** Runs `sql` past the table's CHECK constraints, as a hand edit that ignored or dropped them would. */
+  readonly tamperUnchecked: (table: string, sql: string) => Promise<void>
   readonly remove: () => Promise<void>
 }
 
@@ -37,6 +39,13 @@ async function sqliteTarget(): Promise<Target> {
     open: () => Promise.resolve(openSqliteStore(path)),
     tamper: (sql) => {
       const db = new Sqlite(path)
+      db.prepare(sql).run()
+      db.close()
+      return Promise.resolve()
+    },
+    tamperUnchecked: (_table, sql) => {
+      const db = new Sqlite(path)
+      db.pragma('ignore_check_constraints = ON')
       db.prepare(sql).run()
       db.close()
       return Promise.resolve()
@@ -56,6 +65,17 @@ async function postgresTarget(): Promise<Target> {
       await client.query(sql)
       await client.end()
     },
+    tamperUnchecked: async (table, sql) => {
+      const client = new Client({ connectionString: database.url })
+      await client.connect()
+      const checks = await client.query<{ name: string }>(
+        `SELECT conname AS name FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'c'`,
+        [table],
+      )
+      for (const { name } of checks.rows) await client.query(`ALTER TABLE ${table} DROP CONSTRAINT "${name}"`)
+      await client.query(sql)
+      await client.end()
+    },
     remove: database.drop,
   }
 }
@@ -72,7 +92,8 @@ async function audit(target: Target, ...args: string[]): Promise<Run> {
   }
 }
 
-const findings = (run: Run) => (JSON.parse(run.stdout) as { findings: Array<{ kind: string; userId?: number; stored?: number; replayed?: number }> }).findings
+const findings = (run: Run) =>
+  (JSON.parse(run.stdout) as { findings: Array<{ kind: string; userId?: number; stored?: number; replayed?: number; detail?: string }> }).findings
 
 /** Two users, a charge and a use each, written by the service. */
 async function seed(target: Target): Promise<void> {
@@ -142,6 +163,30 @@ for (const [name, makeTarget] of targets) {
       const found = findings(await audit(target, '--json'))
       expect(found).to.have.length(1)
       expect(found[0]).to.include({ kind: 'OUT_OF_ORDER', userId: 2 })
+    })
+
+    it('reports an events row of unknown type as a bad event, instead of replaying it as a use', async function () {
+      await target.tamperUnchecked('events', "UPDATE events SET type = 'BONUS' WHERE user_id = 1 AND version = 2")
+      const found = await audit(target, '--json')
+      expect(found.code).to.equal(1)
+      const bad = findings(found).filter((f) => f.kind === 'BAD_EVENT')
+      expect(bad).to.have.length(1)
+      expect(bad[0]).to.include({ userId: 1 })
+      expect(bad[0]?.detail).to.contain('BONUS')
+    })
+
+    it('reports an events row whose amount is not positive as a bad event, instead of replaying it with its sign flipped', async function () {
+      await target.tamperUnchecked('events', 'UPDATE events SET amount = -50 WHERE user_id = 2 AND version = 2')
+      const found = await audit(target, '--json')
+      expect(found.code).to.equal(1)
+      expect(findings(found).filter((f) => f.kind === 'BAD_EVENT')).to.deep.include({ kind: 'BAD_EVENT', userId: 2, eventId: 4, detail: 'amount -50' })
+    })
+
+    it('reports a negative balance row as a projection the log does not explain', async function () {
+      await target.tamperUnchecked('balances', 'UPDATE balances SET point = -5 WHERE user_id = 1')
+      const found = await audit(target, '--json')
+      expect(found.code).to.equal(1)
+      expect(findings(found)).to.deep.equal([{ kind: 'PROJECTION_MISMATCH', userId: 1, projected: 'point -5 at version 2', replayed: 'point 300 at version 2' }])
     })
 
     it('reports a gap in a user\'s versions', async function () {

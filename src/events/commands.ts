@@ -1,7 +1,7 @@
 import type * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
 import type { Accepted, Amount, IdempotencyKey, Rejection, UserId } from './model'
-import type { StoreUnavailable } from './store'
+import type { StoreFailure } from './store'
 
 /** A bug met while handling a command: never the caller's fault. */
 export interface Defect {
@@ -11,8 +11,8 @@ export interface Defect {
 
 export const defect = (error: unknown): Defect => ({ _tag: 'Defect', error })
 
-/** What a command can fail with: the rules said no, the store failed, or a bug. */
-export type CommandFailure = Rejection | StoreUnavailable | Defect
+/** What a command can fail with: the rules said no, the store failed or holds a corrupt row, or a bug. */
+export type CommandFailure = Rejection | StoreFailure | Defect
 export type Outcome = E.Either<CommandFailure, Accepted>
 
 /** How busy the writers are, for metrics and tests. */

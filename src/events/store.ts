@@ -15,13 +15,27 @@ export interface VersionConflict {
   readonly expectedVersion: number
 }
 
-export type StoreFault = StoreUnavailable | VersionConflict
+/** A stored row that does not decode: data corruption, which no retry mends. */
+export interface StoreCorrupt {
+  readonly _tag: 'StoreCorrupt'
+  readonly table: string
+  /** The row's key, e.g. `id 17`: enough to find it, never its values. */
+  readonly key: string
+  /** Which columns did not decode. */
+  readonly detail: string
+}
+
+export type StoreFault = StoreUnavailable | VersionConflict | StoreCorrupt
+
+/** What a fault is to a caller outside the writer. */
+export type StoreFailure = StoreUnavailable | StoreCorrupt
 
 export const storeUnavailable = (cause: unknown): StoreUnavailable => ({ _tag: 'StoreUnavailable', cause })
 
-/** Outside the writer a conflict cannot be retried, so it is reported like any other fault. */
-export const asUnavailable = (fault: StoreFault): StoreUnavailable =>
-  fault._tag === 'StoreUnavailable' ? fault : storeUnavailable(fault)
+export const storeCorrupt = (table: string, key: string, detail: string): StoreCorrupt => ({ _tag: 'StoreCorrupt', table, key, detail })
+
+/** Outside the writer a conflict cannot be retried, so it is reported as the store being unavailable. */
+export const asFailure = (fault: StoreFault): StoreFailure => (fault._tag === 'VersionConflict' ? storeUnavailable(fault) : fault)
 
 /** Runs one store call, turning a thrown or rejected error into a fault. */
 export const attempt = <A>(call: () => Promise<A>): TE.TaskEither<StoreUnavailable, A> =>
@@ -115,6 +129,11 @@ export interface PointStore {
   balanceAt?(userId: UserId, at: number): TE.TaskEither<StoreFault, UserPoint>
   /** The user's events, oldest first, straight from the log. */
   history(userId: UserId, query?: HistoryQuery): TE.TaskEither<StoreFault, StoredEvent[]>
+  /**
+   * Optional, for readiness: whether the store can serve writes now. After a failed commit it answers a fault
+   * until a small write of its own succeeds, so an instance taken out of rotation finds out by itself that it works.
+   */
+  readiness?(): TE.TaskEither<StoreFault, void>
   close(): Promise<void>
 }
 

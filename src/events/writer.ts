@@ -3,7 +3,7 @@ import { answers, planBatch, writesNothing, type BatchContext, type BatchPlan } 
 import { defect, type CommandFailure, type Outcome, type QueueStats } from './commands'
 import type { Decide, PointState } from './decider'
 import type { Command, IdempotencyKey, UserId, UserPoint } from './model'
-import { asUnavailable, type Locked, type PointStore, type Receipt, type StoreFault, type StoreUnavailable } from './store'
+import { asFailure, type Locked, type PointStore, type Receipt, type StoreFailure, type StoreFault } from './store'
 
 export interface WriterOptions {
   readonly store: PointStore
@@ -121,7 +121,7 @@ class UserWriter {
     const written = await this.write(batch)
     if (E.isRight(written)) return answers(this.userId, written.right.plan.verdicts, written.right.updateMillis)
     const fault = written.left
-    if (fault._tag !== 'VersionConflict' || attempt >= this.maxConflictRetries) return failAll(batch, asUnavailable(fault))
+    if (fault._tag !== 'VersionConflict' || attempt >= this.maxConflictRetries) return failAll(batch, asFailure(fault))
     // Another process writes for this user too: take the lock from now until this writer goes idle.
     this.contended = true
     await this.options.conflictBackoff?.(attempt)
@@ -159,18 +159,18 @@ class UserWriter {
     return E.map(({ plan, point }: Locked<BatchPlan>) => ({ plan, updateMillis: point.updateMillis }))(appended)
   }
 
-  private async currentState(): Promise<E.Either<StoreUnavailable, PointState>> {
+  private async currentState(): Promise<E.Either<StoreFailure, PointState>> {
     if (this.state !== undefined) return E.right(this.state)
     const loaded = await this.options.store.load(this.userId)()
-    return E.mapLeft(asUnavailable)(loaded)
+    return E.mapLeft(asFailure)(loaded)
   }
 
   /** The stored answers to the batch's keyed commands, looked up once per batch. */
-  private async receiptsFor(batch: readonly Command[]): Promise<E.Either<StoreUnavailable, Map<IdempotencyKey, Receipt>>> {
+  private async receiptsFor(batch: readonly Command[]): Promise<E.Either<StoreFailure, Map<IdempotencyKey, Receipt>>> {
     const keys = [...new Set(batch.flatMap((command) => (command.key === undefined ? [] : [command.key])))]
     if (keys.length === 0) return E.right(new Map())
     const found = await this.options.store.receipts(this.userId, keys)()
-    return E.isLeft(found) ? E.left(asUnavailable(found.left)) : E.right(new Map(found.right.map((r) => [r.key, r])))
+    return E.isLeft(found) ? E.left(asFailure(found.left)) : E.right(new Map(found.right.map((r) => [r.key, r])))
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Context, Next } from 'koa'
 import pino, { type DestinationStream, type Level, type Logger } from 'pino'
+import { notedFailure } from './failure-log'
 import { routeOf } from './paths'
 
 const censor = '[redacted]'
@@ -82,6 +83,8 @@ export function requestLog(logger: Logger) {
         route: routeOf(ctx),
         status: ctx.status,
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        // Why a 5xx happened: the store's or the bug's code and message.
+        error: notedFailure(ctx),
       }
       if (ctx.status >= 500) log.error(line, 'request failed')
       else if (quietRoutes.has(line.route)) log.debug(line, 'request completed')

@@ -16,8 +16,9 @@ export const parameters = {
     in: 'query',
     required: false,
     description:
-      'Answer the balance as of this moment, replayed from the log: Unix milliseconds, or an ISO-8601 date-time with ' +
-      'its offset (a four-digit year, a real calendar date); not before 1970, not a bare date',
+      'Answer the balance right after the user\'s events stamped at or before this moment, with `updateMillis` the ' +
+      'time of the last of them (this moment itself, and point 0, if there is none): Unix milliseconds, or an ' +
+      'ISO-8601 date-time with its offset (a four-digit year, a real calendar date); not before 1970, not a bare date',
     schema: { type: 'string', pattern: instantPattern, examples: ['1767225600000', '2026-01-01T00:00:00Z'] },
   },
   limit: {
@@ -39,9 +40,11 @@ export const parameters = {
     in: 'header',
     required: false,
     description:
-      'Names this command so that a retry applies it once: a repeat with the same key, user and body gets the first ' +
-      'answer again, status and body, with `Idempotency-Replayed: true`, and appends nothing. Printable ASCII, sent ' +
-      'at most once; empty or all blank is refused',
+      'Names this command of this user so that a retry applies it once: a repeat with the same key and body for ' +
+      'the same user gets the first answer again, status and body, with `Idempotency-Replayed: true`, and appends ' +
+      'nothing; the same key for another user is another command. Answers are kept for ' +
+      'IDEMPOTENCY_RETENTION_SECONDS (24 hours by default); after that the key is a new command. Printable ASCII, ' +
+      'sent at most once; empty or all blank is refused',
     schema: {
       type: 'string',
       minLength: idempotencyKeyRule.minLength,

@@ -20,6 +20,7 @@ export const problemCatalog = {
   STORE_UNAVAILABLE: { status: 503, title: 'The store is unavailable; retry later' },
   NOT_READY: { status: 503, title: 'The service is not ready for traffic' },
   SHUTTING_DOWN: { status: 503, title: 'The service is shutting down; retry elsewhere' },
+  STORE_CORRUPT: { status: 500, title: 'A stored row is corrupt; retrying will not help' },
 } as const
 
 export type ProblemCode = keyof typeof problemCatalog
@@ -61,6 +62,9 @@ export const fromFailure = (failure: CommandFailure): Problem => {
     case 'StoreUnavailable':
       // A commit whose acknowledgement was lost (a dropped PostgreSQL connection) did apply: only a keyed retry is exact.
       return problem('STORE_UNAVAILABLE', 'the store did not answer; retry with the same Idempotency-Key to apply the command at most once')
+    case 'StoreCorrupt':
+      // The log names the row; the answer does not show the store's insides.
+      return problem('STORE_CORRUPT', 'a row this request needs is corrupt in the store; nothing was applied, and the operator must repair it')
     case 'Defect':
       return problem('INTERNAL_ERROR', 'the service failed unexpectedly')
   }

@@ -8,6 +8,7 @@ import type { Accepted, Amount, IdempotencyKey, StoredEvent, UserId, UserPoint }
 import type { Ledger } from '../projections/ledger'
 import type { HistoryPage } from '../projections/reads'
 import type { RouteGuard } from './operations'
+import { loggedFailure, noteFailure, type LoggedError } from './failure-log'
 import { fromFailure, problem, sendProblem, type Problem } from './problem'
 import { AmountBody, decode, HistoryPageQuery, IdempotencyKeyHeader, InstantParam, UserIdParam } from './requests'
 import { strictRouter } from './router'
@@ -20,19 +21,24 @@ interface Answer {
 
 const json = (body: unknown): Answer => ({ body })
 
-/** A problem answer and any headers that go with it. */
+/** A problem answer, any headers that go with it, and the error its log line names. */
 interface Refusal {
   readonly problem: Problem
   readonly headers?: Record<string, string>
+  readonly error?: LoggedError
 }
+
+/** A failed use case's answer. */
+const refusal = (failure: CommandFailure): Refusal => ({ problem: fromFailure(failure), error: loggedFailure(failure) })
 
 /** Runs a route's task and writes its answer as JSON or its problem as problem+json. */
 const reply = async (ctx: Context, task: TE.TaskEither<Problem | Refusal, Answer>): Promise<void> => {
   const result = await task()
   if (E.isLeft(result)) {
-    const refusal = 'problem' in result.left ? result.left : { problem: result.left }
-    ctx.set(refusal.headers ?? {})
-    return sendProblem(ctx, refusal.problem)
+    const refused: Refusal = 'problem' in result.left ? result.left : { problem: result.left }
+    ctx.set(refused.headers ?? {})
+    noteFailure(ctx, refused.error)
+    return sendProblem(ctx, refused.problem)
   }
   ctx.status = 200
   ctx.set(result.right.headers ?? {})
@@ -80,7 +86,7 @@ const replayedHeader = (replayed: boolean | undefined) =>
   replayed === true ? { 'Idempotency-Replayed': 'true' } : undefined
 
 const commandRefusal = (failure: CommandFailure): Refusal => ({
-  problem: fromFailure(failure),
+  ...refusal(failure),
   headers: failure._tag === 'Rejection' ? replayedHeader(failure.replayed) : undefined,
 })
 
@@ -119,7 +125,7 @@ export function pointRoutes(ledger: Ledger, { guard, jsonBody }: PointRouteOptio
         TE.fromEither(E.Do),
         TE.bind('id', () => TE.fromEither(userId(ctx))),
         TE.bind('at', () => TE.fromEither(instant(ctx))),
-        TE.flatMap(({ id, at }) => TE.mapLeft(fromFailure)(at === undefined ? ledger.balance(id) : ledger.balanceAt(id, at))),
+        TE.flatMap(({ id, at }) => TE.mapLeft(refusal)(at === undefined ? ledger.balance(id) : ledger.balanceAt(id, at))),
         TE.map((point) => json(balanceBody(point))),
       ),
     )
@@ -131,7 +137,7 @@ export function pointRoutes(ledger: Ledger, { guard, jsonBody }: PointRouteOptio
         TE.fromEither(E.Do),
         TE.bind('id', () => TE.fromEither(userId(ctx))),
         TE.bind('page', () => TE.fromEither(decode(HistoryPageQuery, 'query')(ctx.query))),
-        TE.flatMap(({ id, page }) => pipe(ledger.historyPage(id, page), TE.mapLeft(fromFailure), TE.map(historyAnswer(id, page.limit)))),
+        TE.flatMap(({ id, page }) => pipe(ledger.historyPage(id, page), TE.mapLeft(refusal), TE.map(historyAnswer(id, page.limit)))),
       ),
     )
 

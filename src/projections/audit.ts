@@ -8,6 +8,8 @@ export interface LogEntry extends Pick<StoredEvent, 'id' | 'userId' | 'type' | '
   readonly balanceAfter?: number
   /** Given by stores that look a point-in-time balance up by time, which rely on a user's times never going back. */
   readonly timeMillis?: number
+  /** Set when the stored row is not a valid event (a corrupt type or amount), saying why; it then moves no points. */
+  readonly invalid?: string
 }
 
 /** One row of the balance projection. */
@@ -62,6 +64,11 @@ export class Auditor {
     const user = this.users.get(entry.userId) ?? { balance: 0, version: 0, lastId: 0, lastVersion: 0, lastTime: Number.NEGATIVE_INFINITY }
     this.users.set(entry.userId, user)
     this.checkOrder(user, entry)
+    if (entry.invalid !== undefined) {
+      this.findings.push({ kind: 'BAD_EVENT', userId: entry.userId, eventId: entry.id, detail: entry.invalid })
+      user.version++
+      return
+    }
     if (!Number.isSafeInteger(entry.amount) || entry.amount <= 0) {
       this.findings.push({ kind: 'BAD_EVENT', userId: entry.userId, eventId: entry.id, detail: `amount ${entry.amount}` })
     }

@@ -1,17 +1,17 @@
 import * as TE from 'fp-ts/TaskEither'
 import { pipe } from 'fp-ts/function'
 import type { StoredEvent, UserId, UserPoint } from '../events/model'
-import { asUnavailable, type PointStore, type StoreFault, type StoreUnavailable } from '../events/store'
+import { asFailure, type PointStore, type StoreFailure, type StoreFault } from '../events/store'
 import { replay } from './balance'
 
 /** The read side's use cases: balances and histories, from the projection and the log. */
 export interface Reads {
-  readonly balance: (userId: UserId) => TE.TaskEither<StoreUnavailable, UserPoint>
-  readonly history: (userId: UserId) => TE.TaskEither<StoreUnavailable, StoredEvent[]>
+  readonly balance: (userId: UserId) => TE.TaskEither<StoreFailure, UserPoint>
+  readonly history: (userId: UserId) => TE.TaskEither<StoreFailure, StoredEvent[]>
   /** Up to `limit` events after event `after`; `next` is where the following page starts, if any remain. */
-  readonly historyPage: (userId: UserId, page: Page) => TE.TaskEither<StoreUnavailable, HistoryPage>
+  readonly historyPage: (userId: UserId, page: Page) => TE.TaskEither<StoreFailure, HistoryPage>
   /** The balance as of `at`: one lookup where the store keeps each event's balance, else a replay up to that moment. */
-  readonly balanceAt: (userId: UserId, at: number) => TE.TaskEither<StoreUnavailable, UserPoint>
+  readonly balanceAt: (userId: UserId, at: number) => TE.TaskEither<StoreFailure, UserPoint>
 }
 
 export interface Page {
@@ -48,4 +48,4 @@ const toPage = (events: StoredEvent[], limit: number): HistoryPage => {
   return last === undefined ? { events } : { events: events.slice(0, limit), next: last.id }
 }
 
-const read = <A>(task: TE.TaskEither<StoreFault, A>): TE.TaskEither<StoreUnavailable, A> => TE.mapLeft(asUnavailable)(task)
+const read = <A>(task: TE.TaskEither<StoreFault, A>): TE.TaskEither<StoreFailure, A> => TE.mapLeft(asFailure)(task)

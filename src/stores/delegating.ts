@@ -13,6 +13,7 @@ export const delegating = (inner: PointStore, overrides: Partial<PointStore> = {
   close: () => inner.close(),
   ...(inner.appendLocked === undefined ? {} : { appendLocked: inner.appendLocked.bind(inner) }),
   ...(inner.balanceAt === undefined ? {} : { balanceAt: inner.balanceAt.bind(inner) }),
+  ...(inner.readiness === undefined ? {} : { readiness: inner.readiness.bind(inner) }),
   ...overrides,
 })
 

@@ -218,6 +218,7 @@ export interface components {
          *     - `STORE_UNAVAILABLE` (503): The store is unavailable; retry later
          *     - `NOT_READY` (503): The service is not ready for traffic
          *     - `SHUTTING_DOWN` (503): The service is shutting down; retry elsewhere
+         *     - `STORE_CORRUPT` (500): A stored row is corrupt; retrying will not help
          */
         Problem: {
             /** @description A URN naming the problem */
@@ -228,7 +229,7 @@ export interface components {
             /** @description What went wrong with this request */
             detail: string;
             /** @enum {unknown} */
-            code: "INVALID_REQUEST" | "AMOUNT_LIMIT_EXCEEDED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "INSUFFICIENT_BALANCE" | "BALANCE_LIMIT_EXCEEDED" | "IDEMPOTENCY_KEY_REUSED" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN";
+            code: "INVALID_REQUEST" | "AMOUNT_LIMIT_EXCEEDED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "INSUFFICIENT_BALANCE" | "BALANCE_LIMIT_EXCEEDED" | "IDEMPOTENCY_KEY_REUSED" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
         };
         Status: {
             /** @enum {unknown} */
@@ -246,7 +247,7 @@ export interface operations {
     balance: {
         parameters: {
             query?: {
-                /** @description Answer the balance as of this moment, replayed from the log: Unix milliseconds, or an ISO-8601 date-time with its offset (a four-digit year, a real calendar date); not before 1970, not a bare date */
+                /** @description Answer the balance right after the user's events stamped at or before this moment, with `updateMillis` the time of the last of them (this moment itself, and point 0, if there is none): Unix milliseconds, or an ISO-8601 date-time with its offset (a four-digit year, a real calendar date); not before 1970, not a bare date */
                 at?: string;
             };
             header?: never;
@@ -351,7 +352,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -359,7 +360,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -479,7 +480,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -487,7 +488,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -499,7 +500,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Names this command so that a retry applies it once: a repeat with the same key, user and body gets the first answer again, status and body, with `Idempotency-Replayed: true`, and appends nothing. Printable ASCII, sent at most once; empty or all blank is refused */
+                /** @description Names this command of this user so that a retry applies it once: a repeat with the same key and body for the same user gets the first answer again, status and body, with `Idempotency-Replayed: true`, and appends nothing; the same key for another user is another command. Answers are kept for IDEMPOTENCY_RETENTION_SECONDS (24 hours by default); after that the key is a new command. Printable ASCII, sent at most once; empty or all blank is refused */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -637,7 +638,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -645,7 +646,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -657,7 +658,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Names this command so that a retry applies it once: a repeat with the same key, user and body gets the first answer again, status and body, with `Idempotency-Replayed: true`, and appends nothing. Printable ASCII, sent at most once; empty or all blank is refused */
+                /** @description Names this command of this user so that a retry applies it once: a repeat with the same key and body for the same user gets the first answer again, status and body, with `Idempotency-Replayed: true`, and appends nothing; the same key for another user is another command. Answers are kept for IDEMPOTENCY_RETENTION_SECONDS (24 hours by default); after that the key is a new command. Printable ASCII, sent at most once; empty or all blank is refused */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -795,7 +796,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -803,7 +804,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -885,7 +886,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -893,7 +894,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -975,7 +976,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -983,7 +984,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -1093,7 +1094,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1101,7 +1102,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -1185,7 +1186,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1193,7 +1194,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -1275,7 +1276,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1283,7 +1284,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -1383,7 +1384,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1391,7 +1392,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };

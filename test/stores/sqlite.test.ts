@@ -275,6 +275,27 @@ describe('sqlite store', function () {
       }
     })
 
+    it('is not ready after a commit failed on a full disk, until a write probe finds room again', async function () {
+      const db = openDatabase(path)
+      const store = new SqliteStore(db)
+      try {
+        const many = Array.from({ length: 2_000 }, () => charge(2, 1))
+        const plan = { events: many, projection: { balance: many.length, version: many.length }, receipts: [] }
+        expect(tagOf(await store.readiness()())).to.equal('Right')
+        db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`)
+        expect(tagOf(await store.append(userId(2), 0, plan)())).to.equal('StoreUnavailable')
+        const unready = await store.readiness()()
+        expect(E.isLeft(unready) && unready.left._tag === 'StoreUnavailable' && unready.left.cause).to.include({ code: 'SQLITE_FULL' })
+        expect(tagOf(await store.readiness()()), 'still full').to.equal('StoreUnavailable')
+
+        db.pragma('max_page_count = 1000000')
+        expect(tagOf(await store.readiness()())).to.equal('Right')
+        expect(tagOf(await store.append(userId(2), 0, plan)())).to.equal('Right')
+      } finally {
+        await store.close()
+      }
+    })
+
     it('on a file SQLite could only open read-only, fails appends as faults and still serves reads', async function () {
       const writable = open()
       await writable.append(userId(1), 0, { events: [charge(1, 3)], projection: { balance: 3, version: 1 }, receipts: [] })()

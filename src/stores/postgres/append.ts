@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg'
 import type { PointState } from '../../events/decider'
 import type { UserId } from '../../events/model'
 import { storeUnavailable, type Locked, type Plan, type StoreFault } from '../../events/store'
-import { accepted, conflicted, type AppendJob, type Appended, type Commit } from '../sql/rows'
+import { accepted, conflicted, storeFault, type AppendJob, type Appended, type Commit } from '../sql/rows'
 import { transaction } from './pool'
 import { claim } from './sql/claim'
 import { claimAndWrite } from './sql/claim-and-write'
@@ -81,7 +81,8 @@ export class PostgresAppends {
         result = E.map((point: Locked<P>['point']) => ({ plan, point }))(appended)
       })
     } catch (error) {
-      return E.left(storeUnavailable(error))
+      // The state read under the lock may be a corrupt row.
+      return E.left(storeFault(error))
     }
     this.options.onCommit({ appends: 1, millis: performance.now() - began })
     return result ?? E.left(storeUnavailable(new Error('the locked transaction ended without a result')))

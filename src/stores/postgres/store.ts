@@ -7,12 +7,13 @@ import type { IdempotencyKey, StoredEvent, UserId, UserPoint } from '../../event
 import { attempt, storeUnavailable, type HistoryQuery, type Locked, type Plan, type PointStore, type Receipt, type StoreFault } from '../../events/store'
 import type { LogEntry, ProjectionRow } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
-import type { AppendJob, Appended, Commit } from '../sql/rows'
+import { storeFault, type AppendJob, type Appended, type Commit } from '../sql/rows'
 import { defaultReceiptRetentionMillis, type PrunesReceipts } from '../receipt-retention'
 import { TurnBatch } from '../turn-batch'
+import { WriteHealth } from '../write-health'
 import { PostgresAppends } from './append'
 import { PostgresAudit } from './audit'
-import { createPool, defaultConnectTimeoutMillis, withMigrationPool, type Executor, type PoolOptions } from './pool'
+import { createPool, defaultConnectTimeoutMillis, transaction, withMigrationPool, type Executor, type PoolOptions } from './pool'
 import { migratePostgres } from './schema'
 import { loadState } from './sql/load-state'
 import { pruneReceipts } from './sql/prune-receipts'
@@ -20,6 +21,7 @@ import { readBalance } from './sql/read-balance'
 import { readBalanceAt } from './sql/read-balance-at'
 import { readHistory } from './sql/read-history'
 import { readReceipts } from './sql/read-receipts'
+import { writeProbe } from './sql/write-probe'
 
 export interface PostgresStoreOptions extends PoolOptions {
   readonly clock?: () => number
@@ -52,6 +54,7 @@ export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
   private readonly appends: PostgresAppends
   private readonly batch: TurnBatch<AppendJob, Appended>
   private readonly audit: PostgresAudit
+  private readonly health: WriteHealth
   private migrated: Promise<E.Either<StoreFault, void>> | undefined
 
   constructor(
@@ -67,7 +70,15 @@ export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
       onCommit: options.onCommit ?? (() => undefined),
       usable: () => this.usable(),
     })
-    this.batch = new TurnBatch((jobs) => this.appends.commit(jobs))
+    this.health = new WriteHealth({
+      read: this.read((db) => db.query('SELECT 1 FROM balances LIMIT 1').then(() => undefined)),
+      write: pipe(
+        TE.fromTask(() => this.usable()),
+        TE.flatMap(TE.fromEither),
+        TE.flatMap(() => TE.tryCatch(() => transaction(this.pool, writeProbe), storeFault)),
+      ),
+    })
+    this.batch = new TurnBatch(async (jobs) => this.health.observe(await this.appends.commit(jobs)))
     this.audit = new PostgresAudit(this.pool, this.clock)
   }
 
@@ -90,7 +101,12 @@ export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
   }
 
   appendLocked<P extends Plan>(userId: UserId, plan: (state: PointState) => P): TE.TaskEither<StoreFault, Locked<P>> {
-    return () => this.appends.appendLocked(userId, plan)
+    return async () => this.health.observe([await this.appends.appendLocked(userId, plan)])[0]!
+  }
+
+  /** Not ready after a failed commit until a write probe succeeds, even with reads answering. */
+  readiness(): TE.TaskEither<StoreFault, void> {
+    return this.health.readiness
   }
 
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {
@@ -141,7 +157,7 @@ export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
     return pipe(
       TE.fromTask(() => this.ready()),
       TE.flatMap(TE.fromEither),
-      TE.flatMap(() => attempt(() => query(this.pool))),
+      TE.flatMap(() => TE.tryCatch(() => query(this.pool), storeFault)),
     )
   }
 

@@ -2,7 +2,7 @@ import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as t from 'io-ts'
 import { IdempotencyKey, RejectionCode, UserId, type Amount, type UserPoint } from '../../events/model'
-import { versionConflict, type Plan, type Receipt, type StoreFault } from '../../events/store'
+import { storeCorrupt, storeUnavailable, versionConflict, type Plan, type Receipt, type StoreFault } from '../../events/store'
 import type { LogEntry } from '../../projections/audit'
 
 /** One step of a schema, never edited once released: a change is a new step. */
@@ -39,9 +39,18 @@ export const scanPage = 16_384
 
 /**
  * A log row as an audit scans it. The query returns the signed amount as one integer (charges positive):
- * reading the type as text costs a third of the scan.
+ * reading the type as text costs a third of the scan. A row that is not a valid event (its type unknown, its
+ * amount not a positive integer) comes with `invalid` saying so, and its signed amount is then meaningless.
  */
-export const signedEntry = (id: number, userId: UserId, version: number, signed: number, balanceAfter: number, timeMillis: number): LogEntry => ({
+export const signedEntry = (
+  id: number,
+  userId: UserId,
+  version: number,
+  signed: number,
+  balanceAfter: number,
+  timeMillis: number,
+  invalid?: string | null,
+): LogEntry => ({
   id,
   userId,
   version,
@@ -49,9 +58,17 @@ export const signedEntry = (id: number, userId: UserId, version: number, signed:
   amount: Math.abs(signed) as Amount,
   balanceAfter,
   timeMillis,
+  ...(invalid == null ? {} : { invalid }),
 })
 
-export const StateRow = t.type({ balance: t.number, version: t.number })
+const isCount = (n: number): boolean => Number.isSafeInteger(n) && n >= 0
+/** A balance or a version as a row holds it: a safe integer, never below zero. */
+const Count = t.refinement(t.number, isCount, 'Count')
+
+export const StateRow = t.type({ balance: Count, version: Count })
+
+/** A balance row as reads see it: stricter than `UserPoint`, which does not say a balance is never negative. */
+export const BalanceRow = t.type({ id: UserId, point: Count, updateMillis: t.number })
 
 /** A receipt's answer as stored: an accepted one's time is the row's `update_millis`. */
 const StoredOutcome = t.union([
@@ -69,17 +86,56 @@ const ReceiptRow = t.type({
 })
 
 export function toReceipt(row: unknown): Receipt {
-  const { outcome, updateMillis, ...rest } = decodeRow(ReceiptRow, row)
-  const answer = decodeRow(StoredOutcome, typeof outcome === 'string' ? JSON.parse(outcome) : outcome)
+  const where = { table: 'receipts', key: keyOf(row, 'key') }
+  const { outcome, updateMillis, ...rest } = decodeRow(ReceiptRow, row, where)
+  const answer = decodeRow(StoredOutcome, typeof outcome === 'string' ? parsedJson(outcome) : outcome, where)
   return { ...rest, outcome: answer._tag === 'Accepted' ? { ...answer, updateMillis } : answer }
 }
 
+/** Where a row lives: its table and its key as `column value`. */
+export interface RowRef {
+  readonly table: string
+  readonly key: string
+}
+
+/** The key of a raw row, named by its column; a key that is not a plain value is shown by its type only. */
+export const keyOf = (row: unknown, column: string): string => {
+  const value = typeof row === 'object' && row !== null ? (row as Record<string, unknown>)[column] : undefined
+  return `${column} ${typeof value === 'number' || typeof value === 'string' ? JSON.stringify(value) : typeof value}`
+}
+
+/** Thrown by `decodeRow` inside a store call and turned into a `StoreCorrupt` fault at its edge by `storeFault`. */
+export class CorruptRow extends Error {
+  constructor(
+    readonly where: RowRef,
+    readonly detail: string,
+  ) {
+    super(`${where.table} row ${where.key} does not decode: ${detail}`)
+  }
+}
+
+const parsedJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+// A fault names the columns that failed, never their values; numeric keys are the branches of an intersection.
+const columnsOf = (errors: t.Errors): string =>
+  [...new Set(errors.map((error) => error.context.map(({ key }) => key).filter((key) => key !== '' && !/^\d+$/.test(key)).join('.') || 'row'))].join(', ')
+
 /** Rows are checked on the way out: a table edited by hand must not leak bad values past the store. */
-export function decodeRow<A>(codec: t.Decoder<unknown, A>, row: unknown): A {
+export function decodeRow<A>(codec: t.Decoder<unknown, A>, row: unknown, where: RowRef): A {
   return pipe(
     codec.decode(row),
-    E.getOrElseW(() => {
-      throw new Error(`a row does not match ${codec.name}: ${JSON.stringify(row)}`)
+    E.getOrElseW((errors) => {
+      throw new CorruptRow(where, `bad ${columnsOf(errors)}`)
     }),
   )
 }
+
+/** A thrown store call as a fault: a row that did not decode is corruption, anything else an outage. */
+export const storeFault = (error: unknown): StoreFault =>
+  error instanceof CorruptRow ? storeCorrupt(error.where.table, error.where.key, error.detail) : storeUnavailable(error)

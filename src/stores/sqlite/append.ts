@@ -9,6 +9,8 @@ export interface CommitOptions {
   /** A receipt older than this at commit time is past its window, and its key free again. */
   readonly receiptRetentionMillis: number
   readonly onCommit: (commit: Commit) => void
+  /** Why the file at the store's path is no longer the one open, if it is not: then nothing is acknowledged. */
+  readonly moved?: () => Error | undefined
 }
 
 /**
@@ -16,7 +18,11 @@ export interface CommitOptions {
  * runs in its own savepoint, so one job's refusal leaves the others be; if the
  * transaction cannot commit, none of them is applied.
  */
-export function committer(db: Database, sql: Catalogue, { clock, receiptRetentionMillis, onCommit }: CommitOptions): (jobs: readonly AppendJob[]) => Appended[] {
+export function committer(
+  db: Database,
+  sql: Catalogue,
+  { clock, receiptRetentionMillis, onCommit, moved = () => undefined }: CommitOptions,
+): (jobs: readonly AppendJob[]) => Appended[] {
   // Nested inside `commitAll`, each append runs in its own savepoint.
   const appendOne = db.transaction((job: AppendJob, updateMillis: number) => write(sql, job, updateMillis, receiptRetentionMillis))
 
@@ -35,17 +41,24 @@ export function committer(db: Database, sql: Catalogue, { clock, receiptRetentio
 
   return (jobs) => {
     if (!db.open) return jobs.map(() => E.left(storeUnavailable(new Error('the store is closed'))))
+    const refuse = (error: unknown) => {
+      const fault = storeUnavailable(error)
+      return jobs.map(() => E.left(fault))
+    }
+    const before = moved()
+    if (before !== undefined) return refuse(before)
     const started = performance.now()
     let results: Appended[]
     try {
       results = commitAll.immediate(jobs, clock())
     } catch (error) {
-      const fault = storeUnavailable(error)
-      return jobs.map(() => E.left(fault))
+      return refuse(error)
     }
     // Outside the try: once committed, the callers must hear so, whatever the hook does.
     onCommit({ appends: jobs.length, millis: performance.now() - started })
-    return results
+    // Checked again after the commit: a file deleted meanwhile took this commit with it.
+    const after = moved()
+    return after === undefined ? results : refuse(after)
   }
 }
 

@@ -2,17 +2,20 @@ import type { Database } from 'better-sqlite3'
 import * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
 import { initialState, type PointState } from '../../events/decider'
-import { StoredEvent, UserPoint, type IdempotencyKey, type UserId } from '../../events/model'
+import { StoredEvent, type IdempotencyKey, type UserId, type UserPoint } from '../../events/model'
 import { storeUnavailable, type HistoryQuery, type Plan, type PointStore, type Receipt, type StoreFault } from '../../events/store'
 import type { LogEntry, ProjectionRow } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
-import { decodeRow, StateRow, toReceipt, type AppendJob, type Appended, type Commit } from '../sql/rows'
+import { BalanceRow, decodeRow, keyOf, StateRow, storeFault, toReceipt, type AppendJob, type Appended, type Commit } from '../sql/rows'
 import { defaultReceiptRetentionMillis, type PrunesReceipts } from '../receipt-retention'
 import { TurnBatch } from '../turn-batch'
+import { WriteHealth } from '../write-health'
 import { committer } from './append'
 import { SqliteAudit } from './audit'
 import { prepareCatalogue, type Catalogue } from './catalogue'
 import { openDatabase, type SqliteOpenOptions } from './database'
+import { FileIdentity } from './file-identity'
+import { writeProbe } from './write-probe'
 
 export interface SqliteStoreOptions {
   /**
@@ -43,6 +46,8 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
   private readonly commit: (jobs: readonly AppendJob[]) => Appended[]
   private readonly batch: TurnBatch<AppendJob, Appended> | undefined
   private readonly audit: SqliteAudit
+  private readonly file: FileIdentity | undefined
+  private readonly health: WriteHealth
 
   constructor(
     private readonly db: Database,
@@ -51,8 +56,15 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
     this.clock = options.clock ?? Date.now
     this.receiptRetentionMillis = options.receiptRetentionMillis ?? defaultReceiptRetentionMillis
     this.sql = prepareCatalogue(db)
+    this.file = FileIdentity.of(db)
+    const moved = () => this.file?.moved()
+    this.health = new WriteHealth({
+      read: this.read(() => void this.sql.readVersion(1 as UserId)),
+      write: this.read(() => writeProbe(db)),
+    })
     const { clock, receiptRetentionMillis } = this
-    this.commit = committer(db, this.sql, { clock, receiptRetentionMillis, onCommit: options.onCommit ?? (() => undefined) })
+    const commit = committer(db, this.sql, { clock, receiptRetentionMillis, onCommit: options.onCommit ?? (() => undefined), moved })
+    this.commit = (jobs) => [...this.health.observe(commit(jobs))]
     this.batch = options.groupCommit === false ? undefined : new TurnBatch(this.commit)
     this.audit = new SqliteAudit(db, this.sql, this.clock)
   }
@@ -60,7 +72,7 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
   load(userId: UserId): TE.TaskEither<StoreFault, PointState> {
     return this.read(() => {
       const row = this.sql.loadState(userId)
-      return row === undefined ? initialState : decodeRow(StateRow, row)
+      return row === undefined ? initialState : decodeRow(StateRow, row, { table: 'balances', key: `user_id ${userId}` })
     })
   }
 
@@ -72,14 +84,14 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {
     return this.read(() => {
       const row = this.sql.readBalance(userId)
-      return row === undefined ? { id: userId, point: 0, updateMillis: this.clock() } : decodeRow(UserPoint, row)
+      return row === undefined ? { id: userId, point: 0, updateMillis: this.clock() } : decodeRow(BalanceRow, row, { table: 'balances', key: `user_id ${userId}` })
     })
   }
 
   balanceAt(userId: UserId, at: number): TE.TaskEither<StoreFault, UserPoint> {
     return this.read(() => {
       const row = this.sql.readBalanceAt(userId, at)
-      return row === undefined ? { id: userId, point: 0, updateMillis: at } : decodeRow(UserPoint, row)
+      return row === undefined ? { id: userId, point: 0, updateMillis: at } : decodeRow(BalanceRow, row, { table: 'events', key: `user_id ${userId}, time_millis <= ${at}` })
     })
   }
 
@@ -94,7 +106,15 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
 
   history(userId: UserId, query: HistoryQuery = {}): TE.TaskEither<StoreFault, StoredEvent[]> {
     const { after = 0, until = Number.MAX_SAFE_INTEGER, limit = -1 } = query
-    return this.read(() => this.sql.readHistory({ userId, after, until, limit }).map((row) => decodeRow(StoredEvent, row)))
+    return this.read(() => this.sql.readHistory({ userId, after, until, limit }).map((row) => decodeRow(StoredEvent, row, { table: 'events', key: keyOf(row, 'id') })))
+  }
+
+  /** Not ready while the file at the path is not the one open, or after a failed commit until a write probe succeeds. */
+  readiness(): TE.TaskEither<StoreFault, void> {
+    return async () => {
+      const moved = this.file?.moved()
+      return moved === undefined ? this.health.readiness() : E.left(storeUnavailable(moved))
+    }
   }
 
   scanEvents(userId?: UserId): Iterable<LogEntry[]> {
@@ -122,6 +142,6 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
   }
 
   private read<A>(query: () => A): TE.TaskEither<StoreFault, A> {
-    return () => Promise.resolve(E.tryCatch(query, storeUnavailable))
+    return () => Promise.resolve(E.tryCatch(query, storeFault))
   }
 }

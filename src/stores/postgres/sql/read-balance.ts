@@ -1,5 +1,5 @@
-import { UserPoint, type UserId } from '../../../events/model'
-import { decodeRow } from '../../sql/rows'
+import type { UserId, UserPoint } from '../../../events/model'
+import { BalanceRow, decodeRow } from '../../sql/rows'
 import type { Executor } from '../pool'
 
 /** A user's projected balance; a user never seen has 0, as of `now`. */
@@ -9,5 +9,5 @@ export async function readBalance(db: Executor, userId: UserId, now: () => numbe
     text: 'SELECT user_id AS id, point, update_millis AS "updateMillis" FROM balances WHERE user_id = $1',
     values: [userId],
   })
-  return rows.length === 0 ? { id: userId, point: 0, updateMillis: now() } : decodeRow(UserPoint, rows[0])
+  return rows.length === 0 ? { id: userId, point: 0, updateMillis: now() } : decodeRow(BalanceRow, rows[0], { table: 'balances', key: `user_id ${userId}` })
 }

@@ -1,6 +1,6 @@
 import { StoredEvent, type UserId } from '../../../events/model'
 import type { HistoryQuery } from '../../../events/store'
-import { decodeRow } from '../../sql/rows'
+import { decodeRow, keyOf } from '../../sql/rows'
 import type { Executor } from '../pool'
 
 /** A user's events in the query's range, oldest first. */
@@ -13,5 +13,5 @@ export async function readHistory(db: Executor, userId: UserId, query: HistoryQu
        ORDER BY version LIMIT $4`,
     values: [userId, after, until, limit],
   })
-  return rows.map((row) => decodeRow(StoredEvent, row))
+  return rows.map((row) => decodeRow(StoredEvent, row, { table: 'events', key: keyOf(row, 'id') }))
 }
