@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
 import { rejection } from '../../src/events/model'
-import { asUnavailable, attempt, recorded, storeUnavailable, versionConflict, type NewReceipt } from '../../src/events/store'
+import { asFailure, attempt, recorded, storeCorrupt, storeUnavailable, versionConflict, type NewReceipt } from '../../src/events/store'
 import { userId } from '../support/values'
 
 const receipt = (outcome: NewReceipt['outcome']): NewReceipt => ({ key: 'k' as NewReceipt['key'], userId: userId(1), fingerprint: 'Charge:1:5', outcome })
@@ -10,12 +10,15 @@ describe('store port helpers', function () {
   it('reports a version conflict outside the writer as StoreUnavailable caused by it', function () {
     const conflict = versionConflict(userId(3), 4)
     expect(conflict).to.deep.equal({ _tag: 'VersionConflict', userId: 3, expectedVersion: 4 })
-    expect(asUnavailable(conflict)).to.deep.equal({ _tag: 'StoreUnavailable', cause: conflict })
+    expect(asFailure(conflict)).to.deep.equal({ _tag: 'StoreUnavailable', cause: conflict })
   })
 
-  it('passes StoreUnavailable on as it is', function () {
-    const fault = storeUnavailable(new Error('down'))
-    expect(asUnavailable(fault)).to.equal(fault)
+  it('passes StoreUnavailable and StoreCorrupt on as they are', function () {
+    const down = storeUnavailable(new Error('down'))
+    expect(asFailure(down)).to.equal(down)
+    const corrupt = storeCorrupt('point_history', 'id 17', 'amount')
+    expect(corrupt).to.deep.equal({ _tag: 'StoreCorrupt', table: 'point_history', key: 'id 17', detail: 'amount' })
+    expect(asFailure(corrupt)).to.equal(corrupt)
   })
 
   it('turns a store call that rejects or throws into StoreUnavailable with the error as its cause', async function () {

@@ -141,14 +141,18 @@ describe('CommandQueue with Idempotency-Keys', function () {
     expect(plans).to.deep.equal([])
   })
 
-  it('retries a lost race under the lock with the receipts read for the batch, and fails it when they cannot be read', async function () {
+  it('retries a lost race under the lock with the receipts read for the batch, and fails it when they cannot be read there', async function () {
     const shared = fastMemoryStore()
-    let receiptsFail = false
+    let failReceiptsAfterLoss = false
+    let lost = false
     let lockedCalls = 0
     const store = overriding(shared, {
       // Every optimistic append loses, so each batch goes on to the locked path.
-      append: (user, version, plan) => shared.append(user, version - 1, plan),
-      receipts: (user, keys) => (receiptsFail ? TE.left(storeUnavailable(new Error('receipts unreadable'))) : shared.receipts(user, keys)),
+      append: (user, version, plan) => {
+        lost = failReceiptsAfterLoss
+        return shared.append(user, version - 1, plan)
+      },
+      receipts: (user, keys) => (lost ? TE.left(storeUnavailable(new Error('receipts unreadable'))) : shared.receipts(user, keys)),
       appendLocked: (user, plan) => async () => {
         lockedCalls += 1
         const state = await shared.load(user)()
@@ -161,10 +165,10 @@ describe('CommandQueue with Idempotency-Keys', function () {
     const queue = new CommandQueue({ store, decide: decider(limits), clock: () => now, maxConflictRetries: 1 })
     expect(answer(await queue.submit(charge(5, 'k')))).to.deep.equal({ point: 5 })
     expect(lockedCalls).to.equal(1)
-    const pending = queue.submit(charge(5, 'k'))
-    expect(answer(await pending)).to.deep.equal({ point: 5, replayed: true })
+    expect(answer(await queue.submit(charge(5, 'k')))).to.deep.equal({ point: 5, replayed: true })
 
-    receiptsFail = true
+    // The optimistic try reads the receipts and loses; reading them again for the locked retry fails.
+    failReceiptsAfterLoss = true
     const calls = lockedCalls
     expect(answer(await queue.submit(charge(9, 'other')))).to.equal('StoreUnavailable')
     expect(lockedCalls, 'no locked append without the receipts').to.equal(calls)

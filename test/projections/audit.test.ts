@@ -173,5 +173,20 @@ describe('Auditor', function () {
       )
       expect(auditor.findings).to.deep.equal([])
     })
+
+    it('reports a row that is not a valid event by the reason given, moving no points but counting its version', function () {
+      const first = entry(1, 'CHARGE', 10, 1)
+      const bad: LogEntry = { ...entry(1, 'CHARGE', 1, 2), invalid: 'type REFUND' }
+      const auditor = audit([first, bad, entry(1, 'USE', 4, 3)], [{ user: 1, point: 6, version: 3 }])
+      expect(auditor.findings).to.deep.equal([{ kind: 'BAD_EVENT', userId: 1, eventId: bad.id, detail: 'type REFUND' }])
+      expect(auditor.replayed()).to.deep.equal([{ userId: 1, balance: 6, version: 3 }])
+    })
+
+    it('reports an id equal to the one before it', function () {
+      const first = entry(1, 'CHARGE', 5, 1)
+      const again = { ...entry(1, 'CHARGE', 5, 2), id: first.id }
+      const auditor = audit([first, again], [{ user: 1, point: 10, version: 2 }])
+      expect(auditor.findings).to.deep.equal([{ kind: 'OUT_OF_ORDER', userId: 1, eventId: first.id, detail: `id ${first.id} after ${first.id}` }])
+    })
   })
 })
