@@ -67,6 +67,31 @@ describe('npm start (src/main.ts)', function () {
     expect({ code, signal }).to.deep.equal({ code: 0, signal: null })
   })
 
+  it('exits once stopped even when its stdout has gone, as when piped to `head -1`', async function () {
+    const child = start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '1000', SQLITE_PATH: join(dir.path, 'points.db') })
+    children.push(child)
+    const line = await lineMatching(child, /listening on http:\/\//)
+    const url = /http:\/\/[^\s"]+/.exec(line)?.[0]
+    // The reader goes away: every later write to stdout fails with EPIPE.
+    child.stdout.destroy()
+    const exited = once(child, 'exit')
+    child.kill('SIGTERM')
+    // Past the drain timeout and the margin main.ts allows on top of it.
+    const bound = 1000 + 5_000 + 2_000
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<'still running'>((resolve) => (timer = setTimeout(() => resolve('still running'), bound)))
+    const outcome = await Promise.race([exited, late])
+    clearTimeout(timer)
+    expect(outcome, 'the process outlived its shutdown').to.not.equal('still running')
+    const [code] = outcome as [number | null]
+    expect(code, 'listener and store closed: a clean stop').to.equal(0)
+    const refused = await fetch(`${url}/healthz`).then(
+      () => 'answered',
+      () => 'refused',
+    )
+    expect(refused).to.equal('refused')
+  })
+
   it('refuses to start on a bad setting, exiting non-zero with a message naming it', async function () {
     const child = start({ PORT: '0', POINT_MAX_AMOUNT: 'abc', SQLITE_PATH: join(dir.path, 'points.db') })
     children.push(child)
