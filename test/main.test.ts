@@ -104,3 +104,71 @@ describe('npm start (src/main.ts)', function () {
     expect(stdout()).not.to.match(/listening/)
   })
 })
+
+describe('npm start itself', function () {
+  let dir: TempDir
+  let npm: ChildProcessWithoutNullStreams | undefined
+  let servicePid: number | undefined
+  beforeEach(async function () {
+    dir = await tempDir()
+  })
+  afterEach(async function () {
+    // A test that failed half-way must not leave npm or the service running.
+    if (npm !== undefined && npm.exitCode === null && npm.signalCode === null) npm.kill('SIGKILL')
+    if (servicePid !== undefined && alive(servicePid)) process.kill(servicePid, 'SIGKILL')
+    npm = undefined
+    servicePid = undefined
+    await dir.remove()
+  })
+
+  /** Whether a process with this pid still exists (signal 0 only asks). */
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  it('stops the service gracefully on SIGTERM to npm: npm exits 0 and no process is left serving', async function () {
+    this.timeout(40_000)
+    const child = spawn('npm', ['start', '--silent'], {
+      cwd: root,
+      // npm and tsx need PATH and the like; the store is the test's own.
+      // eslint-disable-next-line no-restricted-properties
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SQLITE_PATH: join(dir.path, 'points.db') },
+      stdio: 'pipe',
+    })
+    npm = child
+    const exited = once(child, 'exit')
+    const closed = once(child, 'close')
+    // Every line is kept, to look for the last one after the exit.
+    const lines: string[] = []
+    const line = await new Promise<string>((found, failed) => {
+      createInterface({ input: child.stdout }).on('line', (text) => {
+        lines.push(text)
+        if (/listening on http:\/\//.test(text)) found(text)
+      })
+      void exited.then(([code]) => failed(new Error(`npm exited with ${String(code)} before listening`)))
+    })
+    const url = /http:\/\/[^\s"]+/.exec(line)?.[0]
+    const { pid } = JSON.parse(line) as { pid: number }
+    servicePid = pid
+    expect(pid, 'the service is a process of its own under npm').to.not.equal(child.pid)
+    expect((await fetch(`${url}/healthz`)).status).to.equal(200)
+
+    child.kill('SIGTERM')
+    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null]
+    expect({ code, signal }).to.deep.equal({ code: 0, signal: null })
+    expect(alive(pid), 'the service process outlived npm').to.equal(false)
+    const answered = await fetch(`${url}/healthz`).then(
+      () => 'answered',
+      () => 'refused',
+    )
+    expect(answered).to.equal('refused')
+    // 'close' comes after stdout ends, so every line has been read.
+    await closed
+    expect(lines.at(-1)).to.match(/"msg":"shutdown complete"/)
+  })
+})
