@@ -43,10 +43,18 @@ export const ApiKeysFromString = new t.Type<readonly ApiKey[], string, unknown>(
   (keys) => keys.map(({ key, scopes }) => `${key}:${scopes.join(',')}`).join(';'),
 )
 
-/** Unset or empty means no keys: the API runs open. */
+/**
+ * Unset means no keys: the API runs open. Set but empty is refused: it is more likely a secret that failed to
+ * arrive than a wish to run open, and guessing wrong would open every route.
+ */
 export const OptionalApiKeys = new t.Type<readonly ApiKey[] | undefined, string | undefined, unknown>(
   'OptionalApiKeys',
   (u): u is readonly ApiKey[] | undefined => u === undefined || ApiKeysFromString.is(u),
-  (u, c) => (u === undefined || u === '' ? t.success(undefined) : ApiKeysFromString.validate(u, c)),
+  (u, c) =>
+    u === undefined
+      ? t.success(undefined)
+      : u === ''
+        ? t.failure(u, c, 'POINT_API_KEYS is set but empty: give key:scope,scope;key:scope, or unset it to run the API open')
+        : ApiKeysFromString.validate(u, c),
   (keys) => (keys === undefined ? undefined : ApiKeysFromString.encode(keys)),
 )

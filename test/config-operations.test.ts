@@ -16,9 +16,14 @@ const refusal = (env: Record<string, string>): string => {
 
 describe('configuration: operations', function () {
   describe('POINT_API_KEYS', function () {
-    it('is unset or empty by default: the API runs open', function () {
+    it('is unset by default: the API runs open', function () {
       expect(parsed({}).apiKeys).to.equal(undefined)
-      expect(parsed({ POINT_API_KEYS: '' }).apiKeys).to.equal(undefined)
+      expect(parsed({ POINT_API_KEYS: undefined } as unknown as Record<string, string>).apiKeys).to.equal(undefined)
+    })
+
+    it('stops the start when set but empty, rather than running open', function () {
+      const error = refusal({ POINT_API_KEYS: '' })
+      expect(error).to.contain('POINT_API_KEYS').and.contain('set but empty').and.contain('unset it to run the API open')
     })
 
     it('reads key:scope,scope entries separated by ;', function () {

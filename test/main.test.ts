@@ -67,6 +67,31 @@ describe('npm start (src/main.ts)', function () {
     expect({ code, signal }).to.deep.equal({ code: 0, signal: null })
   })
 
+  it('exits once stopped even when its stdout has gone, as when piped to `head -1`', async function () {
+    const child = start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '1000', SQLITE_PATH: join(dir.path, 'points.db') })
+    children.push(child)
+    const line = await lineMatching(child, /listening on http:\/\//)
+    const url = /http:\/\/[^\s"]+/.exec(line)?.[0]
+    // The reader goes away: every later write to stdout fails with EPIPE.
+    child.stdout.destroy()
+    const exited = once(child, 'exit')
+    child.kill('SIGTERM')
+    // Past the drain timeout and the margin main.ts allows on top of it.
+    const bound = 1000 + 5_000 + 2_000
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<'still running'>((resolve) => (timer = setTimeout(() => resolve('still running'), bound)))
+    const outcome = await Promise.race([exited, late])
+    clearTimeout(timer)
+    expect(outcome, 'the process outlived its shutdown').to.not.equal('still running')
+    const [code] = outcome as [number | null]
+    expect(code, 'listener and store closed: a clean stop').to.equal(0)
+    const refused = await fetch(`${url}/healthz`).then(
+      () => 'answered',
+      () => 'refused',
+    )
+    expect(refused).to.equal('refused')
+  })
+
   it('refuses to start on a bad setting, exiting non-zero with a message naming it', async function () {
     const child = start({ PORT: '0', POINT_MAX_AMOUNT: 'abc', SQLITE_PATH: join(dir.path, 'points.db') })
     children.push(child)
@@ -77,5 +102,73 @@ describe('npm start (src/main.ts)', function () {
     expect(code).to.be.a('number').and.not.equal(0)
     expect(stderr()).to.include('POINT_MAX_AMOUNT').and.include('abc')
     expect(stdout()).not.to.match(/listening/)
+  })
+})
+
+describe('npm start itself', function () {
+  let dir: TempDir
+  let npm: ChildProcessWithoutNullStreams | undefined
+  let servicePid: number | undefined
+  beforeEach(async function () {
+    dir = await tempDir()
+  })
+  afterEach(async function () {
+    // A test that failed half-way must not leave npm or the service running.
+    if (npm !== undefined && npm.exitCode === null && npm.signalCode === null) npm.kill('SIGKILL')
+    if (servicePid !== undefined && alive(servicePid)) process.kill(servicePid, 'SIGKILL')
+    npm = undefined
+    servicePid = undefined
+    await dir.remove()
+  })
+
+  /** Whether a process with this pid still exists (signal 0 only asks). */
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  it('stops the service gracefully on SIGTERM to npm: npm exits 0 and no process is left serving', async function () {
+    this.timeout(40_000)
+    const child = spawn('npm', ['start', '--silent'], {
+      cwd: root,
+      // npm and tsx need PATH and the like; the store is the test's own.
+      // eslint-disable-next-line no-restricted-properties
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SQLITE_PATH: join(dir.path, 'points.db') },
+      stdio: 'pipe',
+    })
+    npm = child
+    const exited = once(child, 'exit')
+    const closed = once(child, 'close')
+    // Every line is kept, to look for the last one after the exit.
+    const lines: string[] = []
+    const line = await new Promise<string>((found, failed) => {
+      createInterface({ input: child.stdout }).on('line', (text) => {
+        lines.push(text)
+        if (/listening on http:\/\//.test(text)) found(text)
+      })
+      void exited.then(([code]) => failed(new Error(`npm exited with ${String(code)} before listening`)))
+    })
+    const url = /http:\/\/[^\s"]+/.exec(line)?.[0]
+    const { pid } = JSON.parse(line) as { pid: number }
+    servicePid = pid
+    expect(pid, 'the service is a process of its own under npm').to.not.equal(child.pid)
+    expect((await fetch(`${url}/healthz`)).status).to.equal(200)
+
+    child.kill('SIGTERM')
+    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null]
+    expect({ code, signal }).to.deep.equal({ code: 0, signal: null })
+    expect(alive(pid), 'the service process outlived npm').to.equal(false)
+    const answered = await fetch(`${url}/healthz`).then(
+      () => 'answered',
+      () => 'refused',
+    )
+    expect(answered).to.equal('refused')
+    // 'close' comes after stdout ends, so every line has been read.
+    await closed
+    expect(lines.at(-1)).to.match(/"msg":"shutdown complete"/)
   })
 })

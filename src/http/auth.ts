@@ -38,6 +38,10 @@ export function requireApiKey(keys: readonly ApiKey[]): RequireScope {
 
   return (scope) =>
     async (ctx: Context, next: Next): Promise<void> => {
+      // Node keeps only the first of two Authorization headers; a proxy may act on the other, so neither is trusted.
+      if ((ctx.req.headersDistinct['authorization']?.length ?? 0) > 1) {
+        return sendProblem(ctx, problem('INVALID_REQUEST', 'Authorization: send the header once'))
+      }
       const presented = bearerToken(ctx.get('Authorization'))
       const key = presented === undefined ? undefined : lookUp(known, presented)
       if (key === undefined) {

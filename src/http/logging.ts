@@ -19,12 +19,19 @@ const redact = {
   censor,
 }
 
-// Names that say a header or query parameter carries a credential, whatever its exact spelling.
-const credentialName = /auth|cookie|token|secret|passw|pwd|api[-_]?key|^key$|signature|^sig$|credential|session/i
+// Names that say a header or query parameter carries a credential, whatever its exact spelling. `sig` and
+// `code` only as a whole word of the name (`X-Webhook-Sig`, `?code=`), so `?codec=` or `X-Signal` stay.
+const credentialName =
+  /auth|cookie|token|secret|passw|pwd|api[-_]?key|^key$|signature|(^|[-_.])sig($|[-_.])|^code$|jwt|bearer|cert|credential|session/i
+
+// Idempotency-Key names a command, not a caller: kept, so a retry can be traced in the log.
+const notCredentials = new Set(['idempotency-key'])
+
+const isCredential = (name: string): boolean => !notCredentials.has(name.toLowerCase()) && credentialName.test(name)
 
 /** The headers with every credential-bearing one censored. */
 const loggedHeaders = (headers: Record<string, unknown>): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, credentialName.test(name) ? censor : value]))
+  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, isCredential(name) ? censor : value]))
 
 const decodedName = (raw: string): string => {
   try {
@@ -44,7 +51,7 @@ const loggedUrl = (url: string): string => {
     .map((pair) => {
       const equals = pair.indexOf('=')
       const name = equals < 0 ? pair : pair.slice(0, equals)
-      return credentialName.test(decodedName(name)) ? `${name}=${censor}` : pair
+      return isCredential(decodedName(name)) ? `${name}=${censor}` : pair
     })
   return `${url.slice(0, query)}?${parameters.join('&')}`
 }

@@ -4,6 +4,7 @@ import pino from 'pino'
 import type { ApiKey } from '../../src/api-keys'
 import { startService } from '../../src/service'
 import { listen, opsApp, type Listening } from '../support/ops'
+import { sendRaw } from '../support/raw-http'
 import { patchJson, startTestServer, testConfig } from '../support/server'
 
 const keys: ApiKey[] = [
@@ -65,6 +66,23 @@ describe('access control with POINT_API_KEYS', function () {
     expect(await (await get('/point/5', bearer('reader-77aa'))).json()).to.include({ point: 9 })
     expect((await get('/point/5/histories', bearer('admin-3f9c2b'))).status).to.equal(200)
     expect((await get('/point/5', { authorization: 'bearer reader-77aa' })).status, 'scheme is case-insensitive').to.equal(200)
+  })
+
+  it('answers 400 problem+json to two Authorization headers, even two good keys, and applies nothing', async function () {
+    const twice = (first: string, second: string) =>
+      sendRaw(
+        served.url,
+        `PATCH /point/6/charge HTTP/1.1\r\nHost: ledger\r\nConnection: close\r\nAuthorization: Bearer ${first}\r\n` +
+          `Authorization: Bearer ${second}\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{"amount":10}`,
+      )
+    for (const [first, second] of [['topup-02', 'reader-77aa'], ['reader-77aa', 'topup-02'], ['topup-02', 'topup-02']] as const) {
+      const answer = await twice(first, second)
+      expect(answer.status, `${first} then ${second}`).to.equal(400)
+      expect(answer.headers['content-type']).to.match(/^application\/problem\+json/)
+      expect(JSON.parse(answer.body)).to.include({ status: 400, code: 'INVALID_REQUEST', detail: 'Authorization: send the header once' })
+    }
+    expect(await (await get('/point/6', bearer('reader-77aa'))).json()).to.include({ point: 0 })
+    expect(await (await get('/point/6/histories', bearer('reader-77aa'))).json()).to.deep.equal([])
   })
 
   it('leaves health, readiness and the docs open', async function () {

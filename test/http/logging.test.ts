@@ -94,7 +94,12 @@ describe('request logs', function () {
       'x-auth-token': secret,
       'x-amz-security-token': secret,
       'x-csrf-token': secret,
+      'x-jwt': secret,
+      'x-webhook-sig': secret,
+      'x-client-cert': secret,
+      'x-hub-signature-256': secret,
       'x-request-id': 'kept-1',
+      'idempotency-key': 'order-17',
     }
     const query = [
       `token=${secret}`,
@@ -106,8 +111,17 @@ describe('request logs', function () {
       `client_secret=${secret}`,
       `X-Amz-Signature=${secret}`,
       `sig=${secret}`,
+      `jwt=${secret}`,
+      `code=${secret}`,
+      `bearer=${secret}`,
+      `id_token=${secret}`,
+      `refresh_token=${secret}`,
+      `Client_Secret=${secret}`,
       'limit=5',
       'after=2',
+      'postal%5Fcode=3000-1',
+      'codec=a%20b+c',
+      'flag',
     ].join('&')
     await fetch(`${served.url}/point/1/histories?${query}`, { headers })
     await fetch(`${served.url}/healthz?access_token=${secret}`, { headers })
@@ -115,12 +129,19 @@ describe('request logs', function () {
     expect(captured.text.join('')).to.not.contain(secret)
     const [line] = captured.requests()
     const req = line?.['req'] as { url: string; headers: Record<string, string> }
-    for (const name of Object.keys(headers).filter((name) => name !== 'x-request-id')) {
+    const kept = ['x-request-id', 'idempotency-key']
+    for (const name of Object.keys(headers).filter((name) => !kept.includes(name))) {
       expect(req.headers[name], name).to.equal('[redacted]')
     }
     expect(req.headers['x-request-id']).to.equal('kept-1')
-    expect(req.url).to.match(/^\/point\/1\/histories\?token=\[redacted\]&ACCESS_TOKEN=\[redacted\]&api%5Fkey=\[redacted\]&/)
-    expect(req.url).to.match(/&limit=5&after=2$/)
+    // Idempotency-Key names a command, not a caller: it stays in the log to trace retries.
+    expect(req.headers['idempotency-key']).to.equal('order-17')
+    const censored = query
+      .split('&')
+      .map((pair) => (pair.includes(secret) ? `${pair.slice(0, pair.indexOf('='))}=[redacted]` : pair))
+      .join('&')
+    expect(req.url).to.equal(`/point/1/histories?${censored}`)
+    expect(req.url).to.match(/&limit=5&after=2&postal%5Fcode=3000-1&codec=a%20b\+c&flag$/)
   })
 
   it('takes its level from LOG_LEVEL: at warn, answered requests are not logged', async function () {

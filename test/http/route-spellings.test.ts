@@ -4,6 +4,7 @@ import type { ApiKey } from '../../src/api-keys'
 import type { UserId } from '../../src/events/model'
 import type { MemoryStore } from '../../src/stores/memory'
 import { listen, opsApp, type Listening, type OpsApp } from '../support/ops'
+import { sendRaw } from '../support/raw-http'
 import { fastMemoryStore } from '../support/tables'
 
 const keys: ApiKey[] = [
@@ -191,6 +192,35 @@ describe('every spelling of every guarded route, crossed with every kind of key'
           if (spelling.kind === 'canonical' || spelling.kind === 'percent-encoded id digit') await expectProblem(response, 503, 'SHUTTING_DOWN', what)
           expect(await written(), what).to.deep.equal({ point: 0, events: 0 })
         }
+      }
+    }
+  })
+
+  it('refuses Authorization sent twice on every guarded route, whichever key comes first, and writes nothing', async function () {
+    for (const route of guarded) {
+      const orders = [
+        [route.right, route.right],
+        [route.right, route.wrong],
+        [route.wrong, route.right],
+        [route.right, presented.unknown],
+      ]
+      for (const [first, second] of orders) {
+        const body = route.body ?? ''
+        const lines = [
+          `${route.method} ${route.path} HTTP/1.1`,
+          'Host: ledger',
+          'Connection: close',
+          `Authorization: Bearer ${first}`,
+          `Authorization: Bearer ${second}`,
+          ...(route.body === undefined ? [] : ['Content-Type: application/json', `Content-Length: ${body.length}`]),
+        ]
+        const what = `${route.method} ${route.path} with Bearer ${first} then Bearer ${second}`
+        const answer = await sendRaw(served.url, `${lines.join('\r\n')}\r\n\r\n${body}`)
+        expect(answer.status, `${what}: ${answer.body}`).to.equal(400)
+        expect(answer.headers['content-type'], what).to.match(/^application\/problem\+json/)
+        expect(JSON.parse(answer.body), what).to.include({ status: 400, code: 'INVALID_REQUEST' })
+        expect((JSON.parse(answer.body) as { detail: string }).detail, what).to.match(/Authorization: send the header once/)
+        expect(await written(), what).to.deep.equal({ point: 0, events: 0 })
       }
     }
   })
