@@ -13,8 +13,9 @@ export function createCommands(options: CommandOptions): Commands {
   const commands = new CommandQueue({ ...options, decide: decider(options.limits) })
   const submit = (command: Command): TE.TaskEither<CommandFailure, Accepted> => () => commands.submit(command)
   return {
-    charge: (userId, amount, key) => submit({ type: 'Charge', userId, amount, ...(key === undefined ? {} : { key }) }),
-    use: (userId, amount, key) => submit({ type: 'Use', userId, amount, ...(key === undefined ? {} : { key }) }),
+    // An absent key stays `undefined` on the command: everything downstream asks `key === undefined`.
+    charge: (userId, amount, key) => submit({ type: 'Charge', userId, amount, key }),
+    use: (userId, amount, key) => submit({ type: 'Use', userId, amount, key }),
     commands,
   }
 }

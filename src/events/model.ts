@@ -45,11 +45,25 @@ export const IdempotencyKey = t.brand(
 )
 export type IdempotencyKey = t.TypeOf<typeof IdempotencyKey>
 
-const Keyed = t.partial({ key: IdempotencyKey })
-export const Charge = t.intersection([t.type({ type: t.literal('Charge'), userId: UserId, amount: Amount }), Keyed])
-export const Use = t.intersection([t.type({ type: t.literal('Use'), userId: UserId, amount: Amount }), Keyed])
-export const Command = t.union([Charge, Use])
-export type Command = t.TypeOf<typeof Command>
+interface CommandFields {
+  readonly userId: UserId
+  readonly amount: Amount
+  /** With a key, a repeat of the same command is answered as the first was. */
+  readonly key?: IdempotencyKey
+}
+/** Points added to a user's balance. */
+export interface Charge extends CommandFields {
+  readonly type: 'Charge'
+}
+/** Points taken from a user's balance. */
+export interface Use extends CommandFields {
+  readonly type: 'Use'
+}
+/**
+ * What the writer is asked to do. Built inside the service from values the edge has already decoded and never
+ * decoded itself, so it is a type, not a codec.
+ */
+export type Command = Charge | Use
 
 /** What makes two keyed commands the same command: a retry must match its original on all of it. */
 export const fingerprint = ({ type, userId, amount }: Command): string => `${type}:${userId}:${amount}`

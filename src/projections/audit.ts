@@ -130,7 +130,8 @@ export class Auditor {
       })
     }
     // A point-in-time read takes the last event at or before a moment: an earlier time after a later one breaks it.
-    if (entry.timeMillis !== undefined && entry.timeMillis < user.lastTime) {
+    // An event without a time is never out of time order.
+    if ((entry.timeMillis ?? Number.POSITIVE_INFINITY) < user.lastTime) {
       this.findings.push({
         kind: 'OUT_OF_ORDER',
         userId: entry.userId,

@@ -44,8 +44,8 @@ const foldedAt = (store: PointStore, userId: UserId, at: number): TE.TaskEither<
 
 /** One more event than the page holds was read, to learn whether another page follows. */
 const toPage = (events: StoredEvent[], limit: number): HistoryPage => {
-  const last = events[limit - 1]
-  return events.length > limit && last !== undefined ? { events: events.slice(0, limit), next: last.id } : { events }
+  const last = events.length > limit ? events[limit - 1] : undefined
+  return last === undefined ? { events } : { events: events.slice(0, limit), next: last.id }
 }
 
 const read = <A>(task: TE.TaskEither<StoreFault, A>): TE.TaskEither<StoreFailure, A> => TE.mapLeft(asFailure)(task)

@@ -134,4 +134,21 @@ describe('batch planner', function () {
       answers: ['Defect', accepted(3)],
     })
   })
+
+  it('answers a repeat of a command that failed as a defect with the same defect, not marked as a replay', function () {
+    const error = new Error('a bug')
+    const throwing: Decide = () => {
+      throw error
+    }
+    const plan = planBatch({ userId: user, decide: throwing, clock: () => now }, [charge(7, 'a'), charge(7, 'a')], empty, new Map())
+    const defect = E.left({ _tag: 'Defect', error })
+    expect(answers(user, plan.verdicts, committed)).to.deep.equal([defect, defect])
+  })
+
+  it('says why a reused key is refused', function () {
+    const plan = planBatch({ userId: user, decide: decider(limits), clock: () => now }, [charge(7, 'a'), charge(8, 'a')], empty, new Map())
+    expect(answers(user, plan.verdicts, committed)[1]).to.deep.equal(
+      E.left({ _tag: 'Rejection', code: 'IDEMPOTENCY_KEY_REUSED', detail: 'this Idempotency-Key was used for a different command' }),
+    )
+  })
 })

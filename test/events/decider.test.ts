@@ -115,6 +115,33 @@ describe('decider', function () {
     })
   })
 
+  it('throws on a command of a type it has no rules for, a programmer error the writer fails as a defect', function () {
+    const unknown = { type: 'Refund', userId: user, amount: amount(1) } as unknown as Command
+    expect(() => decide(unknown, initialState, now)).to.throw()
+  })
+
+  describe('a rejection\'s detail', function () {
+    const detailOf = (history: readonly PointEvent[], command: Command): string => {
+      const outcome = decide(command, history.reduce(evolve, initialState), now)
+      if (E.isRight(outcome)) throw new Error('expected a rejection')
+      return outcome.left.detail
+    }
+
+    it('names the amount and the per-transaction limit', function () {
+      expect(detailOf([], charge(1_001))).to.equal('amount 1001 is over the per-transaction limit of 1000')
+    })
+
+    it('names the balance, the amount and the maximum balance', function () {
+      expect(detailOf([charged(1_000), charged(1_000), charged(1_000), charged(1_000), charged(900)], charge(101))).to.equal(
+        'balance 4900 plus 101 would exceed the maximum of 5000',
+      )
+    })
+
+    it('names the balance and the amount a use needed', function () {
+      expect(detailOf([charged(300)], use(301))).to.equal('balance 300 is less than 301')
+    })
+  })
+
   it('never leaves the balance below 0 or above the maximum, whatever it accepts', function () {
     const state = fc.record({ balance: fc.integer({ min: 0, max: limits.maxBalance }), version: fc.nat(100) })
     const command = fc.record({

@@ -101,4 +101,92 @@ describe('Auditor', function () {
     auditor.duplicateKey(userId(3), 'k1', 2)
     expect(auditor.findings).to.deep.equal([{ kind: 'DUPLICATE_KEY', userId: 3, key: 'k1', count: 2 }])
   })
+
+  describe('what a finding says', function () {
+    it('describes a mismatched projection by point and version, as the row and as the replay', function () {
+      const first = entry(1, 'CHARGE', 500, 1)
+      const auditor = audit([first], [{ user: 1, point: 500, version: 2 }])
+      expect(auditor.findings).to.deep.equal([{ kind: 'PROJECTION_MISMATCH', userId: 1, projected: 'point 500 at version 2', replayed: 'point 500 at version 1' }])
+    })
+
+    it('describes a mismatched projection without a version by its point alone', function () {
+      const auditor = audit([entry(1, 'CHARGE', 500)], [{ user: 1, point: 499 }])
+      expect(auditor.findings).to.deep.equal([{ kind: 'PROJECTION_MISMATCH', userId: 1, projected: 'point 499', replayed: 'point 500' }])
+    })
+
+    it('takes a row for a user with no events as balance 0 at version 0', function () {
+      const auditor = audit([], [{ user: 4, point: 0, version: 0 }, { user: 5, point: 3, version: 1 }])
+      expect(auditor.findings).to.deep.equal([{ kind: 'PROJECTION_MISMATCH', userId: 5, projected: 'point 3 at version 1', replayed: 'point 0 at version 0' }])
+    })
+
+    it('describes a user with events but no row by the replayed point and version', function () {
+      const auditor = audit([entry(3, 'CHARGE', 5, 1), entry(3, 'CHARGE', 2, 2)], [])
+      expect(auditor.findings).to.deep.equal([{ kind: 'PROJECTION_MISMATCH', userId: 3, projected: 'no row', replayed: 'point 7 at version 2' }])
+    })
+
+    it('names the ids and versions that are out of order', function () {
+      const first = entry(1, 'CHARGE', 5, 1)
+      const gap = entry(1, 'CHARGE', 5, 3)
+      const repeated = { ...entry(1, 'CHARGE', 5, 4), id: first.id }
+      const auditor = audit([first, gap, repeated], [{ user: 1, point: 15, version: 3 }])
+      expect(auditor.findings).to.deep.equal([
+        { kind: 'OUT_OF_ORDER', userId: 1, eventId: gap.id, detail: 'version 3 after 1' },
+        { kind: 'OUT_OF_ORDER', userId: 1, eventId: first.id, detail: `id ${first.id} after ${gap.id}` },
+      ])
+    })
+
+    it('counts versions for a log that stores none, so a later stored version is checked against the count', function () {
+      const auditor = audit([entry(1, 'CHARGE', 5), entry(1, 'CHARGE', 5), entry(1, 'CHARGE', 5, 3)], [{ user: 1, point: 15 }])
+      expect(auditor.findings).to.deep.equal([])
+    })
+
+    it('reports an amount that is zero, negative or not a whole number as a bad event', function () {
+      const bad = [0, -5, 2.5].map((n): LogEntry => ({ ...entry(1, 'CHARGE', 1), amount: n as LogEntry['amount'] }))
+      const auditor = new Auditor(limits)
+      auditor.event(entry(1, 'CHARGE', 100))
+      bad.forEach((e) => auditor.event(e))
+      expect(auditor.findings.filter((f) => f.kind === 'BAD_EVENT')).to.deep.equal(
+        bad.map((e) => ({ kind: 'BAD_EVENT', userId: 1, eventId: e.id, detail: `amount ${e.amount}` })),
+      )
+    })
+
+    it('names the balance of a prefix below zero or over the maximum, and passes exactly 0 and exactly the maximum', function () {
+      const ok = [entry(1, 'CHARGE', 1_000, 1), entry(1, 'USE', 1_000, 2)]
+      expect(audit(ok, [{ user: 1, point: 0, version: 2 }]).findings).to.deep.equal([])
+      const under = entry(2, 'USE', 5, 1)
+      const over = entry(2, 'CHARGE', 1_006, 2)
+      expect(audit([under, over], [{ user: 2, point: 1_001, version: 2 }]).findings).to.deep.equal([
+        { kind: 'NEGATIVE_BALANCE', userId: 2, eventId: under.id, balance: -5 },
+        { kind: 'OVER_MAXIMUM', userId: 2, eventId: over.id, balance: 1_001 },
+      ])
+    })
+
+    it('takes any time for a user\'s first event', function () {
+      const auditor = audit([{ ...entry(1, 'CHARGE', 1, 1), timeMillis: -1e15 }], [{ user: 1, point: 1, version: 1 }])
+      expect(auditor.findings).to.deep.equal([])
+    })
+
+    it('checks times only between events that carry one', function () {
+      const auditor = audit(
+        [{ ...entry(1, 'CHARGE', 1, 1), timeMillis: 20 }, entry(1, 'CHARGE', 1, 2), { ...entry(1, 'CHARGE', 1, 3), timeMillis: 20 }],
+        [{ user: 1, point: 3, version: 3 }],
+      )
+      expect(auditor.findings).to.deep.equal([])
+    })
+
+    it('reports a row that is not a valid event by the reason given, moving no points but counting its version', function () {
+      const first = entry(1, 'CHARGE', 10, 1)
+      const bad: LogEntry = { ...entry(1, 'CHARGE', 1, 2), invalid: 'type REFUND' }
+      const auditor = audit([first, bad, entry(1, 'USE', 4, 3)], [{ user: 1, point: 6, version: 3 }])
+      expect(auditor.findings).to.deep.equal([{ kind: 'BAD_EVENT', userId: 1, eventId: bad.id, detail: 'type REFUND' }])
+      expect(auditor.replayed()).to.deep.equal([{ userId: 1, balance: 6, version: 3 }])
+    })
+
+    it('reports an id equal to the one before it', function () {
+      const first = entry(1, 'CHARGE', 5, 1)
+      const again = { ...entry(1, 'CHARGE', 5, 2), id: first.id }
+      const auditor = audit([first, again], [{ user: 1, point: 10, version: 2 }])
+      expect(auditor.findings).to.deep.equal([{ kind: 'OUT_OF_ORDER', userId: 1, eventId: first.id, detail: `id ${first.id} after ${first.id}` }])
+    })
+  })
 })
