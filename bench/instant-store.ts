@@ -1,7 +1,7 @@
 import * as TE from 'fp-ts/TaskEither'
-import { initialState, type PointState } from '../src/events/decider'
+import { initialState, noReferences, type PointState, type References } from '../src/events/decider'
 import type { StoredEvent, UserId, UserPoint } from '../src/events/model'
-import { versionConflict, type Plan, type PointStore, type Receipt, type StoreFault } from '../src/events/store'
+import { versionConflict, type Plan, type PointStore, type Receipt, type StoredHold, type StoreFault } from '../src/events/store'
 
 /**
  * A store that does no I/O and keeps only balances, for the benchmark: the
@@ -33,6 +33,19 @@ export class InstantStore implements PointStore {
 
   /** Commands in benchmarks carry no idempotency keys. */
   receipts(): TE.TaskEither<StoreFault, Receipt[]> {
+    return TE.right([])
+  }
+
+  /** Benchmarks place no holds and refund nothing. */
+  references(): TE.TaskEither<StoreFault, References> {
+    return TE.right(noReferences)
+  }
+
+  holds(): TE.TaskEither<StoreFault, StoredHold[]> {
+    return TE.right([])
+  }
+
+  expiredHolds(): TE.TaskEither<StoreFault, never[]> {
     return TE.right([])
   }
 

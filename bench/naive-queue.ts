@@ -50,7 +50,7 @@ export class NaiveQueue {
   /** The same shape as `CommandQueue.submit`, so one property can judge both. */
   submit(command: Command): Promise<Outcome> {
     return this.run(command).then(
-      (point) => E.right(point),
+      (point) => E.right({ ...point, held: 0, available: point.point }),
       (error: unknown) => E.left(error instanceof Refused ? error.rejection : { _tag: 'Defect' as const, error }),
     )
   }
@@ -69,7 +69,7 @@ export class NaiveQueue {
     const { balance } = project({ balance: current.point, version: 0 }, decided.right)
     const updated = (await points.insertOrUpdate(command.userId, balance)) as UserPoint
     for (const event of decided.right) {
-      await histories.insert(event.userId, event.amount, event.type, event.timeMillis)
+      await histories.insert(event.userId, event.amount, event.type === 'CHARGE' ? 'CHARGE' : 'USE', event.timeMillis)
     }
     return updated
   }

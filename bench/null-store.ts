@@ -1,8 +1,8 @@
 import * as TE from 'fp-ts/TaskEither'
 import type { UserPoint as UserPointRow } from '../database'
-import { initialState, type PointState } from '../src/events/decider'
+import { initialState, noReferences, type PointState, type References } from '../src/events/decider'
 import type { StoredEvent, UserId, UserPoint } from '../src/events/model'
-import type { Plan, PointStore, Receipt, StoreFault } from '../src/events/store'
+import type { Plan, PointStore, Receipt, StoredHold, StoreFault } from '../src/events/store'
 import type { NaiveTables } from './naive-queue'
 
 /** Waits a short real timer, so calls still overlap, and keeps nothing. */
@@ -33,6 +33,19 @@ export class NullStore implements PointStore {
 
   /** Commands in benchmarks carry no idempotency keys. */
   receipts(): TE.TaskEither<StoreFault, Receipt[]> {
+    return TE.right([])
+  }
+
+  /** Benchmarks place no holds and refund nothing. */
+  references(): TE.TaskEither<StoreFault, References> {
+    return TE.right(noReferences)
+  }
+
+  holds(): TE.TaskEither<StoreFault, StoredHold[]> {
+    return TE.right([])
+  }
+
+  expiredHolds(): TE.TaskEither<StoreFault, never[]> {
     return TE.right([])
   }
 

@@ -50,6 +50,9 @@ const Environment = t.type({
   PUBLIC_URL: PublicUrl,
   // At most what fits in milliseconds as a safe integer.
   IDEMPOTENCY_RETENTION_SECONDS: withDefault(decimalIntIn(1, Math.floor(Number.MAX_SAFE_INTEGER / 1000), 'Seconds'), 86_400),
+  HOLD_DEFAULT_TTL_SECONDS: withDefault(decimalIntIn(1, Math.floor(Number.MAX_SAFE_INTEGER / 1000), 'Seconds'), 900),
+  HOLD_MAX_TTL_SECONDS: withDefault(decimalIntIn(1, Math.floor(Number.MAX_SAFE_INTEGER / 1000), 'Seconds'), 86_400),
+  HOLD_SWEEP_INTERVAL_MS: withDefault(PositiveInt, 1_000),
 })
 type Environment = t.TypeOf<typeof Environment>
 
@@ -64,7 +67,14 @@ export interface Config {
   readonly port: number
   readonly host: string
   readonly store: StoreConfig
-  readonly limits: { readonly maxAmount: number; readonly maxBalance: number }
+  readonly limits: {
+    readonly maxAmount: number
+    readonly maxBalance: number
+    readonly maxHoldTtlMillis?: number
+    readonly defaultHoldTtlMillis?: number
+  }
+  /** How often the sweeper records the expiry of holds past theirs: the most an EXPIRE event lags, plus one pass. */
+  readonly holdSweepIntervalMs: number
   readonly logLevel: t.TypeOf<typeof LogLevel>
   /** How long a shutdown waits for accepted requests before cutting them off. */
   readonly shutdownTimeoutMs: number
@@ -102,11 +112,19 @@ const toConfig = (env: Environment): E.Either<string, Config> =>
     ? E.left('POINT_MAX_AMOUNT must not exceed POINT_MAX_BALANCE')
     : env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS
       ? E.left('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS: the headers are part of the request')
-      : E.map((store: StoreConfig): Config => ({
+      : env.HOLD_DEFAULT_TTL_SECONDS > env.HOLD_MAX_TTL_SECONDS
+        ? E.left('HOLD_DEFAULT_TTL_SECONDS must not exceed HOLD_MAX_TTL_SECONDS')
+        : E.map((store: StoreConfig): Config => ({
         port: env.PORT,
         host: env.HOST,
         store,
-        limits: { maxAmount: env.POINT_MAX_AMOUNT, maxBalance: env.POINT_MAX_BALANCE },
+        limits: {
+          maxAmount: env.POINT_MAX_AMOUNT,
+          maxBalance: env.POINT_MAX_BALANCE,
+          maxHoldTtlMillis: env.HOLD_MAX_TTL_SECONDS * 1000,
+          defaultHoldTtlMillis: env.HOLD_DEFAULT_TTL_SECONDS * 1000,
+        },
+        holdSweepIntervalMs: env.HOLD_SWEEP_INTERVAL_MS,
         logLevel: env.LOG_LEVEL,
         shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
         apiKeys: env.POINT_API_KEYS,

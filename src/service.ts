@@ -7,6 +7,7 @@ import { createApp } from './http/app'
 import { answerClientError } from './http/client-error'
 import { Lifecycle } from './http/lifecycle'
 import { Metrics } from './http/metrics'
+import { HoldSweeper } from './events/hold-sweeper'
 import { openStore } from './open-store'
 import { createLedger, type Ledger } from './projections/ledger'
 import { shutDown } from './shutdown'
@@ -24,15 +25,24 @@ export interface Service {
   stop(): Promise<void>
 }
 
-/** Wires a store (the configured one unless given, opened and ready), the ledger and the HTTP app, and starts listening. */
-export async function startService(config: Config, logger: Logger, given?: PointStore): Promise<Service> {
+/**
+ * Wires a store (the configured one unless given, opened and ready), the ledger and the HTTP app, and starts listening.
+ * `clock` is what commands, reads and the hold sweeper take the time from; tests step it past expiries.
+ */
+export async function startService(config: Config, logger: Logger, given?: PointStore, clock: () => number = Date.now): Promise<Service> {
   const rawStore = given ?? (await openStore(config.store, { receiptRetentionMillis: config.idempotencyRetentionMs }))
   const lifecycle = new Lifecycle()
   const metrics = new Metrics()
   const store = timedStore(withPruning(rawStore, logger), metrics.observeStore)
   const shared = config.store.kind === 'postgres' ? sharedStoreRetries : {}
-  const ledger = createLedger({ store, limits: config.limits, onBatch: metrics.onBatch, ...shared })
+  const ledger = createLedger({ store, limits: config.limits, onBatch: metrics.onBatch, clock, ...shared })
   metrics.watchQueue(ledger.commands)
+  const sweeper = new HoldSweeper(store, ledger.expire, {
+    intervalMillis: config.holdSweepIntervalMs,
+    clock,
+    onFault: (fault) => logger.warn({ err: 'cause' in fault ? fault.cause : fault }, 'recording a hold expiry failed; the next pass retries'),
+  })
+  sweeper.start()
   const { limits, apiKeys, publicUrl } = config
   const app = createApp({ ledger, logger, operations: { lifecycle, metrics, store, limits, apiKeys, publicUrl } })
   const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = config.http
@@ -55,7 +65,14 @@ export async function startService(config: Config, logger: Logger, given?: Point
   if (apiKeys === undefined) logger.warn('POINT_API_KEYS is not set: every /point route is open to anyone who can reach it')
   lifecycle.ready()
 
-  const stop = () => shutDown({ server, lifecycle, store, timeoutMs: config.shutdownTimeoutMs })
+  // The sweeper stops before the store closes, after the requests accepted before shutdown are answered.
+  const closing = delegating(store, {
+    close: async () => {
+      await sweeper.stop()
+      await store.close()
+    },
+  })
+  const stop = () => shutDown({ server, lifecycle, store: closing, timeoutMs: config.shutdownTimeoutMs })
   return { server, app, ledger, lifecycle, stop }
 }
 

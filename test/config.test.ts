@@ -20,13 +20,14 @@ describe('configuration', function () {
       port: 3000,
       host: '127.0.0.1',
       store: { kind: 'sqlite', path: './data/points.db' },
-      limits: { maxAmount: 1_000_000, maxBalance: 10_000_000 },
+      limits: { maxAmount: 1_000_000, maxBalance: 10_000_000, maxHoldTtlMillis: 86_400_000, defaultHoldTtlMillis: 900_000 },
       logLevel: 'info',
       shutdownTimeoutMs: 10_000,
       apiKeys: undefined,
       http: { headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000 },
       publicUrl: undefined,
       idempotencyRetentionMs: 86_400_000,
+      holdSweepIntervalMs: 1_000,
     })
   })
 
@@ -43,8 +44,10 @@ describe('configuration', function () {
     { env: { POINT_STORE: 'sqlite' }, expected: { store: { kind: 'sqlite', path: './data/points.db' } } },
     { env: { SQLITE_PATH: '/tmp/p.db' }, expected: { store: { kind: 'sqlite', path: '/tmp/p.db' } } },
     { env: { LOG_LEVEL: 'debug' }, expected: { logLevel: 'debug' } },
-    { env: { POINT_MAX_AMOUNT: '500' }, expected: { limits: { maxAmount: 500, maxBalance: 10_000_000 } } },
-    { env: { POINT_MAX_BALANCE: '9000', POINT_MAX_AMOUNT: '9000' }, expected: { limits: { maxAmount: 9000, maxBalance: 9000 } } },
+    { env: { POINT_MAX_AMOUNT: '500' }, expected: { limits: { maxAmount: 500, maxBalance: 10_000_000, maxHoldTtlMillis: 86_400_000, defaultHoldTtlMillis: 900_000 } } },
+    { env: { POINT_MAX_BALANCE: '9000', POINT_MAX_AMOUNT: '9000' }, expected: { limits: { maxAmount: 9000, maxBalance: 9000, maxHoldTtlMillis: 86_400_000, defaultHoldTtlMillis: 900_000 } } },
+    { env: { HOLD_DEFAULT_TTL_SECONDS: '60', HOLD_MAX_TTL_SECONDS: '3600' }, expected: { limits: { maxAmount: 1_000_000, maxBalance: 10_000_000, maxHoldTtlMillis: 3_600_000, defaultHoldTtlMillis: 60_000 } } },
+    { env: { HOLD_SWEEP_INTERVAL_MS: '250' }, expected: { holdSweepIntervalMs: 250 } },
     { env: { IDEMPOTENCY_RETENTION_SECONDS: '3600' }, expected: { idempotencyRetentionMs: 3_600_000 } },
     { env: { IDEMPOTENCY_RETENTION_SECONDS: '1' }, expected: { idempotencyRetentionMs: 1_000 } },
   ]

@@ -1,7 +1,8 @@
 import * as E from 'fp-ts/Either'
 import { defect, type Defect, type Outcome } from './commands'
-import { evolve, type Decide, type PointState } from './decider'
-import { fingerprint, rejection, type Command, type IdempotencyKey, type PointEvent, type Rejection, type UserId } from './model'
+import type { Accepted } from './model'
+import { evolve, evolveReferences, heldAt, noReferences, type Decide, type PointState, type References } from './decider'
+import { fingerprint, rejection, type Command, type HoldView, type IdempotencyKey, type PointEvent, type Rejection, type UserId } from './model'
 import type { NewReceipt, Plan, Receipt, RecordedOutcome } from './store'
 
 /** What deciding a batch needs besides the commands: whose they are, the rules, and the time. */
@@ -12,7 +13,15 @@ export interface BatchContext {
   readonly clock: () => number
 }
 
-type Decision = E.Either<Rejection | Defect, { readonly events: PointEvent[]; readonly balance: number }>
+/** An accepted command's events, the balance and held amount right after them, and the hold it placed, if any. */
+interface Decided {
+  readonly events: PointEvent[]
+  readonly balance: number
+  readonly held: number
+  readonly hold?: HoldView
+}
+
+type Decision = E.Either<Rejection | Defect, Decided>
 
 /** How one command of a batch is settled: decided now, or a repeat of a keyed command answered before. */
 export type Verdict =
@@ -34,8 +43,9 @@ export function planBatch(
   batch: readonly Command[],
   start: PointState,
   stored: ReadonlyMap<IdempotencyKey, Receipt>,
+  refs: References = noReferences,
 ): BatchPlan {
-  const verdicts = decideAll(context, batch, start, stored)
+  const verdicts = decideAll(context, batch, start, stored, refs)
   const events = verdicts.flatMap((verdict) => (verdict._tag === 'Decided' && E.isRight(verdict.result) ? verdict.result.right.events : []))
   return { verdicts, events, projection: events.reduce(evolve, start), receipts: newReceipts(context.userId, batch, verdicts) }
 }
@@ -46,8 +56,15 @@ export function planBatch(
  * decided again: it gets the first answer, or IDEMPOTENCY_KEY_REUSED if it is
  * not the same command.
  */
-function decideAll(context: BatchContext, batch: readonly Command[], start: PointState, stored: ReadonlyMap<IdempotencyKey, Receipt>): Verdict[] {
+function decideAll(
+  context: BatchContext,
+  batch: readonly Command[],
+  start: PointState,
+  stored: ReadonlyMap<IdempotencyKey, Receipt>,
+  startRefs: References,
+): Verdict[] {
   let state = start
+  let refs = startRefs
   const firstInBatch = new Map<IdempotencyKey, number>()
   return batch.map((command, index): Verdict => {
     const key = command.key
@@ -56,10 +73,14 @@ function decideAll(context: BatchContext, batch: readonly Command[], start: Poin
       if (earlier !== undefined) return repeat(command, earlier, batch)
       firstInBatch.set(key, index)
     }
-    const result = decideOne(context, command, state)
+    const now = context.clock()
+    const result = decideOne(context, command, state, now, refs)
     if (E.isLeft(result)) return { _tag: 'Decided', result }
     state = result.right.reduce(evolve, state)
-    return { _tag: 'Decided', result: E.right({ events: result.right, balance: state.balance }) }
+    refs = result.right.reduce(evolveReferences, refs)
+    const placed = result.right.find((event) => event.type === 'HOLD')
+    const hold = placed === undefined ? {} : { hold: { holdId: placed.ref ?? state.version, amount: placed.amount, expiresAt: placed.expiresAt ?? now } }
+    return { _tag: 'Decided', result: E.right({ events: result.right, balance: state.balance, held: heldAt(state, now), ...hold }) }
   })
 }
 
@@ -72,9 +93,9 @@ function repeat(command: Command, earlier: Receipt | number, batch: readonly Com
 }
 
 /** One command's decision; a decider that throws fails that command alone. */
-function decideOne({ decide, clock }: BatchContext, command: Command, state: PointState): E.Either<Rejection | Defect, PointEvent[]> {
+function decideOne({ decide }: BatchContext, command: Command, state: PointState, now: number, refs: References): E.Either<Rejection | Defect, PointEvent[]> {
   try {
-    return decide(command, state, clock())
+    return decide(command, state, now, refs)
   } catch (error) {
     return E.left(defect(error))
   }
@@ -92,7 +113,11 @@ function newReceipts(userId: UserId, batch: readonly Command[], verdicts: readon
 
 /** The part of a decision a retry should see again: an acceptance or a rule's rejection, never a bug. */
 const recordable = (result: Decision): NewReceipt['outcome'] | undefined => {
-  if (E.isRight(result)) return { _tag: 'Accepted', point: result.right.balance }
+  if (E.isRight(result)) {
+    const { balance, held, hold } = result.right
+    // Nothing held is left out, as receipts recorded before holds existed are: a replay reads it back as 0.
+    return { _tag: 'Accepted', point: balance, ...(held === 0 ? {} : { held }), ...(hold === undefined ? {} : { hold }) }
+  }
   const failure = result.left
   return failure._tag === 'Rejection' && failure.code !== 'IDEMPOTENCY_KEY_REUSED' ? failure : undefined
 }
@@ -107,17 +132,25 @@ export function answers(userId: UserId, verdicts: readonly Verdict[], updateMill
 function outcome(userId: UserId, verdict: Verdict, updateMillis: number, earlier: readonly Outcome[]): Outcome {
   switch (verdict._tag) {
     case 'Decided':
-      return E.map(({ balance }: { balance: number }) => ({ id: userId, point: balance, updateMillis }))(verdict.result)
-    case 'Recorded':
-      return replayed(
-        verdict.outcome._tag === 'Accepted'
-          ? E.right({ id: userId, point: verdict.outcome.point, updateMillis: verdict.outcome.updateMillis })
-          : E.left(verdict.outcome),
-      )
+      return E.map(({ balance, held, hold }: Decided) => accepted(userId, balance, held, updateMillis, hold))(verdict.result)
+    case 'Recorded': {
+      const recorded = verdict.outcome
+      // A receipt from before holds existed was recorded with nothing held.
+      return replayed(recorded._tag === 'Accepted' ? E.right(accepted(userId, recorded.point, recorded.held ?? 0, recorded.updateMillis, recorded.hold)) : E.left(recorded))
+    }
     case 'Repeats':
       return replayed(earlier[verdict.index]!)
   }
 }
+
+const accepted = (id: UserId, point: number, held: number, updateMillis: number, hold: HoldView | undefined): Accepted => ({
+  id,
+  point,
+  held,
+  available: point - held,
+  updateMillis,
+  ...(hold === undefined ? {} : { hold }),
+})
 
 /** Marks an answer as the repeat of an earlier one; failures that were never recorded stay as they are. */
 const replayed = (outcome: Outcome): Outcome =>

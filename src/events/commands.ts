@@ -28,6 +28,15 @@ export interface Commands {
   /** With a key, a repeat of the same command is answered as the first was, and applies nothing. */
   readonly charge: (userId: UserId, amount: Amount, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
   readonly use: (userId: UserId, amount: Amount, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
+  /** Gives back all or part of the use with history id `useId`. */
+  readonly refund: (userId: UserId, useId: number, amount: Amount, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
+  /** Reserves `amount` for `ttlMillis` (the configured default when undefined); the answer names the hold. */
+  readonly hold: (userId: UserId, amount: Amount, ttlMillis: number | undefined, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
+  /** Takes all of an active hold (no amount) or part of it; the rest is freed. */
+  readonly capture: (userId: UserId, holdId: number, amount: Amount | undefined, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
+  readonly release: (userId: UserId, holdId: number, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
+  /** Records a due hold's expiry; nothing is written for a hold already gone or not yet due. */
+  readonly expire: (userId: UserId, holdId: number) => TE.TaskEither<CommandFailure, Accepted>
   /** The writers, for tests and metrics. */
   readonly commands: QueueStats
 }

@@ -27,8 +27,19 @@ export const Amount = t.brand(
 )
 export type Amount = t.TypeOf<typeof Amount>
 
-export const TransactionType = t.keyof({ CHARGE: null, USE: null })
+/**
+ * What an event records. CHARGE, USE, REFUND and CAPTURE move points (the history shows them); HOLD reserves
+ * points until it is captured, released or expires, and RELEASE and EXPIRE end a hold without moving any.
+ */
+export const TransactionType = t.keyof({ CHARGE: null, USE: null, REFUND: null, HOLD: null, CAPTURE: null, RELEASE: null, EXPIRE: null })
 export type TransactionType = t.TypeOf<typeof TransactionType>
+
+/** The types that move points: the history lists these, and the balance is their sum. */
+export const movementTypes: readonly TransactionType[] = ['CHARGE', 'USE', 'REFUND', 'CAPTURE']
+
+/** The types that end a hold: each hold gets exactly one of them. */
+export const endingTypes: readonly TransactionType[] = ['CAPTURE', 'RELEASE', 'EXPIRE']
+export type EndingType = 'CAPTURE' | 'RELEASE' | 'EXPIRE'
 
 interface IdempotencyKeyBrand {
   readonly IdempotencyKey: unique symbol
@@ -45,11 +56,13 @@ export const IdempotencyKey = t.brand(
 )
 export type IdempotencyKey = t.TypeOf<typeof IdempotencyKey>
 
-interface CommandFields {
+interface Keyed {
   readonly userId: UserId
-  readonly amount: Amount
   /** With a key, a repeat of the same command is answered as the first was. */
   readonly key?: IdempotencyKey
+}
+interface CommandFields extends Keyed {
+  readonly amount: Amount
 }
 /** Points added to a user's balance. */
 export interface Charge extends CommandFields {
@@ -59,22 +72,77 @@ export interface Charge extends CommandFields {
 export interface Use extends CommandFields {
   readonly type: 'Use'
 }
+/** Points of one earlier use given back: `useId` is that USE event's history id. */
+export interface Refund extends CommandFields {
+  readonly type: 'Refund'
+  readonly useId: number
+}
+/** Points reserved for `ttlMillis`: not available to uses or holds meanwhile. */
+export interface Hold extends CommandFields {
+  readonly type: 'Hold'
+  readonly ttlMillis: number
+}
+/** All of an active hold (no amount), or part of it, taken as a movement out; the rest is freed. */
+export interface Capture extends Keyed {
+  readonly type: 'Capture'
+  readonly holdId: number
+  readonly amount?: Amount
+}
+/** An active hold given back whole. */
+export interface Release extends Keyed {
+  readonly type: 'Release'
+  readonly holdId: number
+}
+/** Records that a hold past its expiry has expired; sent by the sweeper, never keyed. */
+export interface Expire {
+  readonly type: 'Expire'
+  readonly userId: UserId
+  readonly holdId: number
+  readonly key?: undefined
+}
 /**
  * What the writer is asked to do. Built inside the service from values the edge has already decoded and never
  * decoded itself, so it is a type, not a codec.
  */
-export type Command = Charge | Use
+export type Command = Charge | Use | Refund | Hold | Capture | Release | Expire
+
+/** The points a command names, if it names any: a release names none, nor does a capture of a whole hold. */
+export const amountOf = (command: Command): Amount | undefined => ('amount' in command ? command.amount : undefined)
 
 /** What makes two keyed commands the same command: a retry must match its original on all of it. */
-export const fingerprint = ({ type, userId, amount }: Command): string => `${type}:${userId}:${amount}`
+export const fingerprint = (command: Command): string => {
+  const { type, userId } = command
+  switch (command.type) {
+    case 'Charge':
+    case 'Use':
+      return `${type}:${userId}:${command.amount}`
+    case 'Refund':
+      return `${type}:${userId}:${command.useId}:${command.amount}`
+    case 'Hold':
+      return `${type}:${userId}:${command.amount}:${command.ttlMillis}`
+    case 'Capture':
+      return `${type}:${userId}:${command.holdId}:${command.amount ?? 'all'}`
+    case 'Release':
+    case 'Expire':
+      return `${type}:${userId}:${command.holdId}`
+  }
+}
 
 /** What an accepted command appends to the log; the log gives it an id. */
-export const PointEvent = t.type({
-  type: TransactionType,
-  userId: UserId,
-  amount: Amount,
-  timeMillis: t.number,
-})
+export const PointEvent = t.intersection([
+  t.type({
+    type: TransactionType,
+    userId: UserId,
+    amount: Amount,
+    timeMillis: t.number,
+  }),
+  t.partial({
+    /** REFUND: the refunded USE's history id. HOLD: the hold's own id. CAPTURE, RELEASE, EXPIRE: the hold's id. */
+    ref: t.number,
+    /** HOLD: when it expires, in Unix milliseconds; from then on it counts as released. */
+    expiresAt: t.number,
+  }),
+])
 export type PointEvent = t.TypeOf<typeof PointEvent>
 
 /** An event as the log stores it: one history row. */
@@ -90,6 +158,12 @@ export const RejectionCode = t.keyof({
   INSUFFICIENT_BALANCE: null,
   BALANCE_LIMIT_EXCEEDED: null,
   IDEMPOTENCY_KEY_REUSED: null,
+  USE_NOT_FOUND: null,
+  REFUND_EXCEEDS_USE: null,
+  HOLD_TTL_EXCEEDED: null,
+  HOLD_NOT_FOUND: null,
+  HOLD_ALREADY_RESOLVED: null,
+  CAPTURE_EXCEEDS_HOLD: null,
 })
 export type RejectionCode = t.TypeOf<typeof RejectionCode>
 
@@ -102,8 +176,18 @@ export interface Rejection {
   readonly replayed?: boolean
 }
 
-/** An accepted command's answer: the balance right after it. */
-export type Accepted = UserPoint & { readonly replayed?: boolean }
+/** A hold as answers show it. */
+export interface HoldView {
+  readonly holdId: number
+  readonly amount: number
+  readonly expiresAt: number
+}
+
+/** A balance with what active holds reserve of it: `available` is `point - held`. */
+export type Balance = UserPoint & { readonly held: number; readonly available: number }
+
+/** An accepted command's answer: the balance right after it, and the hold a hold command placed. */
+export type Accepted = Balance & { readonly hold?: HoldView; readonly replayed?: boolean }
 
 export const rejection = (code: RejectionCode, detail: string): Rejection => ({
   _tag: 'Rejection',

@@ -1,6 +1,6 @@
 import * as TE from 'fp-ts/TaskEither'
-import type { PointState } from './decider'
-import type { IdempotencyKey, PointEvent, Rejection, StoredEvent, UserId, UserPoint } from './model'
+import type { PointState, References } from './decider'
+import type { HoldView, IdempotencyKey, PointEvent, Rejection, StoredEvent, UserId, UserPoint } from './model'
 
 /** The store could not be reached or failed; the command's outcome is not applied. */
 export interface StoreUnavailable {
@@ -49,7 +49,7 @@ export const versionConflict = (userId: UserId, expectedVersion: number): Versio
 
 /** What a keyed command was answered, kept so that a retry is answered the same. */
 export type RecordedOutcome =
-  | { readonly _tag: 'Accepted'; readonly point: number; readonly updateMillis: number }
+  | { readonly _tag: 'Accepted'; readonly point: number; readonly held?: number; readonly hold?: HoldView; readonly updateMillis: number }
   | Rejection
 
 export interface Receipt {
@@ -64,7 +64,18 @@ export interface NewReceipt {
   readonly key: IdempotencyKey
   readonly userId: UserId
   readonly fingerprint: string
-  readonly outcome: { readonly _tag: 'Accepted'; readonly point: number } | Rejection
+  readonly outcome: { readonly _tag: 'Accepted'; readonly point: number; readonly held?: number; readonly hold?: HoldView } | Rejection
+}
+
+/** What a batch's refunds, captures and releases name: the uses refunded, the holds resolved. */
+export interface Named {
+  readonly useIds: readonly number[]
+  readonly holdIds: readonly number[]
+}
+
+/** A hold the log has not seen resolved, with when it was placed. */
+export interface StoredHold extends HoldView {
+  readonly placedAt: number
 }
 
 /** Fills in the commit time of an accepted receipt. */
@@ -120,6 +131,19 @@ export interface PointStore {
    * and a receipt past the window is not found, whether or not it has been pruned yet.
    */
   receipts(userId: UserId, keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]>
+  /**
+   * What the named uses and holds are, read fresh for each batch that names any: each of the user's USE events
+   * among `useIds` with what has been refunded of it, and how each hold among `holdIds` that was resolved ended.
+   * Read after the state the batch is decided on, so an append on that state's version sees nothing older.
+   */
+  references(userId: UserId, named: Named): TE.TaskEither<StoreFault, References>
+  /**
+   * The user's holds the log has not resolved (expired ones included, until their EXPIRE is written), or with
+   * `at`, those placed at or before `at` and not resolved by then. Expiry is the reader's to apply, by its clock.
+   */
+  holds(userId: UserId, at?: number): TE.TaskEither<StoreFault, StoredHold[]>
+  /** Up to `limit` holds of any user whose expiry is at or before `now` and which no EXPIRE has ended yet, soonest first. */
+  expiredHolds(now: number, limit: number): TE.TaskEither<StoreFault, ReadonlyArray<{ readonly userId: UserId; readonly holdId: number }>>
   /** The projected balance, as reads should see it. */
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint>
   /**
@@ -138,7 +162,7 @@ export interface PointStore {
 }
 
 /** The store calls an observer is told of; `appendLocked` counts as `append`. */
-export type StoreCall = 'load' | 'append' | 'balance' | 'balanceAt' | 'history' | 'receipts'
+export type StoreCall = 'load' | 'append' | 'balance' | 'balanceAt' | 'history' | 'receipts' | 'references' | 'holds' | 'expiredHolds'
 
 /** Told how long each store call took and whether it answered or faulted. */
 export type StoreObserver = (call: StoreCall, outcome: 'ok' | 'fault', seconds: number) => void

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/Either'
 import { answers, planBatch, writesNothing, type BatchContext, type BatchPlan } from './batch'
 import { defect, type CommandFailure, type Outcome, type QueueStats } from './commands'
-import type { Decide, PointState } from './decider'
+import { noReferences, type Decide, type PointState, type References } from './decider'
 import type { Command, IdempotencyKey, UserId, UserPoint } from './model'
 import { asFailure, type Locked, type PointStore, type Receipt, type StoreFailure, type StoreFault } from './store'
 
@@ -130,7 +130,9 @@ class UserWriter {
 
   private write(batch: readonly Command[]): Promise<E.Either<StoreFault, Written>> {
     const { store } = this.options
-    const appendLocked = this.contended ? store.appendLocked?.bind(store) : undefined
+    // What a refund, capture or release names is read before the lock is taken, so it could be older than the
+    // state read under it: such a batch stays optimistic, where the version check proves the read current.
+    const appendLocked = this.contended && !namesAnything(batch) ? store.appendLocked?.bind(store) : undefined
     return appendLocked === undefined ? this.writeOptimistic(batch) : this.writeLocked(batch, appendLocked)
   }
 
@@ -140,7 +142,9 @@ class UserWriter {
     if (E.isLeft(start)) return start
     const recorded = await this.receiptsFor(batch)
     if (E.isLeft(recorded)) return recorded
-    const plan = planBatch(this.context, batch, start.right, recorded.right)
+    const refs = await this.referencesFor(batch)
+    if (E.isLeft(refs)) return refs
+    const plan = planBatch(this.context, batch, start.right, recorded.right, refs.right)
     if (writesNothing(plan)) return E.right({ plan, updateMillis: this.context.clock() })
     const appended = await this.options.store.append(this.userId, start.right.version, plan)()
     return this.kept(E.map((point: UserPoint) => ({ plan, point }))(appended))
@@ -165,6 +169,14 @@ class UserWriter {
     return E.mapLeft(asFailure)(loaded)
   }
 
+  /** The uses and holds the batch's commands name, looked up once per batch, after the state it is decided on. */
+  private async referencesFor(batch: readonly Command[]): Promise<E.Either<StoreFailure, References>> {
+    const useIds = unique(batch.flatMap((command) => (command.type === 'Refund' ? [command.useId] : [])))
+    const holdIds = unique(batch.flatMap((command) => (command.type === 'Capture' || command.type === 'Release' ? [command.holdId] : [])))
+    if (useIds.length === 0 && holdIds.length === 0) return E.right(noReferences)
+    return E.mapLeft(asFailure)(await this.options.store.references(this.userId, { useIds, holdIds })())
+  }
+
   /** The stored answers to the batch's keyed commands, looked up once per batch. */
   private async receiptsFor(batch: readonly Command[]): Promise<E.Either<StoreFailure, Map<IdempotencyKey, Receipt>>> {
     const keys = [...new Set(batch.flatMap((command) => (command.key === undefined ? [] : [command.key])))]
@@ -173,5 +185,10 @@ class UserWriter {
     return E.isLeft(found) ? E.left(asFailure(found.left)) : E.right(new Map(found.right.map((r) => [r.key, r])))
   }
 }
+
+const unique = (ids: number[]): number[] => [...new Set(ids)]
+
+const namesAnything = (batch: readonly Command[]): boolean =>
+  batch.some((command) => command.type === 'Refund' || command.type === 'Capture' || command.type === 'Release')
 
 const failAll = (batch: readonly Command[], failure: CommandFailure): Outcome[] => batch.map(() => E.left(failure))

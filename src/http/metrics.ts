@@ -17,7 +17,14 @@ const processMetrics = (): Registry => {
   return processRegistry
 }
 
-const commandRoutes: Record<string, string> = { '/point/:id/charge': 'charge', '/point/:id/use': 'use' }
+const commandRoutes: Record<string, string> = {
+  '/point/:id/charge': 'charge',
+  '/point/:id/use': 'use',
+  '/point/:id/refund': 'refund',
+  '/point/:id/hold': 'hold',
+  '/point/:id/holds/:holdId/capture': 'capture',
+  '/point/:id/holds/:holdId/release': 'release',
+}
 
 /** One app's metrics, in a registry of its own so that several apps can live in one process. */
 export class Metrics {
@@ -33,14 +40,14 @@ export class Metrics {
 
   private readonly accepted = new Counter({
     name: 'point_commands_accepted_total',
-    help: 'Charge and use commands answered 200',
+    help: 'Commands (charge, use, refund, hold, capture, release) answered 200',
     labelNames: ['command'] as const,
     registers: [this.registry],
   })
 
   private readonly rejected = new Counter({
     name: 'point_commands_rejected_total',
-    help: 'Charge and use commands answered with a problem, by its code',
+    help: 'Commands answered with a problem, by its code',
     labelNames: ['command', 'code'] as const,
     registers: [this.registry],
   })

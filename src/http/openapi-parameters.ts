@@ -11,6 +11,13 @@ export const parameters = {
     description: 'The user id, written in decimal without leading zeros',
     schema: { type: 'integer', ...positiveSafeInteger },
   },
+  holdId: {
+    name: 'holdId',
+    in: 'path',
+    required: true,
+    description: "The hold's id, as placing it answered: numbered per user, written in decimal without leading zeros",
+    schema: { type: 'integer', ...positiveSafeInteger },
+  },
   at: {
     name: 'at',
     in: 'query',

@@ -51,6 +51,30 @@ const command = (secured: boolean, operationId: 'charge' | 'use', summary: strin
   ),
 })
 
+/** A command of the newer kind: its own parameters, body and answer, and the rules' codes it can answer with. */
+const newerCommand = (
+  secured: boolean,
+  operationId: 'refund' | 'hold' | 'capture' | 'release',
+  summary: string,
+  parts: { parameters: Json[]; body?: string; answer: string; description: string },
+  ...failures: ProblemCode[]
+): Json => ({
+  patch: operation(
+    secured,
+    'points',
+    {
+      operationId,
+      summary,
+      parameters: [...parts.parameters, parameters.idempotencyKey],
+      ...(parts.body === undefined ? {} : { requestBody: { required: true, ...json(ref(parts.body)) } }),
+      responses: { '200': { description: parts.description, headers: replayedHeader, ...json(ref(parts.answer)) } },
+    },
+    ...failures,
+    'IDEMPOTENCY_KEY_REUSED',
+    ...(parts.body === undefined ? [] : (['PAYLOAD_TOO_LARGE'] as const)),
+  ),
+})
+
 const text = (mediaType: string): Json => ({ type: 'string', description: `A ${mediaType} document` })
 
 /** Every route the service serves, keyed by its path template. */
@@ -84,6 +108,50 @@ export const paths = (secured: boolean): Record<string, Json> => ({
   },
   '/point/{id}/charge': command(secured, 'charge', 'Adds points', 'BALANCE_LIMIT_EXCEEDED'),
   '/point/{id}/use': command(secured, 'use', 'Spends points', 'INSUFFICIENT_BALANCE'),
+  '/point/{id}/refund': newerCommand(
+    secured,
+    'refund',
+    'Gives back all or part of one earlier use; never refused for the maximum balance, as it returns points the user held',
+    { parameters: [parameters.id], body: 'RefundBody', answer: 'UserPoint', description: 'The balance right after the refund' },
+    'AMOUNT_LIMIT_EXCEEDED',
+    'USE_NOT_FOUND',
+    'REFUND_EXCEEDS_USE',
+  ),
+  '/point/{id}/hold': newerCommand(
+    secured,
+    'hold',
+    'Reserves points until the hold is captured, released or expires; a use or a hold needs `available` to cover it',
+    { parameters: [parameters.id], body: 'HoldBody', answer: 'HoldPlaced', description: 'The hold placed and the balance right after it' },
+    'AMOUNT_LIMIT_EXCEEDED',
+    'HOLD_TTL_EXCEEDED',
+    'INSUFFICIENT_BALANCE',
+  ),
+  '/point/{id}/holds': {
+    get: operation(secured, 'points', {
+      operationId: 'holds',
+      summary: "A user's active holds, oldest first: neither captured, released nor past their expiry",
+      parameters: [parameters.id],
+      responses: { '200': { description: 'The active holds', ...json({ type: 'array', items: ref('Hold') }) } },
+    }),
+  },
+  '/point/{id}/holds/{holdId}/capture': newerCommand(
+    secured,
+    'capture',
+    'Takes all of an active hold, or the amount given, as a movement out; what it does not take is released',
+    { parameters: [parameters.id, parameters.holdId], body: 'CaptureBody', answer: 'UserPoint', description: 'The balance right after the capture' },
+    'AMOUNT_LIMIT_EXCEEDED',
+    'HOLD_NOT_FOUND',
+    'HOLD_ALREADY_RESOLVED',
+    'CAPTURE_EXCEEDS_HOLD',
+  ),
+  '/point/{id}/holds/{holdId}/release': newerCommand(
+    secured,
+    'release',
+    'Gives an active hold back whole',
+    { parameters: [parameters.id, parameters.holdId], answer: 'UserPoint', description: 'The balance right after the release' },
+    'HOLD_NOT_FOUND',
+    'HOLD_ALREADY_RESOLVED',
+  ),
   '/healthz': {
     get: operation(secured, 'operations', {
       operationId: 'liveness',

@@ -21,6 +21,12 @@ export const problemCatalog = {
   NOT_READY: { status: 503, title: 'The service is not ready for traffic' },
   SHUTTING_DOWN: { status: 503, title: 'The service is shutting down; retry elsewhere' },
   STORE_CORRUPT: { status: 500, title: 'A stored row is corrupt; retrying will not help' },
+  USE_NOT_FOUND: { status: 404, title: 'The user has no use with this id' },
+  REFUND_EXCEEDS_USE: { status: 409, title: 'The refunds of this use would add up to more than it' },
+  HOLD_TTL_EXCEEDED: { status: 400, title: 'The ttl is over the maximum a hold may last' },
+  HOLD_NOT_FOUND: { status: 404, title: 'The user has no hold with this id' },
+  HOLD_ALREADY_RESOLVED: { status: 409, title: 'The hold was already captured, released or expired' },
+  CAPTURE_EXCEEDS_HOLD: { status: 409, title: 'The capture is more than the hold' },
 } as const
 
 export type ProblemCode = keyof typeof problemCatalog

@@ -35,6 +35,27 @@ const closed = <P extends t.Props>(props: P, name: string) => {
 export const AmountBody = closed({ amount: Amount }, 'AmountBody')
 export type AmountBody = t.TypeOf<typeof AmountBody>
 
+/** A history id or a hold id: a positive safe integer. */
+const PositiveId = t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 1, 'PositiveId')
+
+/** The body of `PATCH /point/{id}/refund`: which use, by its history id, and how much of it. */
+export const RefundBody = closed({ useId: PositiveId, amount: Amount }, 'RefundBody')
+export type RefundBody = t.TypeOf<typeof RefundBody>
+
+/** Whole seconds a hold lasts: a positive safe integer; over the configured maximum is the decider's to refuse. */
+export const TtlSeconds = t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 1 && n <= Number.MAX_SAFE_INTEGER / 1000, 'TtlSeconds')
+
+/** The body of `PATCH /point/{id}/hold`: without `ttlSeconds`, the configured default. */
+export const HoldBody = closed({ amount: Amount, ttlSeconds: t.union([TtlSeconds, t.undefined]) }, 'HoldBody')
+export type HoldBody = t.TypeOf<typeof HoldBody>
+
+/** The body of `PATCH /point/{id}/holds/{holdId}/capture`: without `amount`, the whole hold. */
+export const CaptureBody = closed({ amount: t.union([Amount, t.undefined]) }, 'CaptureBody')
+export type CaptureBody = t.TypeOf<typeof CaptureBody>
+
+/** `/point/{id}/holds/{holdId}`: a decimal positive safe integer. */
+export const HoldIdParam = DecimalIntFromString.pipe(PositiveId, 'HoldIdParam')
+
 /** The bounds and defaults of `?limit=&after=` on `GET /point/{id}/histories`; the API document states them from here. */
 export const pageBounds = {
   limit: { minimum: 1, maximum: 10_000, default: 1_000 },

@@ -2,15 +2,17 @@ import type Router from '@koa/router'
 import * as E from 'fp-ts/Either'
 import * as TE from 'fp-ts/TaskEither'
 import { pipe } from 'fp-ts/function'
+import * as t from 'io-ts'
 import type { Context, Middleware } from 'koa'
 import type { CommandFailure } from '../events/commands'
-import type { Accepted, Amount, IdempotencyKey, StoredEvent, UserId, UserPoint } from '../events/model'
+import type { Accepted, Amount, Balance, IdempotencyKey, PointEvent, StoredEvent, UserId } from '../events/model'
+import type { StoredHold } from '../events/store'
 import type { Ledger } from '../projections/ledger'
 import type { HistoryPage } from '../projections/reads'
 import type { RouteGuard } from './operations'
 import { loggedFailure, noteFailure, type LoggedError } from './failure-log'
 import { fromFailure, problem, sendProblem, type Problem } from './problem'
-import { AmountBody, decode, HistoryPageQuery, IdempotencyKeyHeader, InstantParam, UserIdParam } from './requests'
+import { AmountBody, CaptureBody, decode, HistoryPageQuery, HoldBody, HoldIdParam, IdempotencyKeyHeader, InstantParam, RefundBody, UserIdParam } from './requests'
 import { strictRouter } from './router'
 
 /** A 200 answer: the JSON body and any headers that go with it. */
@@ -47,15 +49,46 @@ const reply = async (ctx: Context, task: TE.TaskEither<Problem | Refusal, Answer
 
 const userId = (ctx: Context): E.Either<Problem, UserId> => decode(UserIdParam, 'id')((ctx.params as Record<string, unknown>)['id'])
 
-const amount = (ctx: Context): E.Either<Problem, Amount> =>
-  ctx.is('application/json') === 'application/json'
-    ? pipe(decode(AmountBody, 'body')(ctx.request.body), E.map((body) => body.amount))
-    : E.left(problem('INVALID_REQUEST', 'Content-Type must be application/json'))
+/** A JSON body decoded by `codec`. */
+const body =
+  <A>(codec: t.Decoder<unknown, A>) =>
+  (ctx: Context): E.Either<Problem, A> =>
+    ctx.is('application/json') === 'application/json'
+      ? decode(codec, 'body')(ctx.request.body)
+      : E.left(problem('INVALID_REQUEST', 'Content-Type must be application/json'))
 
-const balanceBody = ({ id, point, updateMillis }: UserPoint) => ({ id, point, updateMillis })
+const amount = (ctx: Context): E.Either<Problem, Amount> => E.map((decoded: AmountBody) => decoded.amount)(body(AmountBody)(ctx))
 
-const historyBody = (events: StoredEvent[]) =>
-  events.map(({ id, userId, type, amount, timeMillis }) => ({ id, userId, type, amount, timeMillis }))
+const holdId = (ctx: Context): E.Either<Problem, number> => decode(HoldIdParam, 'holdId')((ctx.params as Record<string, unknown>)['holdId'])
+
+const balanceBody = ({ id, point, held, available, updateMillis }: Balance) => ({ id, point, held, available, updateMillis })
+
+/** A command's answer: the balance, and the hold it placed, if it placed one. */
+const acceptedBody = (accepted: Accepted) =>
+  accepted.hold === undefined
+    ? balanceBody(accepted)
+    : { ...balanceBody(accepted), hold: { holdId: accepted.hold.holdId, amount: accepted.hold.amount, expiresMillis: accepted.hold.expiresAt } }
+
+/** What an event links to, by the name the API gives it: a refund's use, a hold event's hold. */
+const links = ({ type, ref, expiresAt }: Pick<PointEvent, 'type' | 'ref' | 'expiresAt'>) => ({
+  ...(ref === undefined ? {} : type === 'REFUND' ? { useId: ref } : { holdId: ref }),
+  ...(expiresAt === undefined ? {} : { expiresMillis: expiresAt }),
+})
+
+/** One event as the history shows it; the one serializer of events, for every type. */
+export const historyRow = ({ id, userId, type, amount, timeMillis, ref, expiresAt }: StoredEvent) => ({
+  id,
+  userId,
+  type,
+  amount,
+  timeMillis,
+  ...links({ type, ref, expiresAt }),
+})
+
+const historyBody = (events: StoredEvent[]) => events.map(historyRow)
+
+const holdsBody = (holds: StoredHold[]) =>
+  holds.map(({ holdId, amount, placedAt, expiresAt }) => ({ holdId, amount, placedMillis: placedAt, expiresMillis: expiresAt }))
 
 /** The page as a plain array, with a `Link` to the next page when more remain. */
 const historyAnswer =
@@ -66,6 +99,9 @@ const historyAnswer =
       : { body: historyBody(events), headers: { Link: `</point/${id}/histories?after=${next}&limit=${limit}>; rel="next"` } }
 
 type CommandCase = (userId: UserId, amount: Amount, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
+
+/** A command's use case, given what its route decoded besides the user and the key. */
+type Run<A> = (userId: UserId, input: A, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
 
 /** The key, if the header is sent; sent twice, it is refused, as Node would otherwise join the two with a comma. */
 const idempotencyKey = (ctx: Context): E.Either<Problem, IdempotencyKey | undefined> => {
@@ -114,7 +150,44 @@ export function pointRoutes(ledger: Ledger, { guard, jsonBody }: PointRouteOptio
       pipe(
         TE.fromEither(commandInput(ctx)),
         TE.flatMap(({ id, amount, key }) => pipe(run(id, amount, key), TE.mapLeft(commandRefusal))),
-        TE.map((point) => ({ body: balanceBody(point), headers: replayedHeader(point.replayed) })),
+        TE.map((point) => ({ body: acceptedBody(point), headers: replayedHeader(point.replayed) })),
+      ),
+    )
+
+  /** The newer commands: the user, what `input` decodes, the key, all decoded before anything runs. */
+  const commandOf =
+    <A>(input: (ctx: Context) => E.Either<Problem, A>, run: Run<A>) =>
+    (ctx: Context) =>
+      reply(
+        ctx,
+        pipe(
+          TE.fromEither(
+            pipe(
+              E.Do,
+              E.bind('id', () => userId(ctx)),
+              E.bind('input', () => input(ctx)),
+              E.bind('key', () => idempotencyKey(ctx)),
+            ),
+          ),
+          TE.flatMap(({ id, input: given, key }) => pipe(run(id, given, key), TE.mapLeft(commandRefusal))),
+          TE.map((point) => ({ body: acceptedBody(point), headers: replayedHeader(point.replayed) })),
+        ),
+      )
+
+  const capture = (ctx: Context) =>
+    pipe(
+      E.Do,
+      E.bind('holdId', () => holdId(ctx)),
+      E.bind('body', () => body(CaptureBody)(ctx)),
+    )
+
+  const holds = (ctx: Context) =>
+    reply(
+      ctx,
+      pipe(
+        TE.fromEither(userId(ctx)),
+        TE.flatMap((id) => TE.mapLeft(refusal)(ledger.holds(id))),
+        TE.map((found) => json(holdsBody(found))),
       ),
     )
 
@@ -146,4 +219,14 @@ export function pointRoutes(ledger: Ledger, { guard, jsonBody }: PointRouteOptio
     .get('/point/:id/histories', ...guard('history'), histories)
     .patch('/point/:id/charge', ...guard('charge'), jsonBody, command(ledger.charge))
     .patch('/point/:id/use', ...guard('use'), jsonBody, command(ledger.use))
+    .patch('/point/:id/refund', ...guard('refund'), jsonBody, commandOf(body(RefundBody), (id, { useId, amount: n }, key) => ledger.refund(id, useId, n, key)))
+    .patch(
+      '/point/:id/hold',
+      ...guard('hold'),
+      jsonBody,
+      commandOf(body(HoldBody), (id, { amount: n, ttlSeconds }, key) => ledger.hold(id, n, ttlSeconds === undefined ? undefined : ttlSeconds * 1000, key)),
+    )
+    .get('/point/:id/holds', ...guard('holds'), holds)
+    .patch('/point/:id/holds/:holdId/capture', ...guard('capture'), jsonBody, commandOf(capture, (id, { holdId: h, body: b }, key) => ledger.capture(id, h, b.amount, key)))
+    .patch('/point/:id/holds/:holdId/release', ...guard('release'), commandOf(holdId, (id, h, key) => ledger.release(id, h, key)))
 }

@@ -10,6 +10,11 @@ export const operationScopes = {
   history: 'read',
   charge: 'charge',
   use: 'use',
+  refund: 'refund',
+  hold: 'hold',
+  holds: 'read',
+  capture: 'hold',
+  release: 'hold',
   metrics: 'metrics',
 } as const satisfies Record<string, Scope>
 

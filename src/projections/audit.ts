@@ -10,6 +10,16 @@ export interface LogEntry extends Pick<StoredEvent, 'id' | 'userId' | 'type' | '
   readonly timeMillis?: number
   /** Set when the stored row is not a valid event (a corrupt type or amount), saying why; it then moves no points. */
   readonly invalid?: string
+  /** What a REFUND, HOLD, CAPTURE, RELEASE or EXPIRE links to: the use's id, or the hold's. */
+  readonly ref?: number
+  /** A HOLD's expiry. */
+  readonly expiresAt?: number
+  /** When the event was decided, from stores that do not give `timeMillis`: what expiry is judged by. */
+  readonly decidedAt?: number
+  /** An event the given tables cannot hold, kept beside them: it has no row id of its own. */
+  readonly beside?: boolean
+  /** A REFUND's use's amount, when `ref` is a USE of the same user; absent, it refunds no use of theirs. */
+  readonly useAmount?: number
 }
 
 /** One row of the balance projection. */
@@ -27,6 +37,10 @@ export type Finding =
   | { readonly kind: 'PROJECTION_MISMATCH'; readonly userId: UserId; readonly projected: string; readonly replayed: string }
   | { readonly kind: 'DUPLICATE_KEY'; readonly userId: UserId; readonly key: string; readonly count: number }
   | { readonly kind: 'BALANCE_AFTER_MISMATCH'; readonly userId: UserId; readonly eventId: number; readonly stored: number; readonly replayed: number }
+  | { readonly kind: 'REFUND_OVER_USE'; readonly userId: UserId; readonly eventId: number; readonly useId: number; readonly refunded: number; readonly used: number }
+  | { readonly kind: 'HOLD_RESOLVED_TWICE'; readonly userId: UserId; readonly eventId: number; readonly holdId: number }
+  | { readonly kind: 'CAPTURE_OVER_HOLD'; readonly userId: UserId; readonly eventId: number; readonly holdId: number; readonly captured: number; readonly held: number }
+  | { readonly kind: 'NEGATIVE_AVAILABLE'; readonly userId: UserId; readonly eventId: number; readonly available: number }
 
 interface Replayed {
   balance: number
@@ -34,14 +48,28 @@ interface Replayed {
   lastId: number
   lastVersion: number
   lastTime: number
+  /** Active holds: what each reserves, until when. */
+  holds?: Map<number, { amount: number; expiresAt: number }>
+  /** Holds resolved, to find a second resolution. */
+  ended?: Set<number>
+  /** What refunds have given back of each use refunded so far. */
+  refunded?: Map<number, number>
+}
+
+/** What active holds reserve at `at`: a hold past its expiry reserves nothing; without a time, all of them. */
+const held = (user: Replayed, at: number | undefined): number => {
+  let sum = 0
+  for (const hold of user.holds?.values() ?? []) if (at === undefined || hold.expiresAt > at) sum += hold.amount
+  return sum
 }
 
 const describe = (point: number, version?: number): string =>
   version === undefined ? `point ${point}` : `point ${point} at version ${version}`
 
 /**
- * Replays a log one event at a time, keeping a running balance per user only,
- * so memory grows with users and never with events. Feed every event in log
+ * Replays a log one event at a time, keeping a running balance per user, and of
+ * the links only what refunds and holds need (refunded uses, holds), so memory
+ * grows with users, holds and refunded uses, never with charges and uses. Feed every event in log
  * order, then every projection row, then read the findings.
  */
 export class Auditor {
@@ -72,15 +100,54 @@ export class Auditor {
     if (!Number.isSafeInteger(entry.amount) || entry.amount <= 0) {
       this.findings.push({ kind: 'BAD_EVENT', userId: entry.userId, eventId: entry.id, detail: `amount ${entry.amount}` })
     }
+    this.checkLinks(user, entry)
     user.balance += delta(entry)
     user.version++
     if (entry.balanceAfter !== undefined && entry.balanceAfter !== user.balance) {
       this.findings.push({ kind: 'BALANCE_AFTER_MISMATCH', userId: entry.userId, eventId: entry.id, stored: entry.balanceAfter, replayed: user.balance })
     }
+    const available = user.balance - held(user, entry.timeMillis ?? entry.decidedAt)
     if (user.balance < 0) {
       this.findings.push({ kind: 'NEGATIVE_BALANCE', userId: entry.userId, eventId: entry.id, balance: user.balance })
-    } else if (user.balance > this.limits.maxBalance) {
+    } else if (available < 0) {
+      this.findings.push({ kind: 'NEGATIVE_AVAILABLE', userId: entry.userId, eventId: entry.id, available })
+    } else if (user.balance > this.limits.maxBalance && entry.type === 'CHARGE') {
+      // A refund may take the balance past the maximum: it gives back points the user held.
       this.findings.push({ kind: 'OVER_MAXIMUM', userId: entry.userId, eventId: entry.id, balance: user.balance })
+    }
+  }
+
+  /** A refund within its use, a hold placed once and resolved once, a capture within its hold. */
+  private checkLinks(user: Replayed, entry: LogEntry): void {
+    const { userId, id: eventId, ref } = entry
+    const bad = (detail: string): void => void this.findings.push({ kind: 'BAD_EVENT', userId, eventId, detail })
+    if (entry.type === 'CHARGE' || entry.type === 'USE') return
+    if (ref === undefined) return bad(`${entry.type} without the id it links to`)
+    switch (entry.type) {
+      case 'REFUND': {
+        if (entry.useAmount === undefined) return bad(`refund of event ${ref}, which is not a use of this user`)
+        user.refunded ??= new Map()
+        const refunded = (user.refunded.get(ref) ?? 0) + entry.amount
+        user.refunded.set(ref, refunded)
+        if (refunded > entry.useAmount) this.findings.push({ kind: 'REFUND_OVER_USE', userId, eventId, useId: ref, refunded, used: entry.useAmount })
+        return
+      }
+      case 'HOLD':
+        user.holds ??= new Map()
+        if (user.holds.has(ref) || user.ended?.has(ref) === true) return bad(`hold ${ref} placed twice`)
+        user.holds.set(ref, { amount: entry.amount, expiresAt: entry.expiresAt ?? Number.POSITIVE_INFINITY })
+        return
+      default: {
+        if (user.ended?.has(ref) === true) return void this.findings.push({ kind: 'HOLD_RESOLVED_TWICE', userId, eventId, holdId: ref })
+        const hold = user.holds?.get(ref)
+        if (hold === undefined) return bad(`${entry.type} of hold ${ref}, which this user never placed`)
+        if (entry.type === 'CAPTURE' && entry.amount > hold.amount) {
+          this.findings.push({ kind: 'CAPTURE_OVER_HOLD', userId, eventId, holdId: ref, captured: entry.amount, held: hold.amount })
+        }
+        user.holds?.delete(ref)
+        user.ended ??= new Set()
+        user.ended.add(ref)
+      }
     }
   }
 
@@ -118,7 +185,8 @@ export class Auditor {
   }
 
   private checkOrder(user: Replayed, entry: LogEntry): void {
-    if (entry.id <= user.lastId) {
+    // An event kept beside the given tables shares the id of the row before it.
+    if (entry.beside === true ? entry.id < user.lastId : entry.id <= user.lastId) {
       this.findings.push({ kind: 'OUT_OF_ORDER', userId: entry.userId, eventId: entry.id, detail: `id ${entry.id} after ${user.lastId}` })
     }
     if (entry.version !== undefined && entry.version !== user.lastVersion + 1) {

@@ -9,5 +9,5 @@ export type LedgerOptions = CommandOptions
 
 /** Lives on the read side because it joins both: the command side never depends on the reads. */
 export function createLedger(options: LedgerOptions): Ledger {
-  return { ...createCommands(options), ...createReads(options.store) }
+  return { ...createCommands(options), ...createReads(options.store, options.clock) }
 }

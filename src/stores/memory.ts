@@ -2,17 +2,19 @@ import * as E from 'fp-ts/Either'
 import * as TE from 'fp-ts/TaskEither'
 import { pipe } from 'fp-ts/function'
 import { PointHistoryTable, UserPointTable, type PointHistory, type UserPoint as UserPointRow } from '../../database'
-import type { PointState } from '../events/decider'
-import type { Amount, IdempotencyKey, PointEvent, StoredEvent, UserId, UserPoint } from '../events/model'
+import type { PointState, References, UseRecord } from '../events/decider'
+import type { EndingType, IdempotencyKey, PointEvent, StoredEvent, UserId, UserPoint } from '../events/model'
 import {
   attempt,
   recorded,
   versionConflict,
   type HistoryQuery,
+  type Named,
   type NewReceipt,
   type Plan,
   type PointStore,
   type Receipt,
+  type StoredHold,
   type StoreFault,
 } from '../events/store'
 import type { LogEntry, ProjectionRow } from '../projections/audit'
@@ -35,6 +37,25 @@ interface Kept {
   readonly at: number
 }
 
+/** What a table row really is when it is not a plain charge or use: the given tables know CHARGE and USE only. */
+interface Link {
+  readonly type: 'REFUND' | 'CAPTURE'
+  readonly ref: number
+}
+
+/** An event that moves no points (HOLD, RELEASE, EXPIRE), kept beside the tables at its place in the user's log. */
+interface Beside {
+  readonly version: number
+  readonly event: PointEvent
+}
+
+/** An event of the user's whole log; `id` is the table row's, or for an event kept beside, the last row's before it. */
+interface Logged {
+  readonly id: number
+  readonly event: PointEvent
+  readonly beside: boolean
+}
+
 /** One map key per (user, key): the user id is digits, so the first colon ends it. */
 const slot = (userId: UserId, key: IdempotencyKey): string => `${userId}:${key}`
 
@@ -54,6 +75,12 @@ export class MemoryStore implements PointStore, AuditSource {
   private readonly clock: () => number
   /** (user, key) of appends under way, so two writers of one user cannot both record one key. */
   private readonly claimedKeys = new Set<string>()
+  /** A refund is written as a charge row and a capture as a use row; what each really is, by row id. */
+  private readonly links = new Map<number, Link>()
+  /** Each user's events that move no points, in version order. */
+  private readonly beside = new Map<UserId, Beside[]>()
+  /** Every user's active holds by (user, hold), for the sweeper. */
+  private readonly active = new Map<string, { readonly userId: UserId; readonly holdId: number; readonly expiresAt: number }>()
 
   constructor(
     private readonly points = new UserPointTable(),
@@ -67,9 +94,9 @@ export class MemoryStore implements PointStore, AuditSource {
 
   load(userId: UserId): TE.TaskEither<StoreFault, PointState> {
     return pipe(
-      this.history(userId),
-      TE.map((events) => {
-        const state = replay(events)
+      this.log(userId),
+      TE.map((logged) => {
+        const state = replay(logged.map(({ event }) => event))
         this.versions.set(userId, state.version)
         return state
       }),
@@ -82,7 +109,7 @@ export class MemoryStore implements PointStore, AuditSource {
       TE.flatMapEither((version) => this.claim(userId, version, expectedVersion, events.length, receipts)),
       TE.flatMap(() =>
         pipe(
-          attempt(() => this.write(userId, events, projection)),
+          attempt(() => this.write(userId, expectedVersion, events, projection)),
           // Only what this append claimed is let go, whether it was written or not.
           TE.tapError(() => TE.fromIO(() => this.release(userId, receipts))),
           TE.tap((written) => TE.fromIO(() => this.remember(userId, receipts, written.updateMillis))),
@@ -147,7 +174,73 @@ export class MemoryStore implements PointStore, AuditSource {
   }
 
   history(userId: UserId, query: HistoryQuery = {}): TE.TaskEither<StoreFault, StoredEvent[]> {
-    return attempt(async () => select(await this.histories.selectAllByUserId(userId), query).map(toStoredEvent))
+    return attempt(async () => select(await this.histories.selectAllByUserId(userId), query).map((row) => this.restored(row)))
+  }
+
+  references(userId: UserId, { useIds, holdIds }: Named): TE.TaskEither<StoreFault, References> {
+    return pipe(
+      this.log(userId),
+      TE.map((logged) => {
+        const uses = new Map<number, UseRecord>()
+        for (const { id, event } of logged) if (event.type === 'USE' && useIds.includes(id)) uses.set(id, { amount: event.amount, refunded: 0 })
+        const ended = new Map<number, EndingType>()
+        for (const { event } of logged) {
+          const use = event.type === 'REFUND' && event.ref !== undefined ? uses.get(event.ref) : undefined
+          if (use !== undefined) uses.set(event.ref!, { ...use, refunded: use.refunded + event.amount })
+          if ((event.type === 'CAPTURE' || event.type === 'RELEASE' || event.type === 'EXPIRE') && holdIds.includes(event.ref ?? 0)) ended.set(event.ref!, event.type)
+        }
+        return { uses, ended }
+      }),
+    )
+  }
+
+  holds(userId: UserId, at?: number): TE.TaskEither<StoreFault, StoredHold[]> {
+    const until = at ?? Number.POSITIVE_INFINITY
+    return pipe(
+      this.log(userId),
+      TE.map((logged) => {
+        const open = new Map<number, StoredHold>()
+        for (const { event } of logged) {
+          if (event.timeMillis > until) break
+          if (event.type === 'HOLD') open.set(event.ref!, { holdId: event.ref!, amount: event.amount, expiresAt: event.expiresAt!, placedAt: event.timeMillis })
+          if (event.type === 'CAPTURE' || event.type === 'RELEASE' || event.type === 'EXPIRE') open.delete(event.ref!)
+        }
+        return [...open.values()]
+      }),
+    )
+  }
+
+  expiredHolds(now: number, limit: number): TE.TaskEither<StoreFault, Array<{ userId: UserId; holdId: number }>> {
+    const due = [...this.active.values()].filter((hold) => hold.expiresAt <= now).sort((a, b) => a.expiresAt - b.expiresAt)
+    return TE.right(due.slice(0, limit).map(({ userId, holdId }) => ({ userId, holdId })))
+  }
+
+  /** The user's whole log: the table's rows as what they really are, and the events kept beside them in their places. */
+  private log(userId: UserId): TE.TaskEither<StoreFault, Logged[]> {
+    return attempt(async () => {
+      const rows = (await this.histories.selectAllByUserId(userId)).map((row) => this.restored(row))
+      const beside = this.beside.get(userId) ?? []
+      const logged: Logged[] = []
+      let row = 0
+      let next = 0
+      for (let version = 1; row < rows.length || next < beside.length; version++) {
+        const kept = beside[next]
+        if (kept !== undefined && kept.version === version) {
+          logged.push({ id: rows[row - 1]?.id ?? 0, event: kept.event, beside: true })
+          next++
+        } else {
+          const event = rows[row++]!
+          logged.push({ id: event.id, event, beside: false })
+        }
+      }
+      return logged
+    })
+  }
+
+  /** A table row as the event it records: a charge row may be a refund, a use row a capture. */
+  private restored(row: PointHistory): StoredEvent {
+    const link = this.links.get(row.id)
+    return link === undefined ? toStoredEvent(row) : { ...toStoredEvent(row), type: link.type, ref: link.ref }
   }
 
   close(): Promise<void> {
@@ -161,8 +254,22 @@ export class MemoryStore implements PointStore, AuditSource {
 
   async *scanEvents(userId?: UserId): AsyncIterable<LogEntry[]> {
     for (const user of this.auditedUsers(userId)) {
-      // Without their times: this store folds a point-in-time read, so a clock that stepped back does not matter here.
-      yield (await this.histories.selectAllByUserId(user)).map(({ id, userId, type, amount }) => ({ id, userId: userId as UserId, type, amount: amount as Amount }))
+      // Without `timeMillis`: this store folds a point-in-time read, so a clock that stepped back does not matter
+      // here; the time is given as `decidedAt`, which expiry is judged by.
+      const logged = await this.log(user)()
+      if (E.isLeft(logged)) throw logged.left._tag === 'StoreUnavailable' ? logged.left.cause : new Error(logged.left._tag)
+      const uses = new Map(logged.right.flatMap(({ id, event }) => (event.type === 'USE' ? [[id, event.amount] as const] : [])))
+      yield logged.right.map(({ id, event, beside }) => ({
+        id,
+        userId: event.userId,
+        type: event.type,
+        amount: event.amount,
+        decidedAt: event.timeMillis,
+        ...(event.type === 'REFUND' && uses.has(event.ref ?? 0) ? { useAmount: uses.get(event.ref ?? 0) } : {}),
+        ...(event.ref === undefined ? {} : { ref: event.ref }),
+        ...(event.expiresAt === undefined ? {} : { expiresAt: event.expiresAt }),
+        ...(beside ? { beside } : {}),
+      }))
     }
   }
 
@@ -187,13 +294,32 @@ export class MemoryStore implements PointStore, AuditSource {
   }
 
   /** Appends one at a time: the table numbers rows as inserts complete. */
-  private async write(userId: UserId, events: readonly PointEvent[], projection: PointState): Promise<UserPoint> {
+  private async write(userId: UserId, expectedVersion: number, events: readonly PointEvent[], projection: PointState): Promise<UserPoint> {
     // A batch of keyed rejections only: nothing to append, the projection stands.
     if (events.length === 0) return { id: userId, point: projection.balance, updateMillis: this.clock() }
-    for (const event of events) {
-      await this.histories.insert(userId, event.amount, event.type, event.timeMillis)
-    }
+    for (const [i, event] of events.entries()) await this.writeOne(userId, expectedVersion + i + 1, event)
     return toUserPoint(await this.points.insertOrUpdate(userId, projection.balance))
+  }
+
+  /** A movement as a table row (a refund as a movement in, a capture as one out, each linked beside); any other event beside. */
+  private async writeOne(userId: UserId, version: number, event: PointEvent): Promise<void> {
+    switch (event.type) {
+      case 'CHARGE':
+      case 'USE':
+        await this.histories.insert(userId, event.amount, event.type, event.timeMillis)
+        return
+      case 'REFUND':
+      case 'CAPTURE': {
+        const row = await this.histories.insert(userId, event.amount, event.type === 'REFUND' ? 'CHARGE' : 'USE', event.timeMillis)
+        this.links.set(row.id, { type: event.type, ref: event.ref ?? 0 })
+        break
+      }
+      default:
+        this.beside.set(userId, [...(this.beside.get(userId) ?? []), { version, event }])
+    }
+    const slotOf = `${userId}:${event.ref}`
+    if (event.type === 'HOLD') this.active.set(slotOf, { userId, holdId: event.ref ?? version, expiresAt: event.expiresAt ?? Number.POSITIVE_INFINITY })
+    else this.active.delete(slotOf)
   }
 }
 

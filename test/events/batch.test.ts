@@ -3,7 +3,7 @@ import * as E from 'fp-ts/Either'
 import { answers, planBatch, writesNothing, type BatchContext } from '../../src/events/batch'
 import type { Outcome } from '../../src/events/commands'
 import { decider, type Decide, type PointState } from '../../src/events/decider'
-import { IdempotencyKey, rejection, type Command, type PointEvent } from '../../src/events/model'
+import { amountOf, IdempotencyKey, rejection, type Command, type PointEvent } from '../../src/events/model'
 import type { NewReceipt, Receipt } from '../../src/events/store'
 import { amount, userId } from '../support/values'
 
@@ -21,7 +21,7 @@ const use = (n: number, k?: string): Command => ({ type: 'Use', userId: user, am
 const charged = (n: number): PointEvent => ({ type: 'CHARGE', userId: user, amount: amount(n), timeMillis: now })
 const used = (n: number): PointEvent => ({ type: 'USE', userId: user, amount: amount(n), timeMillis: now })
 
-const accepted = (point: number, replayed?: true): Outcome => E.right({ id: user, point, updateMillis: committed, ...(replayed && { replayed }) })
+const accepted = (point: number, replayed?: true): Outcome => E.right({ id: user, point, held: 0, available: point, updateMillis: committed, ...(replayed && { replayed }) })
 const refused = (code: Parameters<typeof rejection>[0], replayed?: true): { code: string; replayed?: true } => ({ code, ...(replayed && { replayed }) })
 
 interface Expected {
@@ -101,7 +101,7 @@ describe('batch planner', function () {
     given({ balance: 100, version: 1 }, stored).when(charge(100, 'a'), use(9, 'b')).then({
       events: [],
       receipts: [],
-      answers: [E.right({ id: user, point: 100, updateMillis: 42, replayed: true }), refused('INSUFFICIENT_BALANCE', true)],
+      answers: [E.right({ id: user, point: 100, held: 0, available: 100, updateMillis: 42, replayed: true }), refused('INSUFFICIENT_BALANCE', true)],
     })
   })
 
@@ -125,7 +125,7 @@ describe('batch planner', function () {
   it('fails a command whose decider throws alone, as a defect that is never recorded', function () {
     const base = decider(limits)
     const throwsOnSeven: Decide = (command, state, time) => {
-      if (command.amount === 7) throw new Error('a bug')
+      if (amountOf(command) === 7) throw new Error('a bug')
       return base(command, state, time)
     }
     given(empty, [], throwsOnSeven).when(charge(7, 'a'), charge(3)).then({

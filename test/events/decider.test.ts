@@ -116,7 +116,7 @@ describe('decider', function () {
   })
 
   it('throws on a command of a type it has no rules for, a programmer error the writer fails as a defect', function () {
-    const unknown = { type: 'Refund', userId: user, amount: amount(1) } as unknown as Command
+    const unknown = { type: 'Gift', userId: user, amount: amount(1) } as unknown as Command
     expect(() => decide(unknown, initialState, now)).to.throw()
   })
 

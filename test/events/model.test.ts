@@ -88,7 +88,7 @@ describe('model codecs', function () {
 
     it('refuses a row of another type, or with a bad user, amount, time or id', function () {
       const bad = [
-        { ...row, type: 'REFUND' },
+        { ...row, type: 'GIFT' },
         { ...row, userId: 0 },
         { ...row, amount: 0 },
         { ...row, timeMillis: 'yesterday' },
@@ -115,8 +115,19 @@ describe('model codecs', function () {
     })
   })
 
-  it('knows exactly the four rejection codes a receipt may record', function () {
-    expect(Object.keys(RejectionCode.keys)).to.deep.equal(['AMOUNT_LIMIT_EXCEEDED', 'INSUFFICIENT_BALANCE', 'BALANCE_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED'])
+  it('knows exactly the rejection codes a receipt may record', function () {
+    expect(Object.keys(RejectionCode.keys)).to.deep.equal([
+      'AMOUNT_LIMIT_EXCEEDED',
+      'INSUFFICIENT_BALANCE',
+      'BALANCE_LIMIT_EXCEEDED',
+      'IDEMPOTENCY_KEY_REUSED',
+      'USE_NOT_FOUND',
+      'REFUND_EXCEEDS_USE',
+      'HOLD_TTL_EXCEEDED',
+      'HOLD_NOT_FOUND',
+      'HOLD_ALREADY_RESOLVED',
+      'CAPTURE_EXCEEDS_HOLD',
+    ])
     expect(RejectionCode.is('OTHER')).to.equal(false)
   })
 

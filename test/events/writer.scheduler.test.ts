@@ -5,7 +5,7 @@ import { NaiveQueue } from '../../bench/naive-queue'
 import type { PointHistoryTable, UserPointTable } from '../../database'
 import type { Outcome } from '../../src/events/commands'
 import { decider, evolve, initialState, type Decide, type PointState } from '../../src/events/decider'
-import type { Command, StoredEvent } from '../../src/events/model'
+import { amountOf, type Command, type StoredEvent } from '../../src/events/model'
 import { CommandQueue } from '../../src/events/writer'
 import { replay } from '../../src/projections/balance'
 import { MemoryStore } from '../../src/stores/memory'
@@ -18,7 +18,7 @@ const rules = decider({ maxAmount: 50, maxBalance: 100 })
 /** An amount the decider throws on: a bug met in the middle of a queue. */
 const BUG = 13
 const decide: Decide = (command, state, timeMillis) => {
-  if (command.amount === BUG) throw new Error('a bug in the decider')
+  if (amountOf(command) === BUG) throw new Error('a bug in the decider')
   return rules(command, state, timeMillis)
 }
 
@@ -74,7 +74,7 @@ const observed = (outcome: Outcome): Expected =>
     ? { balance: outcome.right.point }
     : { failure: outcome.left._tag === 'Rejection' ? outcome.left.code : outcome.left._tag }
 
-const describeCommand = (c: Command, i: number) => `#${i} ${c.type} ${c.amount} for user ${c.userId}`
+const describeCommand = (c: Command, i: number) => `#${i} ${c.type} ${amountOf(c)} for user ${c.userId}`
 
 interface Run {
   /** Commands in the order they reached the subject, with their answers. */
@@ -128,13 +128,13 @@ function violations(run: Run, options: { forgiveLeak?: boolean } = {}): string[]
   run.arrived.forEach((command, i) => {
     const got = observed(run.outcomes[i]!)
     if (JSON.stringify(got) !== JSON.stringify(expected[i])) {
-      problems.push(`arrival ${i + 1} (${command.type} ${command.amount} for user ${command.userId}) answered ${JSON.stringify(got)}, arrival order gives ${JSON.stringify(expected[i])}`)
+      problems.push(`arrival ${i + 1} (${command.type} ${amountOf(command)} for user ${command.userId}) answered ${JSON.stringify(got)}, arrival order gives ${JSON.stringify(expected[i])}`)
     }
   })
 
   for (const [user, log] of run.logs) {
     const accepted = run.arrived.filter((c, i) => c.userId === user && 'balance' in expected[i]!)
-    const wanted = accepted.map((c) => `${c.type === 'Charge' ? 'CHARGE' : 'USE'} ${c.amount}`)
+    const wanted = accepted.map((c) => `${c.type === 'Charge' ? 'CHARGE' : 'USE'} ${amountOf(c)}`)
     const written = log.map((e) => `${e.type} ${e.amount}`)
     if (JSON.stringify(written) !== JSON.stringify(wanted)) {
       problems.push(`user ${user}'s log is [${written.join(', ')}], accepted commands in arrival order are [${wanted.join(', ')}]`)

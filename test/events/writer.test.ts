@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
 import type { Outcome } from '../../src/events/commands'
 import { decider, type Decide } from '../../src/events/decider'
-import type { Command, UserPoint } from '../../src/events/model'
+import { amountOf, type Command, type UserPoint } from '../../src/events/model'
 import type { PointStore } from '../../src/events/store'
 import { CommandQueue, type WriterOptions } from '../../src/events/writer'
 import { overriding, SpyStore } from '../support/spy-store'
@@ -137,7 +137,7 @@ describe('CommandQueue (single writer per user)', function () {
   it('fails only the command whose decision threw', async function () {
     const rules = decider(limits)
     const decide: Decide = (command, state, time) => {
-      if (command.amount === 13) throw new Error('a bug in the rules')
+      if (amountOf(command) === 13) throw new Error('a bug in the rules')
       return rules(command, state, time)
     }
     const { store, submitAll } = setup({ decide })

@@ -69,6 +69,91 @@ export interface paths {
         patch: operations["use"];
         trace?: never;
     };
+    "/point/{id}/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Gives back all or part of one earlier use; never refused for the maximum balance, as it returns points the user held */
+        patch: operations["refund"];
+        trace?: never;
+    };
+    "/point/{id}/hold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Reserves points until the hold is captured, released or expires; a use or a hold needs `available` to cover it */
+        patch: operations["hold"];
+        trace?: never;
+    };
+    "/point/{id}/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's active holds, oldest first: neither captured, released nor past their expiry */
+        get: operations["holds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/point/{id}/holds/{holdId}/capture": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Takes all of an active hold, or the amount given, as a movement out; what it does not take is released */
+        patch: operations["capture"];
+        trace?: never;
+    };
+    "/point/{id}/holds/{holdId}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Gives an active hold back whole */
+        patch: operations["release"];
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -177,23 +262,82 @@ export interface components {
     schemas: {
         /** @description A user: a positive safe integer */
         UserId: number;
-        /** @description A user's balance as of `updateMillis` */
+        /** @description A user's balance as of `updateMillis`, and what active holds reserve of it */
         UserPoint: {
             id: components["schemas"]["UserId"];
+            /** @description What the user owns */
             point: number;
+            /** @description What active holds reserve of it */
+            held: number;
+            /** @description `point - held`: what a use or a new hold may take */
+            available: number;
             /** @description When the balance last changed, in Unix milliseconds */
             updateMillis: number;
         };
-        /** @description One accepted command, as the event log holds it */
+        /** @description The hold just placed, and the balance right after it */
+        HoldPlaced: {
+            id: components["schemas"]["UserId"];
+            /** @description What the user owns */
+            point: number;
+            /** @description What active holds reserve of it */
+            held: number;
+            /** @description `point - held`: what a use or a new hold may take */
+            available: number;
+            /** @description When the balance last changed, in Unix milliseconds */
+            updateMillis: number;
+            hold: {
+                /** @description A hold's id, numbered per user */
+                holdId: number;
+                amount: number;
+                /** @description When the hold expires, in Unix milliseconds */
+                expiresMillis: number;
+            };
+        };
+        /** @description An active hold: points reserved until it is captured, released or expires */
+        Hold: {
+            /** @description A hold's id, numbered per user */
+            holdId: number;
+            amount: number;
+            /** @description When the hold was placed, in Unix milliseconds */
+            placedMillis: number;
+            /** @description When the hold expires, in Unix milliseconds; from then on it reserves nothing */
+            expiresMillis: number;
+        };
+        /** @description One event of the log. The history lists the movements: CHARGE and REFUND in, USE and CAPTURE out; a REFUND names the use it gives back (`useId`), a CAPTURE the hold it takes (`holdId`). HOLD, RELEASE and EXPIRE move nothing and are listed as holds; where they appear, they name their hold, and a HOLD its expiry */
         PointHistory: {
             /** @description The log position, increasing across all users */
             id: number;
             userId: components["schemas"]["UserId"];
             /** @enum {unknown} */
-            type: "CHARGE" | "USE";
+            type: "CHARGE" | "USE" | "REFUND" | "CAPTURE" | "HOLD" | "RELEASE" | "EXPIRE";
             amount: number;
             /** @description When the command was decided, in Unix milliseconds */
             timeMillis: number;
+            /** @description REFUND: the history id of the use it gives back */
+            useId?: number;
+            /** @description A hold's id, numbered per user */
+            holdId?: number;
+            /** @description HOLD: when it expires, in Unix milliseconds */
+            expiresMillis?: number;
+        };
+        RefundBody: {
+            /** @description The history id of the user's USE to refund */
+            useId: number;
+            /** @description Points to give back; all refunds of one use add up to at most its amount: a whole number from 1 to POINT_MAX_AMOUNT; over it is AMOUNT_LIMIT_EXCEEDED */
+            amount: number;
+        };
+        HoldBody: {
+            /** @description Points to reserve; `available` must cover them: a whole number from 1 to POINT_MAX_AMOUNT; over it is AMOUNT_LIMIT_EXCEEDED */
+            amount: number;
+            /**
+             * @description How long the hold lasts, in seconds: HOLD_DEFAULT_TTL_SECONDS when absent; over HOLD_MAX_TTL_SECONDS (now 86400) is HOLD_TTL_EXCEEDED
+             * @default 900
+             */
+            ttlSeconds: number;
+        };
+        CaptureBody: {
+            /** @description Points to take from the hold; absent, all of it. The rest is released: a whole number from 1 to POINT_MAX_AMOUNT; over it is AMOUNT_LIMIT_EXCEEDED */
+            amount?: number;
         };
         AmountBody: {
             /** @description Points to move: a whole number from 1 to POINT_MAX_AMOUNT; over it is AMOUNT_LIMIT_EXCEEDED */
@@ -219,6 +363,12 @@ export interface components {
          *     - `NOT_READY` (503): The service is not ready for traffic
          *     - `SHUTTING_DOWN` (503): The service is shutting down; retry elsewhere
          *     - `STORE_CORRUPT` (500): A stored row is corrupt; retrying will not help
+         *     - `USE_NOT_FOUND` (404): The user has no use with this id
+         *     - `REFUND_EXCEEDS_USE` (409): The refunds of this use would add up to more than it
+         *     - `HOLD_TTL_EXCEEDED` (400): The ttl is over the maximum a hold may last
+         *     - `HOLD_NOT_FOUND` (404): The user has no hold with this id
+         *     - `HOLD_ALREADY_RESOLVED` (409): The hold was already captured, released or expired
+         *     - `CAPTURE_EXCEEDS_HOLD` (409): The capture is more than the hold
          */
         Problem: {
             /** @description A URN naming the problem */
@@ -229,7 +379,7 @@ export interface components {
             /** @description What went wrong with this request */
             detail: string;
             /** @enum {unknown} */
-            code: "INVALID_REQUEST" | "AMOUNT_LIMIT_EXCEEDED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "INSUFFICIENT_BALANCE" | "BALANCE_LIMIT_EXCEEDED" | "IDEMPOTENCY_KEY_REUSED" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+            code: "INVALID_REQUEST" | "AMOUNT_LIMIT_EXCEEDED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "INSUFFICIENT_BALANCE" | "BALANCE_LIMIT_EXCEEDED" | "IDEMPOTENCY_KEY_REUSED" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT" | "USE_NOT_FOUND" | "REFUND_EXCEEDS_USE" | "HOLD_TTL_EXCEEDED" | "HOLD_NOT_FOUND" | "HOLD_ALREADY_RESOLVED" | "CAPTURE_EXCEEDS_HOLD";
         };
         Status: {
             /** @enum {unknown} */
@@ -749,6 +899,801 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code: "INSUFFICIENT_BALANCE";
+                        /** @constant */
+                        status: 409;
+                    };
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "PAYLOAD_TOO_LARGE";
+                        /** @constant */
+                        status: 413;
+                    };
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED`: The Idempotency-Key was already used for a different command */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "IDEMPOTENCY_KEY_REUSED";
+                        /** @constant */
+                        status: 422;
+                    };
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "HEADERS_TOO_LARGE";
+                        /** @constant */
+                        status: 431;
+                    };
+                };
+            };
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        /** @enum {unknown} */
+                        status: 500 | 501 | 503;
+                    };
+                };
+            };
+        };
+    };
+    refund: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Names this command of this user so that a retry applies it once: a repeat with the same key and body for the same user gets the first answer again, status and body, with `Idempotency-Replayed: true`, and appends nothing; the same key for another user is another command. Answers are kept for IDEMPOTENCY_RETENTION_SECONDS (24 hours by default); after that the key is a new command. Printable ASCII, sent at most once; empty or all blank is refused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The user id, written in decimal without leading zeros */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundBody"];
+            };
+        };
+        responses: {
+            /** @description The balance right after the refund */
+            200: {
+                headers: {
+                    /** @description Present, `true`, when this is the recorded answer to an earlier request with the same key */
+                    "Idempotency-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPoint"];
+                };
+            };
+            /** @description `AMOUNT_LIMIT_EXCEEDED`: The amount is over the per-transaction limit; `INVALID_REQUEST`: The request is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "AMOUNT_LIMIT_EXCEEDED" | "INVALID_REQUEST";
+                        /** @constant */
+                        status: 400;
+                    };
+                };
+            };
+            /** @description `UNAUTHORIZED`: A valid API key is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UNAUTHORIZED";
+                        /** @constant */
+                        status: 401;
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: The API key does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "FORBIDDEN";
+                        /** @constant */
+                        status: 403;
+                    };
+                };
+            };
+            /** @description `USE_NOT_FOUND`: The user has no use with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "USE_NOT_FOUND";
+                        /** @constant */
+                        status: 404;
+                    };
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "REQUEST_TIMEOUT";
+                        /** @constant */
+                        status: 408;
+                    };
+                };
+            };
+            /** @description `REFUND_EXCEEDS_USE`: The refunds of this use would add up to more than it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "REFUND_EXCEEDS_USE";
+                        /** @constant */
+                        status: 409;
+                    };
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "PAYLOAD_TOO_LARGE";
+                        /** @constant */
+                        status: 413;
+                    };
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED`: The Idempotency-Key was already used for a different command */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "IDEMPOTENCY_KEY_REUSED";
+                        /** @constant */
+                        status: 422;
+                    };
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "HEADERS_TOO_LARGE";
+                        /** @constant */
+                        status: 431;
+                    };
+                };
+            };
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        /** @enum {unknown} */
+                        status: 500 | 501 | 503;
+                    };
+                };
+            };
+        };
+    };
+    hold: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Names this command of this user so that a retry applies it once: a repeat with the same key and body for the same user gets the first answer again, status and body, with `Idempotency-Replayed: true`, and appends nothing; the same key for another user is another command. Answers are kept for IDEMPOTENCY_RETENTION_SECONDS (24 hours by default); after that the key is a new command. Printable ASCII, sent at most once; empty or all blank is refused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The user id, written in decimal without leading zeros */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HoldBody"];
+            };
+        };
+        responses: {
+            /** @description The hold placed and the balance right after it */
+            200: {
+                headers: {
+                    /** @description Present, `true`, when this is the recorded answer to an earlier request with the same key */
+                    "Idempotency-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldPlaced"];
+                };
+            };
+            /** @description `AMOUNT_LIMIT_EXCEEDED`: The amount is over the per-transaction limit; `HOLD_TTL_EXCEEDED`: The ttl is over the maximum a hold may last; `INVALID_REQUEST`: The request is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "AMOUNT_LIMIT_EXCEEDED" | "HOLD_TTL_EXCEEDED" | "INVALID_REQUEST";
+                        /** @constant */
+                        status: 400;
+                    };
+                };
+            };
+            /** @description `UNAUTHORIZED`: A valid API key is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UNAUTHORIZED";
+                        /** @constant */
+                        status: 401;
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: The API key does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "FORBIDDEN";
+                        /** @constant */
+                        status: 403;
+                    };
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "REQUEST_TIMEOUT";
+                        /** @constant */
+                        status: 408;
+                    };
+                };
+            };
+            /** @description `INSUFFICIENT_BALANCE`: The balance is too low for this use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INSUFFICIENT_BALANCE";
+                        /** @constant */
+                        status: 409;
+                    };
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "PAYLOAD_TOO_LARGE";
+                        /** @constant */
+                        status: 413;
+                    };
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED`: The Idempotency-Key was already used for a different command */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "IDEMPOTENCY_KEY_REUSED";
+                        /** @constant */
+                        status: 422;
+                    };
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "HEADERS_TOO_LARGE";
+                        /** @constant */
+                        status: 431;
+                    };
+                };
+            };
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        /** @enum {unknown} */
+                        status: 500 | 501 | 503;
+                    };
+                };
+            };
+        };
+    };
+    holds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user id, written in decimal without leading zeros */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The active holds */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hold"][];
+                };
+            };
+            /** @description `INVALID_REQUEST`: The request is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INVALID_REQUEST";
+                        /** @constant */
+                        status: 400;
+                    };
+                };
+            };
+            /** @description `UNAUTHORIZED`: A valid API key is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UNAUTHORIZED";
+                        /** @constant */
+                        status: 401;
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: The API key does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "FORBIDDEN";
+                        /** @constant */
+                        status: 403;
+                    };
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "REQUEST_TIMEOUT";
+                        /** @constant */
+                        status: 408;
+                    };
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "PAYLOAD_TOO_LARGE";
+                        /** @constant */
+                        status: 413;
+                    };
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "HEADERS_TOO_LARGE";
+                        /** @constant */
+                        status: 431;
+                    };
+                };
+            };
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        /** @enum {unknown} */
+                        status: 500 | 501 | 503;
+                    };
+                };
+            };
+        };
+    };
+    capture: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Names this command of this user so that a retry applies it once: a repeat with the same key and body for the same user gets the first answer again, status and body, with `Idempotency-Replayed: true`, and appends nothing; the same key for another user is another command. Answers are kept for IDEMPOTENCY_RETENTION_SECONDS (24 hours by default); after that the key is a new command. Printable ASCII, sent at most once; empty or all blank is refused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The user id, written in decimal without leading zeros */
+                id: number;
+                /** @description The hold's id, as placing it answered: numbered per user, written in decimal without leading zeros */
+                holdId: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CaptureBody"];
+            };
+        };
+        responses: {
+            /** @description The balance right after the capture */
+            200: {
+                headers: {
+                    /** @description Present, `true`, when this is the recorded answer to an earlier request with the same key */
+                    "Idempotency-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPoint"];
+                };
+            };
+            /** @description `AMOUNT_LIMIT_EXCEEDED`: The amount is over the per-transaction limit; `INVALID_REQUEST`: The request is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "AMOUNT_LIMIT_EXCEEDED" | "INVALID_REQUEST";
+                        /** @constant */
+                        status: 400;
+                    };
+                };
+            };
+            /** @description `UNAUTHORIZED`: A valid API key is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UNAUTHORIZED";
+                        /** @constant */
+                        status: 401;
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: The API key does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "FORBIDDEN";
+                        /** @constant */
+                        status: 403;
+                    };
+                };
+            };
+            /** @description `HOLD_NOT_FOUND`: The user has no hold with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "HOLD_NOT_FOUND";
+                        /** @constant */
+                        status: 404;
+                    };
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "REQUEST_TIMEOUT";
+                        /** @constant */
+                        status: 408;
+                    };
+                };
+            };
+            /** @description `HOLD_ALREADY_RESOLVED`: The hold was already captured, released or expired; `CAPTURE_EXCEEDS_HOLD`: The capture is more than the hold */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "HOLD_ALREADY_RESOLVED" | "CAPTURE_EXCEEDS_HOLD";
+                        /** @constant */
+                        status: 409;
+                    };
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "PAYLOAD_TOO_LARGE";
+                        /** @constant */
+                        status: 413;
+                    };
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED`: The Idempotency-Key was already used for a different command */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "IDEMPOTENCY_KEY_REUSED";
+                        /** @constant */
+                        status: 422;
+                    };
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "HEADERS_TOO_LARGE";
+                        /** @constant */
+                        status: 431;
+                    };
+                };
+            };
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        /** @enum {unknown} */
+                        status: 500 | 501 | 503;
+                    };
+                };
+            };
+        };
+    };
+    release: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Names this command of this user so that a retry applies it once: a repeat with the same key and body for the same user gets the first answer again, status and body, with `Idempotency-Replayed: true`, and appends nothing; the same key for another user is another command. Answers are kept for IDEMPOTENCY_RETENTION_SECONDS (24 hours by default); after that the key is a new command. Printable ASCII, sent at most once; empty or all blank is refused */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The user id, written in decimal without leading zeros */
+                id: number;
+                /** @description The hold's id, as placing it answered: numbered per user, written in decimal without leading zeros */
+                holdId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The balance right after the release */
+            200: {
+                headers: {
+                    /** @description Present, `true`, when this is the recorded answer to an earlier request with the same key */
+                    "Idempotency-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPoint"];
+                };
+            };
+            /** @description `INVALID_REQUEST`: The request is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INVALID_REQUEST";
+                        /** @constant */
+                        status: 400;
+                    };
+                };
+            };
+            /** @description `UNAUTHORIZED`: A valid API key is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UNAUTHORIZED";
+                        /** @constant */
+                        status: 401;
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: The API key does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "FORBIDDEN";
+                        /** @constant */
+                        status: 403;
+                    };
+                };
+            };
+            /** @description `HOLD_NOT_FOUND`: The user has no hold with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "HOLD_NOT_FOUND";
+                        /** @constant */
+                        status: 404;
+                    };
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "REQUEST_TIMEOUT";
+                        /** @constant */
+                        status: 408;
+                    };
+                };
+            };
+            /** @description `HOLD_ALREADY_RESOLVED`: The hold was already captured, released or expired */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "HOLD_ALREADY_RESOLVED";
                         /** @constant */
                         status: 409;
                     };

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import type { ApiKey, Scope } from '../../src/api-keys'
+import { Scope, type ApiKey } from '../../src/api-keys'
 import { parseConfig, type Config } from '../../src/config'
 import { operationScopes } from '../../src/http/scopes'
 import { clientTypes, clientTypesFile, servedDocument } from '../../tools/openapi-types'
@@ -17,7 +17,7 @@ interface LintReport {
   readonly problems: readonly { readonly ruleId: string; readonly severity: string; readonly message: string }[]
 }
 
-const allScopes: Scope[] = ['read', 'charge', 'use', 'metrics']
+const allScopes: Scope[] = Object.keys(Scope.keys) as Scope[]
 // One key per scope, and one per scope holding every other scope.
 const keys: ApiKey[] = allScopes.flatMap((scope) => [
   { key: `only-${scope}`, scopes: [scope] },
@@ -80,7 +80,7 @@ describe('the served OpenAPI document follows the running configuration', functi
     try {
       // The body is read, so that no answer is left open when the server stops.
       const call = async (path: string, method: string, key?: string) => {
-        const response = await fetch(`${server.url}${path.replace('{id}', '1').replace('{file}', 'swagger-ui.css')}`, {
+        const response = await fetch(`${server.url}${path.replace('{id}', '1').replace('{holdId}', '1').replace('{file}', 'swagger-ui.css')}`, {
           method: method.toUpperCase(),
           headers: { 'content-type': 'application/json', ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) },
           body: method === 'patch' ? JSON.stringify({ amount: 1 }) : undefined,

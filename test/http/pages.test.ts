@@ -69,12 +69,14 @@ describe('history pages and point-in-time balance', function () {
     expect(atThird.body).to.deep.equal({
       id: 1,
       point: upToThird.reduce((sum, e) => sum + e.amount, 0),
+      held: 0,
+      available: upToThird.reduce((sum, e) => sum + e.amount, 0),
       updateMillis: third.timeMillis,
     })
 
     const iso = new Date(third.timeMillis).toISOString()
     expect((await get(`/point/1?at=${encodeURIComponent(iso)}`)).body).to.deep.equal(atThird.body)
-    expect((await get('/point/1?at=0')).body).to.deep.equal({ id: 1, point: 0, updateMillis: 0 })
+    expect((await get('/point/1?at=0')).body).to.deep.equal({ id: 1, point: 0, held: 0, available: 0, updateMillis: 0 })
     expect((await get(`/point/1?at=${Date.now()}`)).body).to.include({ point: 150 })
   })
 

@@ -10,6 +10,8 @@ const limits: Limits = { maxAmount: 10_000, maxBalance: 50_000 }
 interface Balance {
   id: number
   point: number
+  held: number
+  available: number
   updateMillis: number
 }
 interface HistoryRow {
@@ -21,9 +23,10 @@ interface HistoryRow {
 }
 
 const asBalance = (body: unknown): Balance => {
-  expect(body).to.have.all.keys('id', 'point', 'updateMillis')
+  expect(body).to.have.all.keys('id', 'point', 'held', 'available', 'updateMillis')
   const balance = body as Balance
   expect(balance.point).to.be.a('number')
+  expect(balance.available).to.equal(balance.point - balance.held)
   expect(balance.updateMillis).to.be.a('number')
   return balance
 }
@@ -59,7 +62,7 @@ export function httpSuite(name: string, fixture: () => Promise<StoreFixture>): v
     const snapshot = async (user: number) => ({ point: (await getBalance(user)).point, history: await getHistory(user) })
 
     describe('reads', function () {
-      it('GET /point/{id} gives a never-seen user point 0 in the {id, point, updateMillis} shape', async function () {
+      it('GET /point/{id} gives a never-seen user point 0 in the {id, point, held, available, updateMillis} shape', async function () {
         const user = freshUser()
         const balance = await getBalance(user)
         expect(balance).to.include({ id: user, point: 0 })
@@ -283,7 +286,8 @@ export function httpSuite(name: string, fixture: () => Promise<StoreFixture>): v
         ['GET', '/points/1'],
         ['GET', '/point'],
         ['GET', '/point/1/balance'],
-        ['PATCH', '/point/1/refund'],
+        ['PATCH', '/point/1/refunds'],
+        ['PATCH', '/point/1/holds/1'],
       ]
       for (const [method, path] of unknown) {
         it(`${method} ${path} → 404 NOT_FOUND`, async function () {

@@ -5,6 +5,7 @@ import type { Limits } from '../../src/events/decider'
 import { runAudit, type AuditSource } from '../../src/projections/audit-run'
 import { patchJson, serveFixture, type TestServer } from '../support/server'
 import type { StoreFixture } from '../stores/contract'
+import { checkoutCommands, checkoutLimits, emptyCheckoutModel, type CheckoutReal } from './checkout-model'
 
 const limits: Limits = { maxAmount: 60, maxBalance: 150 }
 
@@ -164,6 +165,28 @@ export function modelSuite(name: string, fixture: () => Promise<StoreFixture & {
           const real: Real = { server, store, user: (n) => base + n, key: () => `run-${base}-${++keys}` }
           await fc.asyncModelRun(() => ({ model: { balances: new Map(), events: new Map() }, real }), cmds)
           await new Audit().run({ balances: new Map(), events: new Map() }, real)
+        }),
+        { numRuns: 25 },
+      )
+    })
+  })
+
+  describe(`model-based invariants with refunds and holds: ${name}`, function () {
+    this.timeout(180_000)
+    let now = 1_800_000_000_000
+    const served = serveFixture(fixture, { limits: checkoutLimits }, () => now)
+    let run = 0
+
+    it('agrees with a plain model on every answer, with clock steps past expiries and sweeps, and the audit passes after every run', async function () {
+      await fc.assert(
+        fc.asyncProperty(checkoutCommands, async (cmds) => {
+          const base = ++run * 10
+          let keys = 0
+          const { server, store } = served
+          const real: CheckoutReal = { server, store, user: (n) => base + n, key: () => `checkout-${base}-${++keys}`, setNow: (at) => void (now = at) }
+          await fc.asyncModelRun(() => ({ model: emptyCheckoutModel(now), real }), cmds)
+          const report = await runAudit(store, checkoutLimits)()
+          expect(E.isRight(report) && report.right.findings).to.deep.equal([])
         }),
         { numRuns: 25 },
       )

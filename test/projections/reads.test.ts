@@ -49,18 +49,18 @@ describe('reads', function () {
 
   it('folds the history up to `at` when the store cannot look a balance up, stamped with the last event it takes', async function () {
     const { store, queries } = scripted()
-    expect(right(await createReads(store).balanceAt(user, 25)())).to.deep.equal({ id: 1, point: 70, updateMillis: 20 })
+    expect(right(await createReads(store).balanceAt(user, 25)())).to.deep.equal({ id: 1, point: 70, held: 0, available: 70, updateMillis: 20 })
     expect(queries).to.deep.equal([{ until: 25 }])
   })
 
   it('answers balance 0 stamped `at` itself before the first event', async function () {
     const { store } = scripted()
-    expect(right(await createReads(store).balanceAt(user, 5)())).to.deep.equal({ id: 1, point: 0, updateMillis: 5 })
+    expect(right(await createReads(store).balanceAt(user, 5)())).to.deep.equal({ id: 1, point: 0, held: 0, available: 0, updateMillis: 5 })
   })
 
   it('asks the store for a point-in-time balance when it can look one up', async function () {
     const { store, queries } = scripted({ balanceAt: (id, at) => TE.right({ id, point: 42, updateMillis: at }) })
-    expect(right(await createReads(store).balanceAt(user, 25)())).to.deep.equal({ id: 1, point: 42, updateMillis: 25 })
+    expect(right(await createReads(store).balanceAt(user, 25)())).to.deep.equal({ id: 1, point: 42, held: 0, available: 42, updateMillis: 25 })
     expect(queries).to.deep.equal([])
   })
 

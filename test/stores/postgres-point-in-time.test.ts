@@ -86,7 +86,7 @@ describe('postgres point-in-time read', function () {
       expect(rows).to.deep.equal([{ is_nullable: 'NO' }])
       expect((await rowsOf(database.url, 1)).map((r) => r.balanceAfter)).to.deep.equal([100, 70, 75, 0])
       expect((await rowsOf(database.url, 2)).map((r) => r.balanceAfter)).to.deep.equal([40, 0])
-      expect(await createReads(store).balanceAt(userId(1), 25)()).to.deep.equal(E.right({ id: 1, point: 75, updateMillis: 20 }))
+      expect(await createReads(store).balanceAt(userId(1), 25)()).to.deep.equal(E.right({ id: 1, point: 75, held: 0, available: 75, updateMillis: 20 }))
       const report = await runAudit(store, { maxAmount: 1_000, maxBalance: 10_000 })()
       expect(E.map((r: { findings: readonly unknown[]; events: number }) => [r.events, r.findings])(report)).to.deep.equal(E.right([6, []]))
     } finally {

@@ -64,8 +64,8 @@ describe('sqlite point-in-time read', function () {
     const store = timedStore(openSqliteStore(path), (call) => calls.push(call))
     try {
       await store.append(userId(1), 0, { events: [{ type: 'CHARGE', userId: userId(1), amount: amount(5), timeMillis: 10 }], projection: { balance: 5, version: 1 }, receipts: [] })()
-      expect(await createReads(store).balanceAt(userId(1), 10)()).to.deep.equal(E.right({ id: 1, point: 5, updateMillis: 10 }))
-      expect(calls).to.deep.equal(['append', 'balanceAt'])
+      expect(await createReads(store).balanceAt(userId(1), 10)()).to.deep.equal(E.right({ id: 1, point: 5, held: 0, available: 5, updateMillis: 10 }))
+      expect(calls).to.deep.equal(['append', 'balanceAt', 'holds'])
     } finally {
       await store.close()
     }
@@ -103,7 +103,7 @@ describe('sqlite point-in-time read', function () {
       }
       expect(rowsOf(path, 1).map((r) => r.balanceAfter)).to.deep.equal([100, 70, 75, 0])
       expect(rowsOf(path, 2).map((r) => r.balanceAfter)).to.deep.equal([40, 0])
-      expect(await createReads(store).balanceAt(userId(1), 25)()).to.deep.equal(E.right({ id: 1, point: 75, updateMillis: 20 }))
+      expect(await createReads(store).balanceAt(userId(1), 25)()).to.deep.equal(E.right({ id: 1, point: 75, held: 0, available: 75, updateMillis: 20 }))
       const report = await runAudit(store, { maxAmount: 1_000, maxBalance: 10_000 })()
       expect(E.map((r: { findings: readonly unknown[]; events: number }) => [r.events, r.findings])(report)).to.deep.equal(E.right([6, []]))
     } finally {

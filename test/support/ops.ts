@@ -17,7 +17,7 @@ export const limits = { maxAmount: 1_000_000, maxBalance: 10_000_000 }
 /** A store that is down: every call faults. */
 export const downStore = (): PointStore => {
   const down = () => TE.left(storeUnavailable(new Error('connection refused')))
-  return { load: down, append: down, receipts: down, balance: down, history: down, close: () => Promise.resolve() }
+  return { load: down, append: down, receipts: down, references: down, holds: down, expiredHolds: down, balance: down, history: down, close: () => Promise.resolve() }
 }
 
 export interface OpsApp {

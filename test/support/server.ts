@@ -18,6 +18,7 @@ export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   http: { headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000 },
   publicUrl: undefined,
   idempotencyRetentionMs: 86_400_000,
+  holdSweepIntervalMs: 1_000,
   ...overrides,
 })
 
@@ -29,9 +30,9 @@ export interface TestServer {
 
 /** A real listening service on a loopback port, on the given tables with short delays unless told otherwise. */
 export async function startTestServer(
-  options: { config?: Partial<Config>; store?: PointStore } = {},
+  options: { config?: Partial<Config>; store?: PointStore; clock?: () => number } = {},
 ): Promise<TestServer> {
-  const service = await startService(testConfig(options.config), pino({ level: 'silent' }), options.store ?? fastMemoryStore())
+  const service = await startService(testConfig(options.config), pino({ level: 'silent' }), options.store ?? fastMemoryStore(), options.clock)
   const { port } = service.server.address() as AddressInfo
   return { url: `http://127.0.0.1:${port}`, service, close: () => service.stop() }
 }
@@ -54,12 +55,12 @@ export interface Served<S> {
  * Registers hooks that serve a fixture's store for the enclosing `describe`.
  * The fixture owns its store: stopping the server does not close it, `dispose` does.
  */
-export function serveFixture<F extends StoreFixture>(fixture: () => Promise<F>, config: Partial<Config> = {}): Served<F['store']> {
+export function serveFixture<F extends StoreFixture>(fixture: () => Promise<F>, config: Partial<Config> = {}, clock?: () => number): Served<F['store']> {
   let current: F | undefined
   let server: TestServer | undefined
   before(async function () {
     current = await fixture()
-    server = await startTestServer({ store: delegating(current.store, { close: () => Promise.resolve() }), config })
+    server = await startTestServer({ store: delegating(current.store, { close: () => Promise.resolve() }), config, ...(clock === undefined ? {} : { clock }) })
   })
   after(async function () {
     await server?.close()

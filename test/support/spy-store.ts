@@ -1,7 +1,7 @@
 import * as TE from 'fp-ts/TaskEither'
-import type { PointState } from '../../src/events/decider'
+import type { PointState, References } from '../../src/events/decider'
 import type { IdempotencyKey, PointEvent, StoredEvent, UserId, UserPoint } from '../../src/events/model'
-import { storeUnavailable, type HistoryQuery, type Plan, type PointStore, type Receipt, type StoreFault } from '../../src/events/store'
+import { storeUnavailable, type HistoryQuery, type Named, type Plan, type PointStore, type Receipt, type StoredHold, type StoreFault } from '../../src/events/store'
 import { delegating } from '../../src/stores/delegating'
 
 /** One `append` call as the spy saw it. */
@@ -48,6 +48,18 @@ export class SpyStore implements PointStore {
 
   receipts(userId: UserId, keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
     return this.inner.receipts(userId, keys)
+  }
+
+  references(userId: UserId, named: Named): TE.TaskEither<StoreFault, References> {
+    return this.inner.references(userId, named)
+  }
+
+  holds(userId: UserId, at?: number): TE.TaskEither<StoreFault, StoredHold[]> {
+    return this.inner.holds(userId, at)
+  }
+
+  expiredHolds(now: number, limit: number): TE.TaskEither<StoreFault, ReadonlyArray<{ readonly userId: UserId; readonly holdId: number }>> {
+    return this.inner.expiredHolds(now, limit)
   }
 
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {

@@ -2,9 +2,20 @@ import * as E from 'fp-ts/Either'
 import * as TE from 'fp-ts/TaskEither'
 import { pipe } from 'fp-ts/function'
 import type { Pool } from 'pg'
-import type { PointState } from '../../events/decider'
+import type { PointState, References } from '../../events/decider'
 import type { IdempotencyKey, StoredEvent, UserId, UserPoint } from '../../events/model'
-import { attempt, storeUnavailable, type HistoryQuery, type Locked, type Plan, type PointStore, type Receipt, type StoreFault } from '../../events/store'
+import {
+  attempt,
+  storeUnavailable,
+  type HistoryQuery,
+  type Locked,
+  type Named,
+  type Plan,
+  type PointStore,
+  type Receipt,
+  type StoredHold,
+  type StoreFault,
+} from '../../events/store'
 import type { LogEntry, ProjectionRow } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
 import { storeFault, type AppendJob, type Appended, type Commit } from '../sql/rows'
@@ -19,7 +30,10 @@ import { loadState } from './sql/load-state'
 import { pruneReceipts } from './sql/prune-receipts'
 import { readBalance } from './sql/read-balance'
 import { readBalanceAt } from './sql/read-balance-at'
+import { readExpiredHolds } from './sql/read-expired-holds'
 import { readHistory } from './sql/read-history'
+import { readHolds } from './sql/read-holds'
+import { readReferences } from './sql/read-references'
 import { readReceipts } from './sql/read-receipts'
 import { writeProbe } from './sql/write-probe'
 
@@ -107,6 +121,18 @@ export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
   /** Not ready after a failed commit until a write probe succeeds, even with reads answering. */
   readiness(): TE.TaskEither<StoreFault, void> {
     return this.health.readiness
+  }
+
+  references(userId: UserId, named: Named): TE.TaskEither<StoreFault, References> {
+    return this.read((db) => readReferences(db, userId, named))
+  }
+
+  holds(userId: UserId, at?: number): TE.TaskEither<StoreFault, StoredHold[]> {
+    return this.read((db) => readHolds(db, userId, at))
+  }
+
+  expiredHolds(now: number, limit: number): TE.TaskEither<StoreFault, Array<{ userId: UserId; holdId: number }>> {
+    return this.read((db) => readExpiredHolds(db, now, limit))
   }
 
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {

@@ -1,8 +1,9 @@
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as t from 'io-ts'
-import { IdempotencyKey, RejectionCode, UserId, type Amount, type UserPoint } from '../../events/model'
-import { storeCorrupt, storeUnavailable, versionConflict, type Plan, type Receipt, type StoreFault } from '../../events/store'
+import type { ActiveHold, References } from '../../events/decider'
+import { Amount, IdempotencyKey, RejectionCode, StoredEvent, UserId, type UserPoint } from '../../events/model'
+import { storeCorrupt, storeUnavailable, versionConflict, type Plan, type Receipt, type StoredHold, type StoreFault } from '../../events/store'
 import type { LogEntry } from '../../projections/audit'
 
 /** One step of a schema, never edited once released: a change is a new step. */
@@ -50,15 +51,23 @@ export const signedEntry = (
   balanceAfter: number,
   timeMillis: number,
   invalid?: string | null,
+  type?: string | null,
+  ref?: number | null,
+  expiresAt?: number | null,
+  useAmount?: number | null,
 ): LogEntry => ({
   id,
   userId,
   version,
-  type: signed > 0 ? 'CHARGE' : 'USE',
+  // A type the query names is one of the newer ones, valid unless `invalid` says otherwise.
+  type: type == null ? (signed > 0 ? 'CHARGE' : 'USE') : invalid == null ? (type as LogEntry['type']) : 'CHARGE',
   amount: Math.abs(signed) as Amount,
   balanceAfter,
   timeMillis,
   ...(invalid == null ? {} : { invalid }),
+  ...(ref == null ? {} : { ref }),
+  ...(expiresAt == null ? {} : { expiresAt }),
+  ...(useAmount == null ? {} : { useAmount }),
 })
 
 const isCount = (n: number): boolean => Number.isSafeInteger(n) && n >= 0
@@ -71,8 +80,10 @@ export const StateRow = t.type({ balance: Count, version: Count })
 export const BalanceRow = t.type({ id: UserId, point: Count, updateMillis: t.number })
 
 /** A receipt's answer as stored: an accepted one's time is the row's `update_millis`. */
+const HoldAnswer = t.type({ holdId: t.number, amount: t.number, expiresAt: t.number })
+
 const StoredOutcome = t.union([
-  t.type({ _tag: t.literal('Accepted'), point: t.number }),
+  t.intersection([t.type({ _tag: t.literal('Accepted'), point: t.number }), t.partial({ held: t.number, hold: HoldAnswer })]),
   t.type({ _tag: t.literal('Rejection'), code: RejectionCode, detail: t.string }),
 ])
 
@@ -139,3 +150,29 @@ export function decodeRow<A>(codec: t.Decoder<unknown, A>, row: unknown, where: 
 /** A thrown store call as a fault: a row that did not decode is corruption, anything else an outage. */
 export const storeFault = (error: unknown): StoreFault =>
   error instanceof CorruptRow ? storeCorrupt(error.where.table, error.where.key, error.detail) : storeUnavailable(error)
+
+/** An events row as reads select it: `ref` and `expiresAt` are NULL where the type has none, and left out here. */
+const withoutNulls = (row: unknown): unknown =>
+  typeof row === 'object' && row !== null ? Object.fromEntries(Object.entries(row).filter(([, value]) => value !== null)) : row
+
+export const toStoredEvent = (row: unknown): StoredEvent => decodeRow(StoredEvent, withoutNulls(row), { table: 'events', key: keyOf(row, 'id') })
+
+const HoldRow = t.type({ holdId: t.number, amount: Amount, expiresAt: t.number, placedAt: t.number })
+
+export const toStoredHold = (row: unknown): StoredHold => decodeRow(HoldRow, row, { table: 'holds', key: keyOf(row, 'holdId') })
+
+/** The active holds as the decider keeps them, by id. */
+export const activeHolds = (holds: readonly StoredHold[]): { holds?: ReadonlyMap<number, ActiveHold> } =>
+  holds.length === 0 ? {} : { holds: new Map(holds.map(({ holdId, amount, expiresAt }) => [holdId, { amount: amount as Amount, expiresAt }])) }
+
+const UseRow = t.type({ id: t.number, amount: t.number, refunded: t.number })
+const EndingRow = t.type({ holdId: t.number, type: t.keyof({ CAPTURE: null, RELEASE: null, EXPIRE: null }) })
+const DueRow = t.type({ userId: UserId, holdId: t.number })
+
+/** The references a batch names, from the rows its two reads found. */
+export const toReferences = (uses: readonly unknown[], endings: readonly unknown[]): References => ({
+  uses: new Map(uses.map((row) => decodeRow(UseRow, row, { table: 'events', key: keyOf(row, 'id') })).map(({ id, amount, refunded }) => [id, { amount, refunded }])),
+  ended: new Map(endings.map((row) => decodeRow(EndingRow, row, { table: 'events', key: keyOf(row, 'holdId') })).map(({ holdId, type }) => [holdId, type])),
+})
+
+export const toDueHold = (row: unknown): { userId: UserId; holdId: number } => decodeRow(DueRow, row, { table: 'holds', key: keyOf(row, 'holdId') })

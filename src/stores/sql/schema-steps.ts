@@ -133,4 +133,81 @@ export const schemaSteps: ReadonlyArray<{ readonly version: number; readonly nam
       CREATE INDEX receipts_by_time ON receipts (update_millis);
     `,
   },
+  {
+    version: 5,
+    name: 'refunds and holds: event links, hold expiry, and the active holds kept by triggers',
+    // SQLite cannot widen a CHECK in place, so the table is rebuilt, ids kept. `ref` links a REFUND to its use's
+    // id, and a HOLD, CAPTURE, RELEASE or EXPIRE to the hold's id (the version of its HOLD event).
+    sqlite: `
+      CREATE TABLE events_v5 (
+        id             INTEGER PRIMARY KEY,
+        user_id        INTEGER NOT NULL CHECK (user_id > 0),
+        version        INTEGER NOT NULL CHECK (version > 0),
+        type           TEXT    NOT NULL CHECK (type IN ('CHARGE', 'USE', 'REFUND', 'HOLD', 'CAPTURE', 'RELEASE', 'EXPIRE')),
+        amount         INTEGER NOT NULL CHECK (amount > 0),
+        time_millis    INTEGER NOT NULL,
+        balance_after  INTEGER NOT NULL,
+        ref            INTEGER CHECK ((ref IS NULL) = (type IN ('CHARGE', 'USE'))),
+        expires_millis INTEGER CHECK ((expires_millis IS NULL) = (type <> 'HOLD'))
+      );
+      INSERT INTO events_v5 (id, user_id, version, type, amount, time_millis, balance_after)
+        SELECT id, user_id, version, type, amount, time_millis, balance_after FROM events;
+      DROP TABLE events;
+      ALTER TABLE events_v5 RENAME TO events;
+      CREATE UNIQUE INDEX events_by_user_version ON events (user_id, version);
+      CREATE INDEX events_by_user_time ON events (user_id, time_millis, version);
+      -- A use's refunds, a hold's resolution: found by what they link to.
+      CREATE INDEX events_by_ref ON events (user_id, ref) WHERE ref IS NOT NULL;
+
+      -- The holds no event has resolved yet, kept by the triggers below in the transaction that appends the
+      -- event, so it is always the fold of the log; the sweeper finds due holds through their expiry.
+      CREATE TABLE holds (
+        user_id        INTEGER NOT NULL,
+        hold_id        INTEGER NOT NULL,
+        amount         INTEGER NOT NULL,
+        expires_millis INTEGER NOT NULL,
+        placed_millis  INTEGER NOT NULL,
+        PRIMARY KEY (user_id, hold_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX holds_by_expiry ON holds (expires_millis);
+      CREATE TRIGGER hold_placed AFTER INSERT ON events WHEN new.type = 'HOLD' BEGIN
+        INSERT INTO holds (user_id, hold_id, amount, expires_millis, placed_millis)
+          VALUES (new.user_id, new.ref, new.amount, new.expires_millis, new.time_millis);
+      END;
+      CREATE TRIGGER hold_ended AFTER INSERT ON events WHEN new.type IN ('CAPTURE', 'RELEASE', 'EXPIRE') BEGIN
+        DELETE FROM holds WHERE user_id = new.user_id AND hold_id = new.ref;
+      END;
+    `,
+    postgres: `
+      ALTER TABLE events ADD COLUMN ref BIGINT, ADD COLUMN expires_millis BIGINT;
+      ALTER TABLE events DROP CONSTRAINT events_type_check;
+      ALTER TABLE events ADD CONSTRAINT events_type_check
+        CHECK (type IN ('CHARGE', 'USE', 'REFUND', 'HOLD', 'CAPTURE', 'RELEASE', 'EXPIRE'));
+      ALTER TABLE events ADD CONSTRAINT events_ref_check CHECK ((ref IS NULL) = (type IN ('CHARGE', 'USE')));
+      ALTER TABLE events ADD CONSTRAINT events_expires_check CHECK ((expires_millis IS NULL) = (type <> 'HOLD'));
+      CREATE INDEX events_by_ref ON events (user_id, ref) WHERE ref IS NOT NULL;
+
+      CREATE TABLE holds (
+        user_id        BIGINT NOT NULL,
+        hold_id        BIGINT NOT NULL,
+        amount         BIGINT NOT NULL,
+        expires_millis BIGINT NOT NULL,
+        placed_millis  BIGINT NOT NULL,
+        PRIMARY KEY (user_id, hold_id)
+      );
+      CREATE INDEX holds_by_expiry ON holds (expires_millis);
+      CREATE FUNCTION keep_holds() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.type = 'HOLD' THEN
+          INSERT INTO holds (user_id, hold_id, amount, expires_millis, placed_millis)
+            VALUES (NEW.user_id, NEW.ref, NEW.amount, NEW.expires_millis, NEW.time_millis);
+        ELSE
+          DELETE FROM holds WHERE user_id = NEW.user_id AND hold_id = NEW.ref;
+        END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER keep_holds AFTER INSERT ON events
+        FOR EACH ROW WHEN (NEW.type IN ('HOLD', 'CAPTURE', 'RELEASE', 'EXPIRE')) EXECUTE FUNCTION keep_holds();
+    `,
+  },
 ]

@@ -31,7 +31,8 @@ export function committer(
     try {
       return appendOne(job, updateMillis)
     } catch (error) {
-      if (!db.inTransaction) throw error
+      // A full disk or an I/O error is the file's, not this job's: the whole batch fails, as its commit would.
+      if (!db.inTransaction || isFileFault(error)) throw error
       // Another writer recorded one of these keys first: like a version race, retried after a fresh read.
       if (isReceiptClash(error)) return conflicted(job)
       return E.left(storeUnavailable(error))
@@ -72,6 +73,9 @@ function write(sql: Catalogue, job: AppendJob, updateMillis: number, receiptRete
   if (sql.insertReceipts(userId, plan.receipts, updateMillis, updateMillis - receiptRetentionMillis) < plan.receipts.length) throw new ReceiptClash()
   return accepted(job, updateMillis)
 }
+
+const isFileFault = (error: unknown): boolean =>
+  error instanceof Sqlite.SqliteError && (error.code === 'SQLITE_FULL' || error.code.startsWith('SQLITE_IOERR'))
 
 /** One of the job's keys has a live receipt of the same user, recorded by another writer first. */
 class ReceiptClash extends Error {}

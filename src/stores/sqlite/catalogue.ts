@@ -7,8 +7,11 @@ import { loadState } from './sql/load-state'
 import { pruneReceipts } from './sql/prune-receipts'
 import { readBalance } from './sql/read-balance'
 import { readBalanceAt } from './sql/read-balance-at'
+import { readExpiredHolds } from './sql/read-expired-holds'
 import { readHistory } from './sql/read-history'
+import { readHolds } from './sql/read-holds'
 import { readReceipts } from './sql/read-receipts'
+import { readEndings, readUses } from './sql/read-references'
 import { readVersion } from './sql/read-version'
 import { scanBalances } from './sql/scan-balances'
 import { scanEvents } from './sql/scan-events'
@@ -30,6 +33,10 @@ export const prepareCatalogue = (db: Database) => ({
   duplicateKeys: duplicateKeys(db),
   clearBalances: clearBalances(db),
   pruneReceipts: pruneReceipts(db),
+  readHolds: readHolds(db),
+  readUses: readUses(db),
+  readEndings: readEndings(db),
+  readExpiredHolds: readExpiredHolds(db),
 })
 
 export type Catalogue = ReturnType<typeof prepareCatalogue>

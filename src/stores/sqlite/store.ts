@@ -2,11 +2,26 @@ import type { Database } from 'better-sqlite3'
 import * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
 import { initialState, type PointState } from '../../events/decider'
-import { StoredEvent, type IdempotencyKey, type UserId, type UserPoint } from '../../events/model'
-import { storeUnavailable, type HistoryQuery, type Plan, type PointStore, type Receipt, type StoreFault } from '../../events/store'
+import type { References } from '../../events/decider'
+import type { IdempotencyKey, StoredEvent, UserId, UserPoint } from '../../events/model'
+import { storeUnavailable, type HistoryQuery, type Named, type Plan, type PointStore, type Receipt, type StoredHold, type StoreFault } from '../../events/store'
 import type { LogEntry, ProjectionRow } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
-import { BalanceRow, decodeRow, keyOf, StateRow, storeFault, toReceipt, type AppendJob, type Appended, type Commit } from '../sql/rows'
+import {
+  activeHolds,
+  BalanceRow,
+  decodeRow,
+  StateRow,
+  storeFault,
+  toDueHold,
+  toReceipt,
+  toReferences,
+  toStoredEvent,
+  toStoredHold,
+  type AppendJob,
+  type Appended,
+  type Commit,
+} from '../sql/rows'
 import { defaultReceiptRetentionMillis, type PrunesReceipts } from '../receipt-retention'
 import { TurnBatch } from '../turn-batch'
 import { WriteHealth } from '../write-health'
@@ -72,8 +87,21 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
   load(userId: UserId): TE.TaskEither<StoreFault, PointState> {
     return this.read(() => {
       const row = this.sql.loadState(userId)
-      return row === undefined ? initialState : decodeRow(StateRow, row, { table: 'balances', key: `user_id ${userId}` })
+      if (row === undefined) return initialState
+      return { ...decodeRow(StateRow, row, { table: 'balances', key: `user_id ${userId}` }), ...activeHolds(this.sql.readHolds(userId).map(toStoredHold)) }
     })
+  }
+
+  references(userId: UserId, { useIds, holdIds }: Named): TE.TaskEither<StoreFault, References> {
+    return this.read(() => toReferences(this.sql.readUses(userId, useIds), this.sql.readEndings(userId, holdIds)))
+  }
+
+  holds(userId: UserId, at?: number): TE.TaskEither<StoreFault, StoredHold[]> {
+    return this.read(() => this.sql.readHolds(userId, at).map(toStoredHold))
+  }
+
+  expiredHolds(now: number, limit: number): TE.TaskEither<StoreFault, Array<{ userId: UserId; holdId: number }>> {
+    return this.read(() => this.sql.readExpiredHolds(now, limit).map(toDueHold))
   }
 
   append(userId: UserId, expectedVersion: number, plan: Plan): TE.TaskEither<StoreFault, UserPoint> {
@@ -106,7 +134,7 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
 
   history(userId: UserId, query: HistoryQuery = {}): TE.TaskEither<StoreFault, StoredEvent[]> {
     const { after = 0, until = Number.MAX_SAFE_INTEGER, limit = -1 } = query
-    return this.read(() => this.sql.readHistory({ userId, after, until, limit }).map((row) => decodeRow(StoredEvent, row, { table: 'events', key: keyOf(row, 'id') })))
+    return this.read(() => this.sql.readHistory({ userId, after, until, limit }).map(toStoredEvent))
   }
 
   /** Not ready while the file at the path is not the one open, or after a failed commit until a write probe succeeds. */

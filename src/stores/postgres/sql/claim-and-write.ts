@@ -22,11 +22,12 @@ export async function claimAndWrite(db: Executor, { userId, expectedVersion, pla
     name: expectedVersion === 0 ? 'claim-new-and-write' : 'claim-and-write',
     text: `WITH claimed AS (${claim}),
        appended AS (
-         INSERT INTO events (user_id, version, type, amount, time_millis, balance_after)
+         INSERT INTO events (user_id, version, type, amount, time_millis, balance_after, ref, expires_millis)
          SELECT $1, $5 + e.n, e.type, e.amount,
            greatest(max(e.time) OVER (ORDER BY e.n), (SELECT time_millis FROM events WHERE user_id = $1 AND version = $5)),
-           e.balance
-         FROM unnest($6::text[], $7::bigint[], $8::bigint[], $9::bigint[]) WITH ORDINALITY AS e(type, amount, time, balance, n)
+           e.balance, e.ref, e.expires
+         FROM unnest($6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])
+           WITH ORDINALITY AS e(type, amount, time, balance, ref, expires, n)
          WHERE EXISTS (SELECT 1 FROM claimed)
        )
        SELECT count(*)::integer AS claimed FROM claimed`,
@@ -40,6 +41,8 @@ export async function claimAndWrite(db: Executor, { userId, expectedVersion, pla
       events.map((e) => e.amount),
       events.map((e) => e.timeMillis),
       balancesAfter(plan),
+      events.map((e) => e.ref ?? null),
+      events.map((e) => e.expiresAt ?? null),
     ],
   })
   return rows[0]?.claimed === 1

@@ -1,17 +1,18 @@
-import { StoredEvent, type UserId } from '../../../events/model'
+import type { StoredEvent, UserId } from '../../../events/model'
 import type { HistoryQuery } from '../../../events/store'
-import { decodeRow, keyOf } from '../../sql/rows'
+import { toStoredEvent } from '../../sql/rows'
 import type { Executor } from '../pool'
 
-/** A user's events in the query's range, oldest first. */
+/** A user's movements in the query's range, oldest first: holds, releases and expiries move nothing. */
 export async function readHistory(db: Executor, userId: UserId, query: HistoryQuery): Promise<StoredEvent[]> {
   const { after = 0, until = Number.MAX_SAFE_INTEGER, limit = null } = query
   const { rows } = await db.query({
     name: 'history',
-    text: `SELECT id, user_id AS "userId", type, amount, time_millis AS "timeMillis"
+    text: `SELECT id, user_id AS "userId", type, amount, time_millis AS "timeMillis", ref
        FROM events WHERE user_id = $1 AND id > $2 AND time_millis <= $3
+         AND type NOT IN ('HOLD', 'RELEASE', 'EXPIRE')
        ORDER BY version LIMIT $4`,
     values: [userId, after, until, limit],
   })
-  return rows.map((row) => decodeRow(StoredEvent, row, { table: 'events', key: keyOf(row, 'id') }))
+  return rows.map(toStoredEvent)
 }

@@ -10,15 +10,15 @@ import { balancesAfter } from '../../sql/balance-after'
  */
 export const insertEvents = (db: Database) => {
   const statement = db.prepare(
-    `INSERT INTO events (user_id, version, type, amount, time_millis, balance_after)
+    `INSERT INTO events (user_id, version, type, amount, time_millis, balance_after, ref, expires_millis)
      VALUES (@userId, @version, @type, @amount,
        max(@time, coalesce((SELECT time_millis FROM events WHERE user_id = @userId AND version = @version - 1), @time)),
-       @balanceAfter)`,
+       @balanceAfter, @ref, @expires)`,
   )
   return (userId: UserId, expectedVersion: number, plan: Plan): void => {
     const after = balancesAfter(plan)
     plan.events.forEach((event, i) =>
-      statement.run({ userId, version: expectedVersion + i + 1, type: event.type, amount: event.amount, time: event.timeMillis, balanceAfter: after[i] }),
+      statement.run({ userId, version: expectedVersion + i + 1, type: event.type, amount: event.amount, time: event.timeMillis, balanceAfter: after[i], ref: event.ref ?? null, expires: event.expiresAt ?? null }),
     )
   }
 }

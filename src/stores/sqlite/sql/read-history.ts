@@ -9,11 +9,12 @@ export interface HistoryRange {
   readonly limit: number
 }
 
-/** A user's events in a range, oldest first. */
+/** A user's movements in a range, oldest first: holds, releases and expiries move nothing and are listed as holds. */
 export const readHistory = (db: Database) => {
   const statement = db.prepare<[HistoryRange], unknown>(
-    `SELECT id, user_id AS userId, type, amount, time_millis AS timeMillis
+    `SELECT id, user_id AS userId, type, amount, time_millis AS timeMillis, ref
      FROM events WHERE user_id = @userId AND id > @after AND time_millis <= @until
+       AND type NOT IN ('HOLD', 'RELEASE', 'EXPIRE')
      ORDER BY version LIMIT @limit`,
   )
   return (range: HistoryRange): unknown[] => statement.all(range)

@@ -1,0 +1,29 @@
+import type { UserId } from '../../../events/model'
+import type { StoredHold } from '../../../events/store'
+import { toStoredHold } from '../../sql/rows'
+import type { Executor } from '../pool'
+
+/**
+ * The user's holds no event has resolved yet, from the table the trigger keeps; with `at`, those placed at or
+ * before it and not resolved by then, from the log.
+ */
+export async function readHolds(db: Executor, userId: UserId, at?: number): Promise<StoredHold[]> {
+  const { rows } =
+    at === undefined
+      ? await db.query({
+          name: 'holds',
+          text: `SELECT hold_id AS "holdId", amount, expires_millis AS "expiresAt", placed_millis AS "placedAt"
+             FROM holds WHERE user_id = $1 ORDER BY hold_id`,
+          values: [userId],
+        })
+      : await db.query({
+          name: 'holds-at',
+          text: `SELECT h.ref AS "holdId", h.amount, h.expires_millis AS "expiresAt", h.time_millis AS "placedAt" FROM events h
+             WHERE h.user_id = $1 AND h.type = 'HOLD' AND h.time_millis <= $2
+               AND NOT EXISTS (SELECT 1 FROM events r WHERE r.user_id = $1 AND r.ref = h.ref
+                 AND r.type IN ('CAPTURE', 'RELEASE', 'EXPIRE') AND r.time_millis <= $2)
+             ORDER BY h.ref`,
+          values: [userId, at],
+        })
+  return rows.map(toStoredHold)
+}

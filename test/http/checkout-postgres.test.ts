@@ -1,0 +1,4 @@
+import { postgresFixture } from '../support/postgres'
+import { checkoutSuite } from './checkout-suite'
+
+checkoutSuite('postgres', () => postgresFixture())

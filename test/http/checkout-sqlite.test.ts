@@ -1,0 +1,4 @@
+import { sqliteFixture } from '../support/sqlite'
+import { checkoutSuite } from './checkout-suite'
+
+checkoutSuite('sqlite', () => sqliteFixture())
