@@ -3,6 +3,7 @@ import * as TE from 'fp-ts/TaskEither'
 import { pipe } from 'fp-ts/function'
 import { PointHistoryTable, UserPointTable, type PointHistory, type UserPoint as UserPointRow } from '../../database'
 import type { PointState } from '../events/decider'
+import type { FeedEntry, FeedQuery } from '../events/feed'
 import type { Amount, IdempotencyKey, PointEvent, StoredEvent, UserId, UserPoint } from '../events/model'
 import {
   attempt,
@@ -54,6 +55,11 @@ export class MemoryStore implements PointStore, AuditSource {
   private readonly clock: () => number
   /** (user, key) of appends under way, so two writers of one user cannot both record one key. */
   private readonly claimedKeys = new Set<string>()
+  /**
+   * Every event written, in the order its insert completed, for the change feed: the tables cannot list all users'
+   * rows. An event's position is its place here, so positions have no gaps and only ever grow.
+   */
+  private readonly written: StoredEvent[] = []
 
   constructor(
     private readonly points = new UserPointTable(),
@@ -150,6 +156,12 @@ export class MemoryStore implements PointStore, AuditSource {
     return attempt(async () => select(await this.histories.selectAllByUserId(userId), query).map(toStoredEvent))
   }
 
+  feed({ after, limit }: FeedQuery): TE.TaskEither<StoreFault, FeedEntry[]> {
+    // Positions are places in `written` (commit part 0); one with a commit part, from another store, sorts after them all.
+    const from = after.commit > 0 ? this.written.length : after.event
+    return TE.right(this.written.slice(from, from + limit).map((event, i) => ({ position: { commit: 0, event: from + i + 1 }, event })))
+  }
+
   close(): Promise<void> {
     return Promise.resolve()
   }
@@ -191,7 +203,8 @@ export class MemoryStore implements PointStore, AuditSource {
     // A batch of keyed rejections only: nothing to append, the projection stands.
     if (events.length === 0) return { id: userId, point: projection.balance, updateMillis: this.clock() }
     for (const event of events) {
-      await this.histories.insert(userId, event.amount, event.type, event.timeMillis)
+      const row = await this.histories.insert(userId, event.amount, event.type, event.timeMillis)
+      this.written.push({ ...event, id: row.id })
     }
     return toUserPoint(await this.points.insertOrUpdate(userId, projection.balance))
   }

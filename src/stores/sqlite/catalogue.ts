@@ -7,6 +7,7 @@ import { loadState } from './sql/load-state'
 import { pruneReceipts } from './sql/prune-receipts'
 import { readBalance } from './sql/read-balance'
 import { readBalanceAt } from './sql/read-balance-at'
+import { readFeed } from './sql/read-feed'
 import { readHistory } from './sql/read-history'
 import { readReceipts } from './sql/read-receipts'
 import { readVersion } from './sql/read-version'
@@ -21,6 +22,7 @@ export const prepareCatalogue = (db: Database) => ({
   readBalance: readBalance(db),
   readBalanceAt: readBalanceAt(db),
   readHistory: readHistory(db),
+  readFeed: readFeed(db),
   readReceipts: readReceipts(db),
   insertEvents: insertEvents(db),
   upsertBalance: upsertBalance(db),
