@@ -1,4 +1,5 @@
 import type { Limits } from '../events/decider'
+import { positionTextPattern } from '../events/feed'
 import { positiveSafeInteger } from '../events/model'
 import { codeTable, problemCodes, ref, type Json } from './openapi-problems'
 import { problemCatalog } from './problem'
@@ -32,6 +33,27 @@ export const schemas = (limits: Limits): Record<string, Json> => ({
       // Not bounded by today's POINT_MAX_AMOUNT: the log keeps what earlier settings accepted.
       amount: { type: 'integer', ...positiveSafeInteger },
       timeMillis: millis('When the command was decided, in Unix milliseconds'),
+    },
+  },
+  FeedPosition: {
+    type: 'string',
+    pattern: positionTextPattern,
+    description: 'Where an event sits in the change feed: pass it back as `after` (or `Last-Event-ID`) to resume after it. Opaque: compare nothing, store it',
+  },
+  FeedEvent: {
+    type: 'object',
+    description: 'One event of the change feed: its position, and the event as the user\'s history shows it',
+    required: ['position', 'event'],
+    additionalProperties: false,
+    properties: { position: ref('FeedPosition'), event: ref('PointHistory') },
+  },
+  FeedPage: {
+    type: 'object',
+    required: ['events', 'next'],
+    additionalProperties: false,
+    properties: {
+      events: { type: 'array', items: ref('FeedEvent'), description: 'Events of all users, oldest first; each user\'s in their version order' },
+      next: { ...ref('FeedPosition'), description: 'Where the next page starts: the last event\'s position, or `after` itself when the page is empty' },
     },
   },
   AmountBody: {

@@ -54,7 +54,8 @@ const amount = (ctx: Context): E.Either<Problem, Amount> =>
 
 const balanceBody = ({ id, point, updateMillis }: UserPoint) => ({ id, point, updateMillis })
 
-const historyBody = (events: StoredEvent[]) =>
+/** How an event is shown, in a history and in the change feed alike. */
+export const historyBody = (events: StoredEvent[]) =>
   events.map(({ id, userId, type, amount, timeMillis }) => ({ id, userId, type, amount, timeMillis }))
 
 /** The page as a plain array, with a `Link` to the next page when more remain. */

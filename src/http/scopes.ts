@@ -11,6 +11,8 @@ export const operationScopes = {
   charge: 'charge',
   use: 'use',
   metrics: 'metrics',
+  feed: 'feed',
+  feedStream: 'feed',
 } as const satisfies Record<string, Scope>
 
 export type GuardedOperation = keyof typeof operationScopes

@@ -18,6 +18,7 @@ export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   http: { headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000 },
   publicUrl: undefined,
   idempotencyRetentionMs: 86_400_000,
+  feed: { pollMs: 100, heartbeatMs: 15_000, streamBufferBytes: 1_048_576 },
   ...overrides,
 })
 
