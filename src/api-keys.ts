@@ -1,7 +1,7 @@
 import * as t from 'io-ts'
 
-/** What a key may do: read balances, histories and holds, charge, use, refund, place and resolve holds, or scrape `/metrics`. */
-export const Scope = t.keyof({ read: null, charge: null, use: null, refund: null, hold: null, metrics: null })
+/** What a key may do: read balances, histories and holds, charge, use, refund, place and resolve holds, scrape `/metrics`, or follow the change feed. */
+export const Scope = t.keyof({ read: null, charge: null, use: null, refund: null, hold: null, metrics: null, feed: null })
 export type Scope = t.TypeOf<typeof Scope>
 
 export interface ApiKey {
@@ -20,7 +20,7 @@ const parseEntry = (entry: string, index: number): ApiKey | string => {
   if (!keyPattern.test(key)) return `${where} has an empty key or one with spaces, ':', ';' or ','`
   const scopes = entry.slice(colon + 1).split(',')
   const unknown = scopes.filter((scope) => !Scope.is(scope))
-  if (unknown.length > 0) return `${where} has unknown scope(s) ${JSON.stringify(unknown)}; use read, charge, use, refund, hold, metrics`
+  if (unknown.length > 0) return `${where} has unknown scope(s) ${JSON.stringify(unknown)}; use read, charge, use, refund, hold, metrics, feed`
   return { key, scopes: scopes.filter(Scope.is) }
 }
 

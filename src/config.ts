@@ -53,6 +53,9 @@ const Environment = t.type({
   HOLD_DEFAULT_TTL_SECONDS: withDefault(decimalIntIn(1, Math.floor(Number.MAX_SAFE_INTEGER / 1000), 'Seconds'), 900),
   HOLD_MAX_TTL_SECONDS: withDefault(decimalIntIn(1, Math.floor(Number.MAX_SAFE_INTEGER / 1000), 'Seconds'), 86_400),
   HOLD_SWEEP_INTERVAL_MS: withDefault(PositiveInt, 1_000),
+  FEED_POLL_MS: withDefault(decimalIntIn(10, 60_000, 'Millis'), 100),
+  FEED_HEARTBEAT_MS: withDefault(decimalIntIn(100, 3_600_000, 'Millis'), 15_000),
+  FEED_STREAM_BUFFER_BYTES: withDefault(decimalIntIn(1_024, 1_073_741_824, 'Bytes'), 1_048_576),
 })
 type Environment = t.TypeOf<typeof Environment>
 
@@ -86,6 +89,17 @@ export interface Config {
   readonly publicUrl: string | undefined
   /** How long an idempotency receipt answers a retry; after it, the same key is a new command. */
   readonly idempotencyRetentionMs: number
+  /** The change feed's live streams. */
+  readonly feed: FeedSettings
+}
+
+export interface FeedSettings {
+  /** How often an instance with streams open looks for events other instances committed. */
+  readonly pollMs: number
+  /** How often a stream sends a comment line, so proxies and clients see it alive. */
+  readonly heartbeatMs: number
+  /** Bytes a stream may have unsent before its client is disconnected as too slow. */
+  readonly streamBufferBytes: number
 }
 
 export interface HttpLimits {
@@ -135,6 +149,7 @@ const toConfig = (env: Environment): E.Either<string, Config> =>
         },
         publicUrl: env.PUBLIC_URL,
         idempotencyRetentionMs: env.IDEMPOTENCY_RETENTION_SECONDS * 1000,
+        feed: { pollMs: env.FEED_POLL_MS, heartbeatMs: env.FEED_HEARTBEAT_MS, streamBufferBytes: env.FEED_STREAM_BUFFER_BYTES },
       }))(toStoreConfig(env))
 
 /** Validates a set of variables; the service calls `readConfig` instead. */

@@ -2,15 +2,18 @@ import { createServer, type Server } from 'node:http'
 import type Koa from 'koa'
 import type { Logger } from 'pino'
 import type { Config } from './config'
-import type { PointStore, StoreFault } from './events/store'
-import { createApp } from './http/app'
+import type { PointStore, StoreFailure, StoreFault } from './events/store'
+import { createApp, defaultStreamSettings, type FeedStreaming } from './http/app'
 import { answerClientError } from './http/client-error'
 import { Lifecycle } from './http/lifecycle'
 import { Metrics } from './http/metrics'
 import { HoldSweeper } from './events/hold-sweeper'
 import { openStore } from './open-store'
+import { createFeedReads } from './projections/feed-reads'
+import { FeedTail } from './projections/feed-tail'
 import { createLedger, type Ledger } from './projections/ledger'
 import { shutDown } from './shutdown'
+import { signalCommits } from './stores/commit-signal'
 import { sharedStoreRetries } from './stores/conflict-backoff'
 import { delegating } from './stores/delegating'
 import { prunesReceipts, ReceiptPruner } from './stores/receipt-retention'
@@ -35,7 +38,9 @@ export async function startService(config: Config, logger: Logger, given?: Point
   const metrics = new Metrics()
   const store = timedStore(withPruning(rawStore, logger), metrics.observeStore)
   const shared = config.store.kind === 'postgres' ? sharedStoreRetries : {}
-  const ledger = createLedger({ store, limits: config.limits, onBatch: metrics.onBatch, clock, ...shared })
+  const feed = feedStreaming(store, config, logger)
+  // A commit here is read into the feed at once; commits of other instances at the next poll.
+  const ledger = createLedger({ store: signalCommits(store, () => feed.tail.wake()), limits: config.limits, onBatch: metrics.onBatch, clock, ...shared })
   metrics.watchQueue(ledger.commands)
   const sweeper = new HoldSweeper(store, ledger.expire, {
     intervalMillis: config.holdSweepIntervalMs,
@@ -44,7 +49,7 @@ export async function startService(config: Config, logger: Logger, given?: Point
   })
   sweeper.start()
   const { limits, apiKeys, publicUrl } = config
-  const app = createApp({ ledger, logger, operations: { lifecycle, metrics, store, limits, apiKeys, publicUrl } })
+  const app = createApp({ ledger, logger, operations: { lifecycle, metrics, store, limits, apiKeys, publicUrl }, feed })
   const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = config.http
   const handle = app.callback()
   const server = createServer(
@@ -74,6 +79,16 @@ export async function startService(config: Config, logger: Logger, given?: Point
   })
   const stop = () => shutDown({ server, lifecycle, store: closing, timeoutMs: config.shutdownTimeoutMs })
   return { server, app, ledger, lifecycle, stop }
+}
+
+/** The change feed's shared tail over `store`, and its streams' settings from `FEED_*`. */
+function feedStreaming(store: PointStore, { feed }: Config, logger: Logger): FeedStreaming {
+  const onFault = (failure: StoreFailure) =>
+    logger.warn({ err: failure._tag === 'StoreUnavailable' ? failure.cause : failure }, 'reading the change feed failed; the next poll retries')
+  return {
+    tail: new FeedTail(createFeedReads(store).feedPage, { pollMillis: feed.pollMs, pageLimit: defaultStreamSettings.pageLimit, onFault }),
+    settings: { ...defaultStreamSettings, heartbeatMillis: feed.heartbeatMs, bufferBytes: feed.streamBufferBytes },
+  }
 }
 
 /** Prunes expired receipts in the background while the store is open, if it keeps them in a file or database. */

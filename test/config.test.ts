@@ -28,6 +28,7 @@ describe('configuration', function () {
       publicUrl: undefined,
       idempotencyRetentionMs: 86_400_000,
       holdSweepIntervalMs: 1_000,
+      feed: { pollMs: 100, heartbeatMs: 15_000, streamBufferBytes: 1_048_576 },
     })
   })
 
@@ -50,6 +51,10 @@ describe('configuration', function () {
     { env: { HOLD_SWEEP_INTERVAL_MS: '250' }, expected: { holdSweepIntervalMs: 250 } },
     { env: { IDEMPOTENCY_RETENTION_SECONDS: '3600' }, expected: { idempotencyRetentionMs: 3_600_000 } },
     { env: { IDEMPOTENCY_RETENTION_SECONDS: '1' }, expected: { idempotencyRetentionMs: 1_000 } },
+    {
+      env: { FEED_POLL_MS: '25', FEED_HEARTBEAT_MS: '2000', FEED_STREAM_BUFFER_BYTES: '65536' },
+      expected: { feed: { pollMs: 25, heartbeatMs: 2_000, streamBufferBytes: 65_536 } },
+    },
   ]
   for (const { env, expected } of readings) {
     it(`reads ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`, function () {
@@ -77,6 +82,11 @@ describe('configuration', function () {
     ['IDEMPOTENCY_RETENTION_SECONDS', '1.5'],
     ['IDEMPOTENCY_RETENTION_SECONDS', '24h'],
     ['IDEMPOTENCY_RETENTION_SECONDS', '9007199254741'],
+    ['FEED_POLL_MS', '0'],
+    ['FEED_POLL_MS', '5'],
+    ['FEED_HEARTBEAT_MS', '1e4'],
+    ['FEED_STREAM_BUFFER_BYTES', '100'],
+    ['FEED_STREAM_BUFFER_BYTES', '1mb'],
   ]
   for (const [name, value] of refused) {
     it(`refuses ${name}=${JSON.stringify(value)} with a message naming ${name}`, function () {

@@ -1,5 +1,6 @@
 import * as TE from 'fp-ts/TaskEither'
 import type { PointState, References } from './decider'
+import type { FeedEntry, FeedQuery } from './feed'
 import type { HoldView, IdempotencyKey, PointEvent, Rejection, StoredEvent, UserId, UserPoint } from './model'
 
 /** The store could not be reached or failed; the command's outcome is not applied. */
@@ -158,11 +159,17 @@ export interface PointStore {
    * until a small write of its own succeeds, so an instance taken out of rotation finds out by itself that it works.
    */
   readiness?(): TE.TaskEither<StoreFault, void>
+  /**
+   * The change feed: events of every user after a position, oldest first, each user's in version order. A reader
+   * that resumes after the last position it was given never misses an event that commits later: a store shows an
+   * event only once no event below its position can still commit. Optional for test doubles only.
+   */
+  feed?(query: FeedQuery): TE.TaskEither<StoreFault, FeedEntry[]>
   close(): Promise<void>
 }
 
 /** The store calls an observer is told of; `appendLocked` counts as `append`. */
-export type StoreCall = 'load' | 'append' | 'balance' | 'balanceAt' | 'history' | 'receipts' | 'references' | 'holds' | 'expiredHolds'
+export type StoreCall = 'load' | 'append' | 'balance' | 'balanceAt' | 'history' | 'receipts' | 'references' | 'holds' | 'expiredHolds' | 'feed'
 
 /** Told how long each store call took and whether it answered or faulted. */
 export type StoreObserver = (call: StoreCall, outcome: 'ok' | 'fault', seconds: number) => void

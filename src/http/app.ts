@@ -5,6 +5,9 @@ import type { Ledger } from '../projections/ledger'
 import { operationLayers, type Operations } from './operations'
 import { problem, ProblemError, sendProblem, type ProblemCode } from './problem'
 import { pointRoutes } from './routes'
+import { FeedTail } from '../projections/feed-tail'
+import { feedRoutes } from './feed-routes'
+import type { StreamSettings } from './feed-stream'
 
 export interface AppOptions {
   readonly ledger: Ledger
@@ -13,6 +16,23 @@ export interface AppOptions {
   readonly bodyLimit?: string
   /** Logs, metrics, health, docs, keys and draining; without it, the bare API. */
   readonly operations?: Operations
+  /** The change feed's live end and stream settings; without it, a tail of its own with the default settings. */
+  readonly feed?: FeedStreaming
+}
+
+/** What the change feed's streams share. */
+export interface FeedStreaming {
+  readonly tail: FeedTail
+  readonly settings: StreamSettings
+}
+
+/** The settings `FEED_*` default to, in a stream's terms. */
+export const defaultStreamSettings: StreamSettings = {
+  heartbeatMillis: 15_000,
+  bufferBytes: 1_048_576,
+  pageLimit: 1_000,
+  retryMillis: 1_000,
+  closeGraceMillis: 5_000,
 }
 
 const statusCodes: Record<number, ProblemCode> = {
@@ -47,12 +67,15 @@ const bodyError = (error: Error & { status?: number }): never => {
   )
 }
 
-export function createApp({ ledger, logger, bodyLimit = '4kb', operations }: AppOptions): Koa {
+export function createApp({ ledger, logger, bodyLimit = '4kb', operations, feed }: AppOptions): Koa {
   const app = new Koa()
   const layers = operationLayers(logger, operations)
   // Mounted only on the routes that take a body: every other route ignores whatever body comes.
   const jsonBody = bodyParser({ enableTypes: ['json'], jsonLimit: bodyLimit, strict: true, onerror: bodyError })
   const router = pointRoutes(ledger, { guard: layers.guard, jsonBody })
+  const streaming = feed ?? { tail: new FeedTail(ledger.feedPage, { pollMillis: 100, pageLimit: 1_000 }), settings: defaultStreamSettings }
+  const onDrain = operations?.lifecycle.onDrain.bind(operations.lifecycle) ?? (() => () => undefined)
+  router.use(feedRoutes(ledger, { guard: layers.guard, stream: { read: ledger.feedPage, ...streaming, onDrain } }).routes())
   layers.routers.forEach((more) => router.use(more.routes()))
   app.silent = true
   layers.outer.forEach((middleware) => app.use(middleware))

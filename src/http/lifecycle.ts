@@ -11,6 +11,7 @@ export class Lifecycle {
   private current: Phase = 'starting'
   private inFlight = 0
   private waiting: (() => void)[] = []
+  private readonly onDrainListeners = new Set<() => void>()
 
   get phase(): Phase {
     return this.current
@@ -22,6 +23,20 @@ export class Lifecycle {
 
   drain(): void {
     this.current = 'draining'
+    for (const listener of [...this.onDrainListeners]) listener()
+  }
+
+  /**
+   * Calls `listener` when draining starts (at once if it has): a response that would otherwise never end, such as
+   * a stream, ends itself on it, so the drain does not wait for it. Answers how to stop listening.
+   */
+  onDrain(listener: () => void): () => void {
+    if (this.current === 'draining') {
+      listener()
+      return () => undefined
+    }
+    this.onDrainListeners.add(listener)
+    return () => this.onDrainListeners.delete(listener)
   }
 
   /** Resolves once no request is being served. */

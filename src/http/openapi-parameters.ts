@@ -1,6 +1,7 @@
 import { idempotencyKeyRule, positiveSafeInteger } from '../events/model'
 import type { Json } from './openapi-problems'
-import { idempotencyKeyHeaderPattern, instantPattern, pageBounds } from './requests'
+import { positionTextPattern } from '../events/feed'
+import { feedPageBounds, idempotencyKeyHeaderPattern, instantPattern, pageBounds } from './requests'
 
 /** The parameters and headers of the point routes, with the bounds their codecs enforce. */
 export const parameters = {
@@ -58,6 +59,29 @@ export const parameters = {
       maxLength: idempotencyKeyRule.maxLength,
       pattern: idempotencyKeyHeaderPattern,
     },
+  },
+  feedAfter: {
+    name: 'after',
+    in: 'query',
+    required: false,
+    description:
+      'Only events after this position: the `next` of the previous page, or the `position` of the last event ' +
+      'processed. Omitted, or `0`: from the first event. A position is only meaningful to the store that gave it',
+    schema: { type: 'string', pattern: positionTextPattern, examples: ['0', '1290-42'] },
+  },
+  feedLimit: {
+    name: 'limit',
+    in: 'query',
+    required: false,
+    description: 'Most events in one page',
+    schema: { type: 'integer', ...feedPageBounds.limit },
+  },
+  lastEventId: {
+    name: 'Last-Event-ID',
+    in: 'header',
+    required: false,
+    description: 'The `id` of the last event received, as EventSource sends it on reconnecting; it wins over `?after=`',
+    schema: { type: 'string', pattern: positionTextPattern },
   },
 } satisfies Record<string, Json>
 

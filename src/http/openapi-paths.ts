@@ -9,6 +9,7 @@ export const securityScheme = 'apiKey'
 interface Spec {
   readonly operationId: string
   readonly summary: string
+  readonly description?: string
   readonly parameters?: Json[]
   readonly requestBody?: Json
   readonly responses: Record<string, Json>
@@ -152,6 +153,40 @@ export const paths = (secured: boolean): Record<string, Json> => ({
     'HOLD_NOT_FOUND',
     'HOLD_ALREADY_RESOLVED',
   ),
+  '/events': {
+    get: operation(secured, 'feed', {
+      operationId: 'feed',
+      summary: 'The change feed: events of all users, oldest first, a page at a time',
+      description:
+        'Every event of every user, once, in commit order; each user\'s events in their version order. Resume from ' +
+        '`next` (or the last processed `position`) after a crash: delivery is at least once when a consumer ' +
+        'processes and then checkpoints, so consumers are idempotent on `position`. An event appears only once ' +
+        'every event below it has committed, so a page never passes one over; on PostgreSQL the feed trails the ' +
+        'oldest write transaction still running.',
+      parameters: [parameters.feedAfter, parameters.feedLimit],
+      responses: { '200': { description: 'A page of the feed', ...json(ref('FeedPage')) } },
+    }),
+  },
+  '/events/stream': {
+    get: operation(secured, 'feed', {
+      operationId: 'feedStream',
+      summary: 'The change feed as Server-Sent Events: the events after a position, then new ones as they commit',
+      description:
+        'Each event is one SSE message: `id` is its position, `data` a FeedEvent as JSON. A comment line ' +
+        '(`: heartbeat`) comes every FEED_HEARTBEAT_MS. The service ends a stream with `event: disconnect`, whose ' +
+        '`data` is `{"code", "detail", "after"}`: `SLOW_CONSUMER` once more than FEED_STREAM_BUFFER_BYTES wait ' +
+        'unsent, `SHUTTING_DOWN` on a drain, `STORE_UNAVAILABLE` or `STORE_CORRUPT` when the store fails; ' +
+        'reconnect with `Last-Event-ID` (EventSource does) or `?after=` set to `after`. Events committed through ' +
+        'another instance arrive within about FEED_POLL_MS.',
+      parameters: [parameters.feedAfter, parameters.lastEventId],
+      responses: {
+        '200': {
+          description: 'A stream of events that ends only when the client or the service ends it',
+          content: { 'text/event-stream': { schema: { type: 'string', description: 'SSE messages; each `data` is a FeedEvent' } } },
+        },
+      },
+    }),
+  },
   '/healthz': {
     get: operation(secured, 'operations', {
       operationId: 'liveness',

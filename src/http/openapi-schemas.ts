@@ -1,4 +1,5 @@
 import { defaultHoldTtlMillis, defaultMaxHoldTtlMillis, type Limits } from '../events/decider'
+import { positionTextPattern } from '../events/feed'
 import { positiveSafeInteger } from '../events/model'
 import { codeTable, problemCodes, ref, type Json } from './openapi-problems'
 import { problemCatalog } from './problem'
@@ -22,6 +23,28 @@ const amountOf = (limits: Limits, description: string): Json => ({
   maximum: limits.maxAmount,
   description: `${description}: a whole number from ${positiveSafeInteger.minimum} to POINT_MAX_AMOUNT; over it is AMOUNT_LIMIT_EXCEEDED`,
 })
+
+/** One event of the log, as a history lists it. */
+const pointHistory: Json = {
+  type: 'object',
+  description:
+    'One event of the log. The history lists the movements: CHARGE and REFUND in, USE and CAPTURE out; a REFUND names ' +
+    'the use it gives back (`useId`), a CAPTURE the hold it takes (`holdId`). HOLD, RELEASE and EXPIRE move nothing ' +
+    'and are listed as holds; where they appear, they name their hold, and a HOLD its expiry',
+  required: ['id', 'userId', 'type', 'amount', 'timeMillis'],
+  additionalProperties: false,
+  properties: {
+    id: { type: 'integer', ...positiveSafeInteger, description: 'The log position, increasing across all users' },
+    userId: ref('UserId'),
+    type: { enum: ['CHARGE', 'USE', 'REFUND', 'CAPTURE', 'HOLD', 'RELEASE', 'EXPIRE'] },
+    // Not bounded by today's POINT_MAX_AMOUNT: the log keeps what earlier settings accepted.
+    amount: { type: 'integer', ...positiveSafeInteger },
+    timeMillis: millis('When the command was decided, in Unix milliseconds'),
+    useId: { type: 'integer', ...positiveSafeInteger, description: 'REFUND: the history id of the use it gives back' },
+    holdId: holdId,
+    expiresMillis: millis('HOLD: when it expires, in Unix milliseconds'),
+  },
+}
 
 /** The document's component schemas, bounded by the running configuration's limits. */
 export const schemas = (limits: Limits): Record<string, Json> => ({
@@ -60,26 +83,7 @@ export const schemas = (limits: Limits): Record<string, Json> => ({
       expiresMillis: millis('When the hold expires, in Unix milliseconds; from then on it reserves nothing'),
     },
   },
-  PointHistory: {
-    type: 'object',
-    description:
-      'One event of the log. The history lists the movements: CHARGE and REFUND in, USE and CAPTURE out; a REFUND names ' +
-      'the use it gives back (`useId`), a CAPTURE the hold it takes (`holdId`). HOLD, RELEASE and EXPIRE move nothing ' +
-      'and are listed as holds; where they appear, they name their hold, and a HOLD its expiry',
-    required: ['id', 'userId', 'type', 'amount', 'timeMillis'],
-    additionalProperties: false,
-    properties: {
-      id: { type: 'integer', ...positiveSafeInteger, description: 'The log position, increasing across all users' },
-      userId: ref('UserId'),
-      type: { enum: ['CHARGE', 'USE', 'REFUND', 'CAPTURE', 'HOLD', 'RELEASE', 'EXPIRE'] },
-      // Not bounded by today's POINT_MAX_AMOUNT: the log keeps what earlier settings accepted.
-      amount: { type: 'integer', ...positiveSafeInteger },
-      timeMillis: millis('When the command was decided, in Unix milliseconds'),
-      useId: { type: 'integer', ...positiveSafeInteger, description: 'REFUND: the history id of the use it gives back' },
-      holdId: holdId,
-      expiresMillis: millis('HOLD: when it expires, in Unix milliseconds'),
-    },
-  },
+  PointHistory: pointHistory,
   RefundBody: {
     type: 'object',
     required: ['useId', 'amount'],
@@ -108,6 +112,34 @@ export const schemas = (limits: Limits): Record<string, Json> => ({
     type: 'object',
     additionalProperties: false,
     properties: { amount: amountOf(limits, 'Points to take from the hold; absent, all of it. The rest is released') },
+  },
+  FeedPosition: {
+    type: 'string',
+    pattern: positionTextPattern,
+    description: 'Where an event sits in the change feed: pass it back as `after` (or `Last-Event-ID`) to resume after it. Opaque: compare nothing, store it',
+  },
+  FeedEvent: {
+    type: 'object',
+    description: 'One event of the change feed: its position, and the event as the user\'s history shows it',
+    required: ['position', 'event'],
+    additionalProperties: false,
+    properties: {
+      position: ref('FeedPosition'),
+      event: {
+        ...pointHistory,
+        description: 'The event as a history shows it. HOLD, RELEASE and EXPIRE are in no history and carry no `id`',
+        required: ['userId', 'type', 'amount', 'timeMillis'],
+      },
+    },
+  },
+  FeedPage: {
+    type: 'object',
+    required: ['events', 'next'],
+    additionalProperties: false,
+    properties: {
+      events: { type: 'array', items: ref('FeedEvent'), description: 'Events of all users, oldest first; each user\'s in their version order' },
+      next: { ...ref('FeedPosition'), description: 'Where the next page starts: the last event\'s position, or `after` itself when the page is empty' },
+    },
   },
   AmountBody: {
     type: 'object',

@@ -41,6 +41,7 @@ export function openApiDocument({ limits, secured, serverUrl }: DocumentOptions)
     tags: [
       { name: 'points', description: 'Balances, histories and commands' },
       { name: 'operations', description: 'Health, metrics and this document' },
+      { name: 'feed', description: 'The change feed: every event of every user, in commit order (see docs/feed.md)' },
     ],
     paths: paths(secured),
     components: {
@@ -51,7 +52,7 @@ export function openApiDocument({ limits, secured, serverUrl }: DocumentOptions)
             [securityScheme]: {
               type: 'http',
               scheme: 'bearer',
-              description: 'A key from POINT_API_KEYS. Each operation lists the scope it needs: read, charge, use or metrics.',
+              description: 'A key from POINT_API_KEYS. Each operation lists the scope it needs: read, charge, use, metrics or feed.',
             },
           },
         }

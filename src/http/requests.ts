@@ -2,6 +2,7 @@ import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as t from 'io-ts'
 import { DecimalIntFromString, decimalIntIn, withDefault } from '../codecs'
+import { FeedPositionFromString, feedStart } from '../events/feed'
 import { Amount, IdempotencyKey, idempotencyKeyRule, UserId } from '../events/model'
 import { problem, type Problem } from './problem'
 
@@ -173,3 +174,13 @@ export const decode =
       codec.decode(input),
       E.mapLeft((errors) => problem('INVALID_REQUEST', describeRefusal(what, errors))),
     )
+
+/** The bounds and default of `?limit=` on `GET /events`; the API document states them from here. */
+export const feedPageBounds = { limit: { minimum: 1, maximum: 10_000, default: 1_000 } } as const
+
+/** `?after=&limit=` on `GET /events`: at most `limit` events after a position, from the start when none is given. */
+export const FeedPageQuery = t.type({ after: withDefault(FeedPositionFromString, feedStart), limit: bounded(feedPageBounds.limit) })
+export type FeedPageQuery = t.TypeOf<typeof FeedPageQuery>
+
+/** `Last-Event-ID` on `GET /events/stream`: the position of the last event the client received. */
+export const LastEventIdHeader = FeedPositionFromString

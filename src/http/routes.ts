@@ -75,15 +75,17 @@ const links = ({ type, ref, expiresAt }: Pick<PointEvent, 'type' | 'ref' | 'expi
   ...(expiresAt === undefined ? {} : { expiresMillis: expiresAt }),
 })
 
-/** One event as the history shows it; the one serializer of events, for every type. */
-export const historyRow = ({ id, userId, type, amount, timeMillis, ref, expiresAt }: StoredEvent) => ({
-  id,
+/** One event as the API shows it, without its history id; the one serializer of events, for every type. */
+export const eventBody = ({ userId, type, amount, timeMillis, ref, expiresAt }: PointEvent) => ({
   userId,
   type,
   amount,
   timeMillis,
   ...links({ type, ref, expiresAt }),
 })
+
+/** One event as the history shows it. */
+export const historyRow = ({ id, ...event }: StoredEvent) => ({ id, ...eventBody(event) })
 
 const historyBody = (events: StoredEvent[]) => events.map(historyRow)
 

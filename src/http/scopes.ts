@@ -16,6 +16,8 @@ export const operationScopes = {
   capture: 'hold',
   release: 'hold',
   metrics: 'metrics',
+  feed: 'feed',
+  feedStream: 'feed',
 } as const satisfies Record<string, Scope>
 
 export type GuardedOperation = keyof typeof operationScopes

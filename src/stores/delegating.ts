@@ -1,5 +1,6 @@
 import type * as TE from 'fp-ts/TaskEither'
 import type { PointState } from '../events/decider'
+import type { FeedQuery } from '../events/feed'
 import type { UserId } from '../events/model'
 import type { Plan, PointStore, StoreCall, StoreFault } from '../events/store'
 
@@ -17,6 +18,7 @@ export const delegating = (inner: PointStore, overrides: Partial<PointStore> = {
   ...(inner.appendLocked === undefined ? {} : { appendLocked: inner.appendLocked.bind(inner) }),
   ...(inner.balanceAt === undefined ? {} : { balanceAt: inner.balanceAt.bind(inner) }),
   ...(inner.readiness === undefined ? {} : { readiness: inner.readiness.bind(inner) }),
+  ...(inner.feed === undefined ? {} : { feed: inner.feed.bind(inner) }),
   ...overrides,
 })
 
@@ -27,6 +29,7 @@ export type Around = <A>(call: StoreCall, task: TE.TaskEither<StoreFault, A>) =>
 export const wrapping = (inner: PointStore, around: Around): PointStore => {
   const locked = inner.appendLocked?.bind(inner)
   const balanceAt = inner.balanceAt?.bind(inner)
+  const feed = inner.feed?.bind(inner)
   return delegating(inner, {
     load: (userId) => around('load', inner.load(userId)),
     append: (userId, expectedVersion, plan) => around('append', inner.append(userId, expectedVersion, plan)),
@@ -40,5 +43,6 @@ export const wrapping = (inner: PointStore, around: Around): PointStore => {
       ? {}
       : { appendLocked: <P extends Plan>(userId: UserId, plan: (state: PointState) => P) => around('append', locked(userId, plan)) }),
     ...(balanceAt === undefined ? {} : { balanceAt: (userId: UserId, at: number) => around('balanceAt', balanceAt(userId, at)) }),
+    ...(feed === undefined ? {} : { feed: (query: FeedQuery) => around('feed', feed(query)) }),
   })
 }

@@ -3,6 +3,7 @@ import * as TE from 'fp-ts/TaskEither'
 import { pipe } from 'fp-ts/function'
 import { PointHistoryTable, UserPointTable, type PointHistory, type UserPoint as UserPointRow } from '../../database'
 import type { PointState, References, UseRecord } from '../events/decider'
+import type { FeedEntry, FeedEvent, FeedQuery } from '../events/feed'
 import type { EndingType, IdempotencyKey, PointEvent, StoredEvent, UserId, UserPoint } from '../events/model'
 import {
   attempt,
@@ -81,6 +82,11 @@ export class MemoryStore implements PointStore, AuditSource {
   private readonly beside = new Map<UserId, Beside[]>()
   /** Every user's active holds by (user, hold), for the sweeper. */
   private readonly active = new Map<string, { readonly userId: UserId; readonly holdId: number; readonly expiresAt: number }>()
+  /**
+   * Every event written, in the order its insert completed, for the change feed: the tables cannot list all users'
+   * rows. An event's position is its place here, so positions have no gaps and only ever grow.
+   */
+  private readonly written: FeedEvent[] = []
 
   constructor(
     private readonly points = new UserPointTable(),
@@ -243,6 +249,12 @@ export class MemoryStore implements PointStore, AuditSource {
     return link === undefined ? toStoredEvent(row) : { ...toStoredEvent(row), type: link.type, ref: link.ref }
   }
 
+  feed({ after, limit }: FeedQuery): TE.TaskEither<StoreFault, FeedEntry[]> {
+    // Positions are places in `written` (commit part 0); one with a commit part, from another store, sorts after them all.
+    const from = after.commit > 0 ? this.written.length : after.event
+    return TE.right(this.written.slice(from, from + limit).map((event, i) => ({ position: { commit: 0, event: from + i + 1 }, event })))
+  }
+
   close(): Promise<void> {
     return Promise.resolve()
   }
@@ -297,29 +309,31 @@ export class MemoryStore implements PointStore, AuditSource {
   private async write(userId: UserId, expectedVersion: number, events: readonly PointEvent[], projection: PointState): Promise<UserPoint> {
     // A batch of keyed rejections only: nothing to append, the projection stands.
     if (events.length === 0) return { id: userId, point: projection.balance, updateMillis: this.clock() }
-    for (const [i, event] of events.entries()) await this.writeOne(userId, expectedVersion + i + 1, event)
+    for (const [i, event] of events.entries()) {
+      const id = await this.writeOne(userId, expectedVersion + i + 1, event)
+      this.written.push(id === undefined ? event : { ...event, id })
+    }
     return toUserPoint(await this.points.insertOrUpdate(userId, projection.balance))
   }
 
-  /** A movement as a table row (a refund as a movement in, a capture as one out, each linked beside); any other event beside. */
-  private async writeOne(userId: UserId, version: number, event: PointEvent): Promise<void> {
-    switch (event.type) {
-      case 'CHARGE':
-      case 'USE':
-        await this.histories.insert(userId, event.amount, event.type, event.timeMillis)
-        return
-      case 'REFUND':
-      case 'CAPTURE': {
-        const row = await this.histories.insert(userId, event.amount, event.type === 'REFUND' ? 'CHARGE' : 'USE', event.timeMillis)
-        this.links.set(row.id, { type: event.type, ref: event.ref ?? 0 })
-        break
-      }
-      default:
-        this.beside.set(userId, [...(this.beside.get(userId) ?? []), { version, event }])
+  /**
+   * A movement as a table row (a refund as a movement in, a capture as one out, each linked beside); any other
+   * event beside. Answers the row's id, if the event got a row.
+   */
+  private async writeOne(userId: UserId, version: number, event: PointEvent): Promise<number | undefined> {
+    if (event.type === 'CHARGE' || event.type === 'USE') return (await this.histories.insert(userId, event.amount, event.type, event.timeMillis)).id
+    let id: number | undefined
+    if (event.type === 'REFUND' || event.type === 'CAPTURE') {
+      const row = await this.histories.insert(userId, event.amount, event.type === 'REFUND' ? 'CHARGE' : 'USE', event.timeMillis)
+      this.links.set(row.id, { type: event.type, ref: event.ref ?? 0 })
+      id = row.id
+    } else {
+      this.beside.set(userId, [...(this.beside.get(userId) ?? []), { version, event }])
     }
     const slotOf = `${userId}:${event.ref}`
     if (event.type === 'HOLD') this.active.set(slotOf, { userId, holdId: event.ref ?? version, expiresAt: event.expiresAt ?? Number.POSITIVE_INFINITY })
-    else this.active.delete(slotOf)
+    else if (event.type !== 'REFUND') this.active.delete(slotOf)
+    return id
   }
 }
 

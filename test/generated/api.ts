@@ -154,6 +154,46 @@ export interface paths {
         patch: operations["release"];
         trace?: never;
     };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The change feed: events of all users, oldest first, a page at a time
+         * @description Every event of every user, once, in commit order; each user's events in their version order. Resume from `next` (or the last processed `position`) after a crash: delivery is at least once when a consumer processes and then checkpoints, so consumers are idempotent on `position`. An event appears only once every event below it has committed, so a page never passes one over; on PostgreSQL the feed trails the oldest write transaction still running.
+         */
+        get: operations["feed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The change feed as Server-Sent Events: the events after a position, then new ones as they commit
+         * @description Each event is one SSE message: `id` is its position, `data` a FeedEvent as JSON. A comment line (`: heartbeat`) comes every FEED_HEARTBEAT_MS. The service ends a stream with `event: disconnect`, whose `data` is `{"code", "detail", "after"}`: `SLOW_CONSUMER` once more than FEED_STREAM_BUFFER_BYTES wait unsent, `SHUTTING_DOWN` on a drain, `STORE_UNAVAILABLE` or `STORE_CORRUPT` when the store fails; reconnect with `Last-Event-ID` (EventSource does) or `?after=` set to `after`. Events committed through another instance arrive within about FEED_POLL_MS.
+         */
+        get: operations["feedStream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -338,6 +378,35 @@ export interface components {
         CaptureBody: {
             /** @description Points to take from the hold; absent, all of it. The rest is released: a whole number from 1 to POINT_MAX_AMOUNT; over it is AMOUNT_LIMIT_EXCEEDED */
             amount?: number;
+        };
+        /** @description Where an event sits in the change feed: pass it back as `after` (or `Last-Event-ID`) to resume after it. Opaque: compare nothing, store it */
+        FeedPosition: string;
+        /** @description One event of the change feed: its position, and the event as the user's history shows it */
+        FeedEvent: {
+            position: components["schemas"]["FeedPosition"];
+            /** @description The event as a history shows it. HOLD, RELEASE and EXPIRE are in no history and carry no `id` */
+            event: {
+                /** @description The log position, increasing across all users */
+                id?: number;
+                userId: components["schemas"]["UserId"];
+                /** @enum {unknown} */
+                type: "CHARGE" | "USE" | "REFUND" | "CAPTURE" | "HOLD" | "RELEASE" | "EXPIRE";
+                amount: number;
+                /** @description When the command was decided, in Unix milliseconds */
+                timeMillis: number;
+                /** @description REFUND: the history id of the use it gives back */
+                useId?: number;
+                /** @description A hold's id, numbered per user */
+                holdId?: number;
+                /** @description HOLD: when it expires, in Unix milliseconds */
+                expiresMillis?: number;
+            };
+        };
+        FeedPage: {
+            /** @description Events of all users, oldest first; each user's in their version order */
+            events: components["schemas"]["FeedEvent"][];
+            /** @description Where the next page starts: the last event's position, or `after` itself when the page is empty */
+            next: components["schemas"]["FeedPosition"];
         };
         AmountBody: {
             /** @description Points to move: a whole number from 1 to POINT_MAX_AMOUNT; over it is AMOUNT_LIMIT_EXCEEDED */
@@ -1724,6 +1793,253 @@ export interface operations {
                         code: "IDEMPOTENCY_KEY_REUSED";
                         /** @constant */
                         status: 422;
+                    };
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "HEADERS_TOO_LARGE";
+                        /** @constant */
+                        status: 431;
+                    };
+                };
+            };
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        /** @enum {unknown} */
+                        status: 500 | 501 | 503;
+                    };
+                };
+            };
+        };
+    };
+    feed: {
+        parameters: {
+            query?: {
+                /** @description Only events after this position: the `next` of the previous page, or the `position` of the last event processed. Omitted, or `0`: from the first event. A position is only meaningful to the store that gave it */
+                after?: string;
+                /** @description Most events in one page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the feed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedPage"];
+                };
+            };
+            /** @description `INVALID_REQUEST`: The request is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INVALID_REQUEST";
+                        /** @constant */
+                        status: 400;
+                    };
+                };
+            };
+            /** @description `UNAUTHORIZED`: A valid API key is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UNAUTHORIZED";
+                        /** @constant */
+                        status: 401;
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: The API key does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "FORBIDDEN";
+                        /** @constant */
+                        status: 403;
+                    };
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "REQUEST_TIMEOUT";
+                        /** @constant */
+                        status: 408;
+                    };
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "PAYLOAD_TOO_LARGE";
+                        /** @constant */
+                        status: 413;
+                    };
+                };
+            };
+            /** @description `HEADERS_TOO_LARGE`: The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "HEADERS_TOO_LARGE";
+                        /** @constant */
+                        status: 431;
+                    };
+                };
+            };
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        /** @enum {unknown} */
+                        status: 500 | 501 | 503;
+                    };
+                };
+            };
+        };
+    };
+    feedStream: {
+        parameters: {
+            query?: {
+                /** @description Only events after this position: the `next` of the previous page, or the `position` of the last event processed. Omitted, or `0`: from the first event. A position is only meaningful to the store that gave it */
+                after?: string;
+            };
+            header?: {
+                /** @description The `id` of the last event received, as EventSource sends it on reconnecting; it wins over `?after=` */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A stream of events that ends only when the client or the service ends it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description `INVALID_REQUEST`: The request is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "INVALID_REQUEST";
+                        /** @constant */
+                        status: 400;
+                    };
+                };
+            };
+            /** @description `UNAUTHORIZED`: A valid API key is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "UNAUTHORIZED";
+                        /** @constant */
+                        status: 401;
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: The API key does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "FORBIDDEN";
+                        /** @constant */
+                        status: 403;
+                    };
+                };
+            };
+            /** @description `REQUEST_TIMEOUT`: The request did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "REQUEST_TIMEOUT";
+                        /** @constant */
+                        status: 408;
+                    };
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code: "PAYLOAD_TOO_LARGE";
+                        /** @constant */
+                        status: 413;
                     };
                 };
             };

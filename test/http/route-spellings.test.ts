@@ -12,6 +12,7 @@ const keys: ApiKey[] = [
   { key: 'topup-1', scopes: ['charge'] },
   { key: 'till-1', scopes: ['use'] },
   { key: 'scraper-1', scopes: ['metrics'] },
+  { key: 'follower-1', scopes: ['feed'] },
 ]
 
 const user = 7 as UserId
@@ -33,6 +34,7 @@ const guarded: Guarded[] = [
   { method: 'PATCH', path: `/point/${user}/charge`, right: 'topup-1', wrong: 'reader-1', body: '{"amount":10}', moves: 10 },
   { method: 'PATCH', path: `/point/${user}/use`, right: 'till-1', wrong: 'topup-1', body: '{"amount":1}', moves: -1 },
   { method: 'GET', path: '/metrics', right: 'scraper-1', wrong: 'reader-1', moves: 0 },
+  { method: 'GET', path: '/events', right: 'follower-1', wrong: 'reader-1', moves: 0 },
 ]
 
 const segments = (path: string): string[] => path.split('/').slice(1)

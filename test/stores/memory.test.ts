@@ -6,8 +6,10 @@ import { MemoryStore } from '../../src/stores/memory'
 import { fastMemoryStore, fastTables } from '../support/tables'
 import { amount, userId } from '../support/values'
 import { storeContract } from './contract'
+import { feedContract } from './feed-contract'
 
 storeContract('memory (given tables)', (options) => Promise.resolve({ store: fastMemoryStore(undefined, options), dispose: () => Promise.resolve() }))
+feedContract('memory (given tables)', () => Promise.resolve({ store: fastMemoryStore(), dispose: () => Promise.resolve() }))
 
 describe('memory store receipts', function () {
   it('keeps at most maxReceipts idempotency receipts, forgetting the oldest first', async function () {

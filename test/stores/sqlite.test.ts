@@ -10,11 +10,13 @@ import { duplicateKeys } from '../../src/stores/sqlite/sql/duplicate-keys'
 import { sqliteFixture, tempDir, type TempDir } from '../support/sqlite'
 import { amount, userId } from '../support/values'
 import { storeContract } from './contract'
+import { feedContract } from './feed-contract'
 import { groupCommitSuite } from './group-commit'
 import { pruningSuite } from './pruning'
 
 storeContract('sqlite (group commit)', (options) => sqliteFixture(options))
 storeContract('sqlite (one commit per append)', (options) => sqliteFixture({ ...options, groupCommit: false }))
+feedContract('sqlite', () => sqliteFixture())
 groupCommitSuite('sqlite', (options) => sqliteFixture(options))
 pruningSuite('sqlite', (options) => sqliteFixture(options))
 

@@ -19,6 +19,7 @@ export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   publicUrl: undefined,
   idempotencyRetentionMs: 86_400_000,
   holdSweepIntervalMs: 1_000,
+  feed: { pollMs: 100, heartbeatMs: 15_000, streamBufferBytes: 1_048_576 },
   ...overrides,
 })
 

@@ -1,9 +1,11 @@
 import * as E from 'fp-ts/Either'
 import * as TE from 'fp-ts/TaskEither'
 import { pipe } from 'fp-ts/function'
+import * as t from 'io-ts'
 import type { Pool } from 'pg'
 import type { PointState, References } from '../../events/decider'
-import type { IdempotencyKey, StoredEvent, UserId, UserPoint } from '../../events/model'
+import type { FeedEntry, FeedQuery } from '../../events/feed'
+import { StoredEvent, type IdempotencyKey, type UserId, type UserPoint } from '../../events/model'
 import {
   attempt,
   storeUnavailable,
@@ -18,7 +20,7 @@ import {
 } from '../../events/store'
 import type { LogEntry, ProjectionRow } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
-import { storeFault, type AppendJob, type Appended, type Commit } from '../sql/rows'
+import { decodeRow, keyOf, storeFault, toStoredEvent, type AppendJob, type Appended, type Commit } from '../sql/rows'
 import { defaultReceiptRetentionMillis, type PrunesReceipts } from '../receipt-retention'
 import { TurnBatch } from '../turn-batch'
 import { WriteHealth } from '../write-health'
@@ -31,6 +33,7 @@ import { pruneReceipts } from './sql/prune-receipts'
 import { readBalance } from './sql/read-balance'
 import { readBalanceAt } from './sql/read-balance-at'
 import { readExpiredHolds } from './sql/read-expired-holds'
+import { readFeed } from './sql/read-feed'
 import { readHistory } from './sql/read-history'
 import { readHolds } from './sql/read-holds'
 import { readReferences } from './sql/read-references'
@@ -156,6 +159,10 @@ export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
     return this.read((db) => readHistory(db, userId, query))
   }
 
+  feed({ after, limit }: FeedQuery): TE.TaskEither<StoreFault, FeedEntry[]> {
+    return this.read(async (db) => (await readFeed(db, after, limit)).map(feedEntry))
+  }
+
   scanEvents(userId?: UserId): AsyncIterable<LogEntry[]> {
     return this.audit.scanEvents(userId)
   }
@@ -192,3 +199,16 @@ export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
     return this.pool.ended ? E.left(storeUnavailable(new Error('the store is closed'))) : this.ready()
   }
 }
+
+const TxText = t.refinement(t.string, (s) => /^[0-9]{1,16}$/.test(s) && Number.isSafeInteger(Number(s)), 'TxText')
+
+/** A feed row: the event as history reads it, and its transaction, which must fit a safe integer. */
+const feedEntry = (row: unknown): FeedEntry => {
+  const where = { table: 'events', key: keyOf(row, 'id') }
+  const { tx } = decodeRow(t.type({ tx: TxText }), row, where)
+  // The codec keeps keys it does not know: the event is decoded without `tx`, as history reads it.
+  const columns = Object.fromEntries(Object.entries(row as Record<string, unknown>).filter(([column]) => column !== 'tx'))
+  const event = toStoredEvent(columns)
+  return { position: { commit: Number(tx), event: event.id }, event }
+}
+

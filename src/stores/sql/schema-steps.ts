@@ -210,4 +210,18 @@ export const schemaSteps: ReadonlyArray<{ readonly version: number; readonly nam
         FOR EACH ROW WHEN (NEW.type IN ('HOLD', 'CAPTURE', 'RELEASE', 'EXPIRE')) EXECUTE FUNCTION keep_holds();
     `,
   },
+  {
+    version: 6,
+    name: 'change feed: the writing transaction of each event',
+    // SQLite commits one writer at a time, taking ids under its write lock: the id is already a feed position.
+    sqlite: `
+      -- Nothing to add.
+    `,
+    // Ids are taken before commit, so they are not in commit order; the writing transaction's id orders the feed
+    // (see read-feed.ts). Rows from before this step all get this step's transaction, behind every later write.
+    postgres: `
+      ALTER TABLE events ADD COLUMN tx xid8 NOT NULL DEFAULT pg_current_xact_id();
+      CREATE INDEX events_by_feed ON events (tx, id);
+    `,
+  },
 ]

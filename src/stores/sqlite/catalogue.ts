@@ -8,6 +8,7 @@ import { pruneReceipts } from './sql/prune-receipts'
 import { readBalance } from './sql/read-balance'
 import { readBalanceAt } from './sql/read-balance-at'
 import { readExpiredHolds } from './sql/read-expired-holds'
+import { readFeed } from './sql/read-feed'
 import { readHistory } from './sql/read-history'
 import { readHolds } from './sql/read-holds'
 import { readReceipts } from './sql/read-receipts'
@@ -24,6 +25,7 @@ export const prepareCatalogue = (db: Database) => ({
   readBalance: readBalance(db),
   readBalanceAt: readBalanceAt(db),
   readHistory: readHistory(db),
+  readFeed: readFeed(db),
   readReceipts: readReceipts(db),
   insertEvents: insertEvents(db),
   upsertBalance: upsertBalance(db),

@@ -3,7 +3,8 @@ import * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
 import { initialState, type PointState } from '../../events/decider'
 import type { References } from '../../events/decider'
-import type { IdempotencyKey, StoredEvent, UserId, UserPoint } from '../../events/model'
+import type { FeedEntry, FeedQuery } from '../../events/feed'
+import { StoredEvent, type IdempotencyKey, type UserId, type UserPoint } from '../../events/model'
 import { storeUnavailable, type HistoryQuery, type Named, type Plan, type PointStore, type Receipt, type StoredHold, type StoreFault } from '../../events/store'
 import type { LogEntry, ProjectionRow } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
@@ -135,6 +136,16 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
   history(userId: UserId, query: HistoryQuery = {}): TE.TaskEither<StoreFault, StoredEvent[]> {
     const { after = 0, until = Number.MAX_SAFE_INTEGER, limit = -1 } = query
     return this.read(() => this.sql.readHistory({ userId, after, until, limit }).map(toStoredEvent))
+  }
+
+  /** Positions here are ids (commit part 0); one with a commit part, from another store, sorts after them all. */
+  feed({ after, limit }: FeedQuery): TE.TaskEither<StoreFault, FeedEntry[]> {
+    return this.read(() =>
+      this.sql.readFeed({ after: after.commit > 0 ? Number.MAX_SAFE_INTEGER : after.event, limit }).map((row) => {
+        const event = toStoredEvent(row)
+        return { position: { commit: 0, event: event.id }, event }
+      }),
+    )
   }
 
   /** Not ready while the file at the path is not the one open, or after a failed commit until a write probe succeeds. */

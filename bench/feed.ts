@@ -1,0 +1,302 @@
+import autocannon, { type Result } from 'autocannon'
+import Sqlite from 'better-sqlite3'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import pg from 'pg'
+import { feedStart, type FeedPosition } from '../src/events/feed'
+import type { PointStore } from '../src/events/store'
+import { openPostgresStore } from '../src/stores/postgres'
+import { openSqliteStore } from '../src/stores/sqlite'
+import { freePort } from '../tools/embedded-postgres'
+import { benchServer, scratchDatabase } from './postgres-server'
+import { formatTable } from './table'
+
+/**
+ * `npm run bench:feed`: the change feed's costs, each row against its own baseline measured in the same run.
+ * - pages: reading a 1,000,000-event log through the feed, 1,000 events a page, from the store and over HTTP;
+ * - lag: from an event's decision stamp (just before its commit) to its arrival on an SSE stream, while writers
+ *   load the service: one instance, and two on one PostgreSQL (events written through the stream's instance and
+ *   through the other, which reach it by the poll);
+ * - consumers: charges per second with 10 live SSE streams attached against none, rounds alternating;
+ * - cost: charges per second on PostgreSQL with the feed's column and index (migration step 6) against a database
+ *   where they were dropped, rounds alternating.
+ * Options: --sections pages,lag,consumers,cost  --events N  --duration s  --rounds n  --connections n
+ */
+const { values } = parseArgs({
+  options: {
+    sections: { type: 'string', default: 'pages,lag,consumers,cost' },
+    events: { type: 'string', default: '1000000' },
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '32' },
+  },
+})
+const sections = new Set(values.sections.split(','))
+const eventCount = Number(values.events)
+const duration = Number(values.duration)
+const rounds = Number(values.rounds)
+const connections = Number(values.connections)
+const root = resolve(__dirname, '..')
+const users = 10_000
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
+const percentile = (xs: readonly number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))] ?? NaN
+const rows: string[][] = []
+const row = (...cells: Array<string | number>) => {
+  rows.push(cells.map(String))
+  console.log(cells.join(' | '))
+}
+
+interface Instance {
+  readonly url: string
+  readonly child: ChildProcess
+}
+
+async function startInstance(env: Record<string, string>): Promise<Instance> {
+  const port = await freePort()
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    // eslint-disable-next-line no-restricted-properties
+    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  const url = `http://127.0.0.1:${port}`
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`a service instance exited with ${child.exitCode}`)
+    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return { url, child }
+    await sleep(100)
+  }
+}
+
+const stop = (instances: readonly Instance[]) =>
+  Promise.all(instances.map(({ child }) => new Promise((gone) => (child.exitCode === null ? child.once('exit', gone).kill() : gone(null)))))
+
+/** Charges spread over many users, `connections` at once, for `seconds`. */
+function charges(url: string, seconds: number, user: () => number = () => 1 + Math.floor(Math.random() * users)): Promise<Result> {
+  return new Promise((done, fail) => {
+    autocannon(
+      {
+        url,
+        connections,
+        duration: seconds,
+        requests: [{ method: 'PATCH', setupRequest: (req) => ({ ...req, path: `/point/${user()}/charge`, body: '{"amount":1}', headers: { 'content-type': 'application/json' } }) }],
+      },
+      (error, result) => (error ? fail(error as Error) : done(result)),
+    )
+  })
+}
+
+/** An SSE consumer that counts what it gets and hands each event's data to `onEvent`. */
+async function consume(url: string, onEvent: (data: string) => void = () => undefined): Promise<() => Promise<void>> {
+  const abort = new AbortController()
+  const response = await fetch(`${url}/events/stream`, { signal: abort.signal })
+  const reading = (async () => {
+    const decoder = new TextDecoder()
+    let buffered = ''
+    try {
+      for await (const chunk of response.body ?? []) {
+        buffered += decoder.decode(chunk as Uint8Array, { stream: true })
+        let end: number
+        while ((end = buffered.indexOf('\n\n')) >= 0) {
+          const message = buffered.slice(0, end)
+          buffered = buffered.slice(end + 2)
+          const data = message.split('\n').find((line) => line.startsWith('data: '))
+          if (data !== undefined) onEvent(data.slice(6))
+        }
+      }
+    } catch {
+      // Aborted.
+    }
+  })()
+  return async () => {
+    abort.abort()
+    await reading
+  }
+}
+
+async function walk(store: PointStore): Promise<{ pages: number; events: number; seconds: number }> {
+  let after: FeedPosition = feedStart
+  let pages = 0
+  let events = 0
+  const started = performance.now()
+  for (;;) {
+    const page = await store.feed!({ after, limit: 1_000 })()
+    if (page._tag === 'Left') throw new Error('the feed failed')
+    pages += 1
+    events += page.right.length
+    if (page.right.length < 1_000) break
+    after = page.right.at(-1)!.position
+  }
+  return { pages, events, seconds: (performance.now() - started) / 1000 }
+}
+
+async function walkHttp(url: string): Promise<{ pages: number; events: number; seconds: number }> {
+  let after = '0'
+  let pages = 0
+  let events = 0
+  const started = performance.now()
+  for (;;) {
+    const page = (await (await fetch(`${url}/events?after=${after}&limit=1000`)).json()) as { events: unknown[]; next: string }
+    pages += 1
+    events += page.events.length
+    if (page.events.length < 1_000) break
+    after = page.next
+  }
+  return { pages, events, seconds: (performance.now() - started) / 1000 }
+}
+
+const pagesRow = (what: string, { pages, events, seconds }: { pages: number; events: number; seconds: number }) =>
+  row('pages', what, `${Math.round(pages / seconds)} pages/s`, `${Math.round(events / seconds)} events/s`, `${pages} pages, ${events} events, ${seconds.toFixed(1)} s`)
+
+async function pagesSection(databaseUrl: () => Promise<string>, dir: string): Promise<void> {
+  // SQLite: the log written in one statement, then read back page by page.
+  const path = join(dir, 'feed-pages.db')
+  openSqliteStore(path).close().catch(() => undefined)
+  const db = new Sqlite(path)
+  db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${eventCount})
+    INSERT INTO events (id, user_id, version, type, amount, time_millis, balance_after)
+    SELECT i, (i % ${users}) + 1, (i / ${users}) + 1, 'CHARGE', 1, i, (i / ${users}) + 1 FROM n`)
+  db.close()
+  const sqlite = openSqliteStore(path)
+  pagesRow(`SQLite store.feed over ${eventCount} events`, await walk(sqlite))
+  await sqlite.close()
+  const sqliteService = await startInstance({ POINT_STORE: 'sqlite', SQLITE_PATH: path })
+  pagesRow(`SQLite GET /events over ${eventCount} events`, await walkHttp(sqliteService.url))
+  await stop([sqliteService])
+
+  // PostgreSQL: the same log, written by 100 transactions, so pages cross transactions as they would.
+  const url = await databaseUrl()
+  const postgres = await openPostgresStore(url)
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  const per = Math.ceil(eventCount / 100)
+  for (let from = 0; from < eventCount; from += per) {
+    await client.query(`INSERT INTO events (user_id, version, type, amount, time_millis, balance_after)
+      SELECT (i % ${users}) + 1, (i / ${users}) + 1, 'CHARGE', 1, i, (i / ${users}) + 1 FROM generate_series(${from + 1}, ${Math.min(eventCount, from + per)}) AS i`)
+  }
+  await client.query('VACUUM ANALYZE events')
+  const sizes = await client.query<{ index: string; table: string }>(`SELECT pg_size_pretty(pg_relation_size('events_by_feed')) AS index, pg_size_pretty(pg_relation_size('events')) AS table`)
+  await client.end()
+  pagesRow(`PostgreSQL store.feed over ${eventCount} events`, await walk(postgres))
+  await postgres.close()
+  const pgService = await startInstance({ POINT_STORE: 'postgres', DATABASE_URL: url })
+  pagesRow(`PostgreSQL GET /events over ${eventCount} events`, await walkHttp(pgService.url))
+  await stop([pgService])
+  row('pages', `PostgreSQL feed index (tx, id) on ${eventCount} events`, sizes.rows[0]!.index, `table ${sizes.rows[0]!.table}`, 'pg_relation_size')
+}
+
+/** Lags of the events a stream on `instances[0]` gets while writers load every instance, by the instance written through. */
+async function lags(instances: readonly Instance[]): Promise<number[][]> {
+  const byInstance: number[][] = instances.map(() => [])
+  const stopConsumer = await consume(instances[0]!.url, (data) => {
+    const { event } = JSON.parse(data) as { event: { userId: number; timeMillis: number } }
+    byInstance[event.userId % instances.length]!.push(Date.now() - event.timeMillis)
+  })
+  // Each user is written through one instance only, so its events say which.
+  await Promise.all(
+    instances.map((instance, i) =>
+      charges(instance.url, duration, () => {
+        const n = Math.floor(Math.random() * (users / instances.length))
+        return n * instances.length + i || instances.length
+      }),
+    ),
+  )
+  await sleep(1_000)
+  await stopConsumer()
+  return byInstance
+}
+
+const lagRow = (what: string, xs: readonly number[]) => row('lag', what, `p50 ${percentile(xs, 50)} ms`, `p99 ${percentile(xs, 99)} ms`, `${xs.length} events`)
+
+async function lagSection(databaseUrl: () => Promise<string>, dir: string): Promise<void> {
+  const sqlite = await startInstance({ POINT_STORE: 'sqlite', SQLITE_PATH: join(dir, 'feed-lag.db') })
+  lagRow('SQLite, 1 instance', (await lags([sqlite]))[0]!)
+  await stop([sqlite])
+
+  const one = await startInstance({ POINT_STORE: 'postgres', DATABASE_URL: await databaseUrl() })
+  lagRow('PostgreSQL, 1 instance', (await lags([one]))[0]!)
+  await stop([one])
+
+  const url = await databaseUrl()
+  const two = [await startInstance({ POINT_STORE: 'postgres', DATABASE_URL: url }), await startInstance({ POINT_STORE: 'postgres', DATABASE_URL: url })]
+  const [own, other] = await lags(two)
+  lagRow('PostgreSQL, 2 instances: written through the stream\'s instance', own!)
+  lagRow('PostgreSQL, 2 instances: written through the other (FEED_POLL_MS 100)', other!)
+  await stop(two)
+}
+
+/** Alternating rounds of `a` and `b`; the median of each, and b against a. */
+async function alternate(a: () => Promise<number>, b: () => Promise<number>): Promise<{ a: number; b: number }> {
+  const as: number[] = []
+  const bs: number[] = []
+  for (let round = 0; round < rounds; round++) {
+    as.push(await a())
+    bs.push(await b())
+  }
+  return { a: median(as), b: median(bs) }
+}
+
+const ratio = (b: number, a: number) => `${((b / a - 1) * 100).toFixed(1)}%`
+
+async function consumersSection(databaseUrl: () => Promise<string>, dir: string): Promise<void> {
+  for (const [name, env] of [
+    ['SQLite', { POINT_STORE: 'sqlite', SQLITE_PATH: join(dir, 'feed-consumers.db') }],
+    ['PostgreSQL', { POINT_STORE: 'postgres', DATABASE_URL: await databaseUrl() }],
+  ] as const) {
+    const instance = await startInstance(env)
+    await charges(instance.url, 2)
+    let delivered = 0
+    const none = async () => (await charges(instance.url, duration)).requests.average
+    const ten = async () => {
+      const stops = await Promise.all(Array.from({ length: 10 }, () => consume(instance.url, () => (delivered += 1))))
+      const rps = (await charges(instance.url, duration)).requests.average
+      await Promise.all(stops.map((s) => s()))
+      return rps
+    }
+    const { a, b } = await alternate(none, ten)
+    row('consumers', `${name}: charges/s, 10 SSE streams vs none`, `${Math.round(b)} vs ${Math.round(a)}`, ratio(b, a), `${delivered} deliveries; ${connections} conn`)
+    await stop([instance])
+  }
+}
+
+async function costSection(databaseUrl: () => Promise<string>): Promise<void> {
+  const withFeed = await databaseUrl()
+  const without = await databaseUrl()
+  // Migrated in full, then the feed's column and index dropped: the schema as it was before step 6.
+  const bare = await openPostgresStore(without)
+  await bare.close()
+  const client = new pg.Client({ connectionString: without })
+  await client.connect()
+  await client.query('DROP INDEX events_by_feed; ALTER TABLE events DROP COLUMN tx')
+  await client.end()
+  const a = await startInstance({ POINT_STORE: 'postgres', DATABASE_URL: without })
+  const b = await startInstance({ POINT_STORE: 'postgres', DATABASE_URL: withFeed })
+  await charges(a.url, 2)
+  await charges(b.url, 2)
+  const result = await alternate(async () => (await charges(a.url, duration)).requests.average, async () => (await charges(b.url, duration)).requests.average)
+  row('cost', 'PostgreSQL charges/s with the feed column + index vs without', `${Math.round(result.b)} vs ${Math.round(result.a)}`, ratio(result.b, result.a), `${connections} conn, 10k users`)
+  await stop([a, b])
+}
+
+async function main(): Promise<void> {
+  const server = await benchServer()
+  const dir = mkdtempSync(join(tmpdir(), 'bench-feed-'))
+  const databaseUrl = () => scratchDatabase(server)
+  try {
+    console.log(`sections ${[...sections].join(', ')}; ${duration} s runs, ${rounds} rounds, ${connections} connections`)
+    if (sections.has('pages')) await pagesSection(databaseUrl, dir)
+    if (sections.has('lag')) await lagSection(databaseUrl, dir)
+    if (sections.has('consumers')) await consumersSection(databaseUrl, dir)
+    if (sections.has('cost')) await costSection(databaseUrl)
+    console.log(`\n${formatTable(['section', 'row', 'figure', 'against', 'notes'], rows)}`)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    await server.stop()
+  }
+}
+
+void main()

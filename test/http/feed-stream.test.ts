@@ -1,0 +1,184 @@
+import { expect } from 'chai'
+import { createParser, type EventSourceMessage } from 'eventsource-parser'
+import * as E from 'fp-ts/Either'
+import type { Context } from 'koa'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { feedStart } from '../../src/events/feed'
+import { defaultStreamSettings } from '../../src/http/app'
+import { streamFeed } from '../../src/http/feed-stream'
+import { FeedTail } from '../../src/projections/feed-tail'
+import { createLedger } from '../../src/projections/ledger'
+import { okJson } from '../support/http'
+import { startServiceProcess } from '../support/process'
+import { patchJson, startTestServer, type TestServer } from '../support/server'
+import { messages, openSse, type SseItem } from '../support/sse'
+import { sqliteFixture, tempDir } from '../support/sqlite'
+import { fastMemoryStore } from '../support/tables'
+import { amount, userId } from '../support/values'
+import type { StoreFixture } from '../stores/contract'
+
+interface FeedPage {
+  readonly events: Array<{ readonly position: string; readonly event: unknown }>
+}
+
+const isMessage = (item: SseItem): boolean => item.kind === 'message'
+const upTo = (count: number) => {
+  let seen = 0
+  return (item: SseItem) => isMessage(item) && ++seen === count
+}
+
+/** Waits until `ready` holds, checking after each turn of the event loop: a condition, not a guess at a time. */
+const until = async (ready: () => boolean): Promise<void> => {
+  while (!ready()) await new Promise<void>((resolve) => setImmediate(resolve))
+}
+
+describe('GET /events/stream', function () {
+  let fixture: StoreFixture
+  let server: TestServer
+
+  const charge = async (user: number, n: number) => okJson(await patchJson(`${server.url}/point/${user}/charge`, { amount: n }))
+  const feed = async (): Promise<FeedPage['events']> => ((await okJson(await fetch(`${server.url}/events`))) as FeedPage).events
+
+  beforeEach(async function () {
+    fixture = await sqliteFixture()
+    server = await startTestServer({ store: fixture.store, config: { feed: { pollMs: 50, heartbeatMs: 200, streamBufferBytes: 1_048_576 } } })
+  })
+  afterEach(async function () {
+    await server.close()
+    await fixture.dispose()
+  })
+
+  it('sends the backlog, then each new event as it commits, each as GET /events shows it', async function () {
+    await charge(1, 10)
+    await charge(2, 20)
+    const stream = await openSse(`${server.url}/events/stream`)
+    try {
+      expect(stream.status).to.equal(200)
+      expect(stream.contentType).to.match(/^text\/event-stream/)
+      const backlog = messages(await stream.collect(upTo(2)))
+      await charge(3, 30)
+      const live = messages(await stream.collect(upTo(1)))
+      const all = [...backlog, ...live]
+      const events = await feed()
+      expect(all.map((m) => m.id)).to.deep.equal(events.map((e) => e.position))
+      expect(all.map((m) => JSON.parse(m.data) as unknown)).to.deep.equal(events)
+      expect(all.every((m) => m.event === undefined)).to.equal(true)
+    } finally {
+      await stream.close()
+    }
+  })
+
+  it('resumes after Last-Event-ID, or after ?after=, and prefers Last-Event-ID when both are sent', async function () {
+    for (const n of [1, 2, 3]) await charge(n, n)
+    const [first, second, third] = (await feed()).map((e) => e.position)
+    const resumed = async (path: string, headers: Record<string, string> = {}, count = 1) => {
+      const stream = await openSse(`${server.url}${path}`, headers)
+      try {
+        return messages(await stream.collect(upTo(count))).map((m) => m.id)
+      } finally {
+        await stream.close()
+      }
+    }
+    expect(await resumed('/events/stream', { 'last-event-id': first! }, 2)).to.deep.equal([second, third])
+    expect(await resumed(`/events/stream?after=${second!}`)).to.deep.equal([third])
+    expect(await resumed(`/events/stream?after=0`, { 'last-event-id': second! })).to.deep.equal([third])
+  })
+
+  it('sends a heartbeat comment while nothing happens', async function () {
+    const stream = await openSse(`${server.url}/events/stream`)
+    try {
+      const items = await stream.collect((item) => item.kind === 'comment')
+      expect(items).to.deep.equal([{ kind: 'comment', text: 'heartbeat' }])
+    } finally {
+      await stream.close()
+    }
+  })
+
+  it('ends every stream with a SHUTTING_DOWN disconnect when the service drains, and the drain waits for none', async function () {
+    await charge(1, 5)
+    const streams = await Promise.all([openSse(`${server.url}/events/stream`), openSse(`${server.url}/events/stream?after=0`)])
+    const positions = []
+    for (const stream of streams) positions.push(messages(await stream.collect(upTo(1)))[0]?.id)
+    // Rejects if a request outlives the drain timeout.
+    const stopped = server.close()
+    for (const [i, stream] of streams.entries()) {
+      const rest = await stream.collect(() => false)
+      const last = messages(rest).at(-1)
+      expect(last?.event).to.equal('disconnect')
+      expect(JSON.parse(last?.data ?? '{}')).to.deep.include({ code: 'SHUTTING_DOWN', after: positions[i] })
+      expect(rest.at(-1)).to.deep.equal({ kind: 'end' })
+    }
+    await stopped
+    // Stopped already; afterEach closes it again harmlessly.
+    server = { ...server, close: () => Promise.resolve() }
+  })
+})
+
+describe('a stream whose client reads nothing', function () {
+  it('is disconnected with SLOW_CONSUMER once its unsent bytes pass the bound, and holds no more after', async function () {
+    const store = fastMemoryStore()
+    const ledger = createLedger({ store, limits: { maxAmount: 1_000, maxBalance: 1_000_000 } })
+    const tail = new FeedTail(ledger.feedPage, { pollMillis: 1_000, pageLimit: 100 })
+    const bufferBytes = 2_048
+    // A response whose reader never reads: what is written stays in its buffer.
+    const res = Object.assign(new PassThrough({ highWaterMark: 16 }), { flushHeaders: () => undefined })
+    const ctx = { res, status: 0, respond: true, set: () => undefined } as unknown as Context
+    const streaming = streamFeed(ctx, { read: ledger.feedPage, tail, settings: { ...defaultStreamSettings, bufferBytes, closeGraceMillis: 60_000 }, onDrain: () => () => undefined }, feedStart)
+    let ended = false
+    void streaming.then(() => (ended = true))
+    await until(() => tail.size === 1)
+
+    let charges = 0
+    while (!ended) {
+      expect(E.isRight(await ledger.charge(userId(1), amount(1))())).to.equal(true)
+      charges += 1
+      tail.wake()
+      await until(() => ended || res.writableLength > 0)
+      if (charges > 500) throw new Error('never disconnected')
+    }
+    const held = res.writableLength
+    // The bound, one event's frame past it, and the reason.
+    expect(held).to.be.below(bufferBytes + 1_024)
+    expect(tail.size).to.equal(0)
+    for (let i = 0; i < 5; i++) expect(E.isRight(await ledger.charge(userId(1), amount(1))())).to.equal(true)
+    tail.wake()
+    expect(res.writableLength).to.equal(held)
+
+    const received: EventSourceMessage[] = []
+    const parser = createParser({ onEvent: (message) => received.push(message) })
+    res.setEncoding('utf8')
+    res.on('data', (chunk: string) => parser.feed(chunk))
+    await once(res, 'end')
+    const events = received.filter((m) => m.event === undefined)
+    const last = received.at(-1)!
+    expect(events.map((m) => Number(m.id))).to.deep.equal(events.map((_, i) => i + 1))
+    expect(last.event).to.equal('disconnect')
+    expect(JSON.parse(last.data)).to.deep.include({ code: 'SLOW_CONSUMER', after: events.at(-1)!.id })
+  })
+})
+
+describe('SIGTERM with a stream open', function () {
+  this.timeout(60_000)
+
+  it('ends the stream with SHUTTING_DOWN and the process exits 0', async function () {
+    const dir = await tempDir()
+    const service = await startServiceProcess({ POINT_STORE: 'sqlite', SQLITE_PATH: join(dir.path, 'points.db') })
+    try {
+      await okJson(await patchJson(`${service.url}/point/1/charge`, { amount: 3 }))
+      const stream = await openSse(`${service.url}/events/stream`)
+      expect(messages(await stream.collect(upTo(1)))).to.have.length(1)
+      const exited = once(service.child, 'exit')
+      service.child.kill('SIGTERM')
+      const rest = await stream.collect(() => false)
+      expect(messages(rest).at(-1)?.event).to.equal('disconnect')
+      expect(JSON.parse(messages(rest).at(-1)?.data ?? '{}')).to.include({ code: 'SHUTTING_DOWN' })
+      expect(rest.at(-1)).to.deep.equal({ kind: 'end' })
+      expect((await exited)[0]).to.equal(0)
+    } finally {
+      await service.kill()
+      await dir.remove()
+    }
+  })
+})

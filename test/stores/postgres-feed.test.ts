@@ -1,0 +1,118 @@
+import { expect } from 'chai'
+import * as E from 'fp-ts/Either'
+import pg from 'pg'
+import { feedStart, type FeedPosition } from '../../src/events/feed'
+import { createLedger } from '../../src/projections/ledger'
+import type { PostgresStore } from '../../src/stores/postgres'
+import { postgresFixture } from '../support/postgres'
+import { amount, userId } from '../support/values'
+import type { StoreFixture } from './contract'
+
+/** A reader of the feed that keeps its checkpoint: `read` answers the ids after it and moves it on. */
+interface Follower {
+  readonly read: () => Promise<number[]>
+}
+
+/** The service's feed, followed the way a consumer does. */
+const feedFollower = (store: PostgresStore): Follower => {
+  let after: FeedPosition = feedStart
+  return {
+    read: async () => {
+      const page = await store.feed({ after, limit: 100 })()
+      if (E.isLeft(page)) throw new Error('the feed failed')
+      after = page.right.at(-1)?.position ?? after
+      return page.right.map(({ event }) => event.id ?? 0)
+    },
+  }
+}
+
+/** The naive reader the issue warns of: ids are its positions. */
+const naiveFollower = (url: string): Follower & { close: () => Promise<void> } => {
+  const client = new pg.Client({ connectionString: url })
+  const connected = client.connect()
+  let after = 0
+  return {
+    read: async () => {
+      await connected
+      const { rows } = await client.query<{ id: string }>('SELECT id FROM events WHERE id > $1 ORDER BY id LIMIT 100', [after])
+      const ids = rows.map((row) => Number(row.id))
+      after = ids.at(-1) ?? after
+      return ids
+    },
+    close: () => client.end(),
+  }
+}
+
+describe('postgres feed: a slow transaction holding a lower id', function () {
+  let fixture: StoreFixture & { store: PostgresStore; url: string }
+  let slow: pg.Client
+
+  beforeEach(async function () {
+    fixture = await postgresFixture()
+    slow = new pg.Client({ connectionString: fixture.url })
+    await slow.connect()
+  })
+  afterEach(async function () {
+    await slow.end()
+    await fixture.dispose()
+  })
+
+  /**
+   * An injected transaction takes an event id, then the service commits a higher one, then the injected one
+   * commits. The follower reads in between and after; answers every id it was shown, in order.
+   */
+  async function throughSlowTransaction(follower: Follower): Promise<{ seen: number[]; low: number; high: number }> {
+    const ledger = createLedger({ store: fixture.store, limits: { maxAmount: 1_000, maxBalance: 100_000 } })
+    await slow.query('BEGIN')
+    const inserted = await slow.query<{ id: string }>(
+      `INSERT INTO events (user_id, version, type, amount, time_millis, balance_after) VALUES (99, 1, 'CHARGE', 5, 1, 5) RETURNING id`,
+    )
+    await slow.query('INSERT INTO balances (user_id, point, version, update_millis) VALUES (99, 5, 1, 1)')
+    const low = Number(inserted.rows[0]!.id)
+    const charged = await ledger.charge(userId(1), amount(10))()
+    expect(E.isRight(charged)).to.equal(true)
+    const history = await fixture.store.history(userId(1))()
+    const high = E.isRight(history) ? history.right[0]!.id : 0
+    expect(high).to.be.greaterThan(low)
+
+    const seen = await follower.read()
+    await slow.query('COMMIT')
+    seen.push(...(await follower.read()))
+    return { seen, low, high }
+  }
+
+  it('the feed waits for it and then shows both, the lower id first', async function () {
+    const { seen, low, high } = await throughSlowTransaction(feedFollower(fixture.store))
+    expect(seen).to.deep.equal([low, high])
+  })
+
+  it('(the same run on a naive ORDER BY id reader skips the lower id for good, which is what the test above guards)', async function () {
+    const naive = naiveFollower(fixture.url)
+    try {
+      const { seen, high } = await throughSlowTransaction(naive)
+      expect(seen).to.deep.equal([high])
+    } finally {
+      await naive.close()
+    }
+  })
+
+  it('a transaction that began first but took its id after a committed one is shown too', async function () {
+    const ledger = createLedger({ store: fixture.store, limits: { maxAmount: 1_000, maxBalance: 100_000 } })
+    const follower = feedFollower(fixture.store)
+    await slow.query('BEGIN')
+    // The transaction id is taken now, the event id only later.
+    await slow.query('SELECT pg_current_xact_id()')
+    expect(E.isRight(await ledger.charge(userId(1), amount(10))())).to.equal(true)
+    const seenEarly = await follower.read()
+    const inserted = await slow.query<{ id: string }>(
+      `INSERT INTO events (user_id, version, type, amount, time_millis, balance_after) VALUES (99, 1, 'CHARGE', 5, 1, 5) RETURNING id`,
+    )
+    await slow.query('INSERT INTO balances (user_id, point, version, update_millis) VALUES (99, 5, 1, 1)')
+    await slow.query('COMMIT')
+    const seen = [...seenEarly, ...(await follower.read())]
+    const history = await fixture.store.history(userId(1))()
+    const charged = E.isRight(history) ? history.right[0]!.id : 0
+    expect(seenEarly).to.deep.equal([])
+    expect([...seen].sort((a, b) => a - b)).to.deep.equal([charged, Number(inserted.rows[0]!.id)])
+  })
+})
