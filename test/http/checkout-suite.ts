@@ -162,6 +162,25 @@ export function checkoutSuite(name: string, fixture: () => Promise<StoreFixture 
       })
     })
 
+    it('pages a history of refunds and captures like any other, each row with its link', async function () {
+      const user = freshUser()
+      await charge(user, 1_000)
+      const useId = await use(user, 100)
+      await ok<Balance>(refund(user, useId, 10))
+      const holdId = (await ok<Placed>(hold(user, 50, 60))).hold.holdId
+      await ok<Balance>(capture(user, holdId))
+      const first = await send(url(`/point/${user}/histories?limit=2`), 'GET')
+      const link = first.headers.get('link')
+      expect((await okJson(first))).to.have.length(2)
+      const next = /<([^>]+)>; rel="next"/.exec(link ?? '')?.[1]
+      expect(next, 'a Link to the next page').to.be.a('string')
+      const rest = (await okJson(await send(url(next!), 'GET'))) as HistoryRow[]
+      expect(rest.map(({ type, useId: u, holdId: h }) => ({ type, ...(u === undefined ? {} : { useId: u }), ...(h === undefined ? {} : { holdId: h }) }))).to.deep.equal([
+        { type: 'REFUND', useId },
+        { type: 'CAPTURE', holdId },
+      ])
+    })
+
     describe('hold', function () {
       it('answers the hold placed, its id, amount and expiry, and the balance with it held', async function () {
         const user = freshUser()
@@ -244,13 +263,13 @@ export function checkoutSuite(name: string, fixture: () => Promise<StoreFixture 
         expect(await holds(user)).to.deep.equal([])
         await expectProblem(await capture(user, holdId), { status: 409, code: 'HOLD_ALREADY_RESOLVED', detail: /expired/ })
         await expectProblem(await release(user, holdId), { status: 409, code: 'HOLD_ALREADY_RESOLVED', detail: /expired/ })
-        const second = await ok<Placed>(hold(user, 1_000, 30))
-        expect(second).to.include({ held: 1_000, available: 0 })
+        const again = await ok<Placed>(hold(user, 1_000, 30))
+        expect(again).to.include({ held: 1_000, available: 0 })
         // The sweeper records the expiry; once written, the hold has ended by it.
         // The service's own sweeper may get there first; either way, after a pass the log has no unresolved due hold.
         await new HoldSweeper(served.store, served.server.service.ledger.expire, { clock: () => now }).pass()
         const unresolved = await served.store.holds(userId(user))()
-        expect(E.isRight(unresolved) && unresolved.right.map((h) => h.holdId)).to.deep.equal([second.hold.holdId])
+        expect(E.isRight(unresolved) && unresolved.right.map((h) => h.holdId)).to.deep.equal([again.hold.holdId])
         await expectProblem(await capture(user, holdId), { status: 409, code: 'HOLD_ALREADY_RESOLVED', detail: /expired/ })
         expect(await balance(user)).to.include({ point: 1_000, held: 1_000 })
         await audit()

@@ -68,6 +68,26 @@ describe('metrics', function () {
     expect(sample(text, 'point_commands_rejected_total', { command: 'charge', code: 'AMOUNT_LIMIT_EXCEEDED' })).to.equal(1)
   })
 
+  it('counts refunds, holds, captures and releases by command, and their rejections by code', async function () {
+    const url = await serve()
+    await patchJson(`${url}/point/2/charge`, { amount: 100 })
+    await patchJson(`${url}/point/2/use`, { amount: 40 })
+    const useId = ((await (await fetch(`${url}/point/2/histories`)).json()) as Array<{ id: number }>)[1]!.id
+    await patchJson(`${url}/point/2/refund`, { useId, amount: 30 })
+    await patchJson(`${url}/point/2/refund`, { useId, amount: 11 })
+    const placed = (await (await patchJson(`${url}/point/2/hold`, { amount: 10 })).json()) as { hold: { holdId: number } }
+    await patchJson(`${url}/point/2/hold`, { amount: 1_000 })
+    await patchJson(`${url}/point/2/holds/${placed.hold.holdId}/capture`, { amount: 4 })
+    await fetch(`${url}/point/2/holds/${placed.hold.holdId}/release`, { method: 'PATCH' })
+    const text = await scrape(url)
+    expect(sample(text, 'point_commands_accepted_total', { command: 'refund' })).to.equal(1)
+    expect(sample(text, 'point_commands_rejected_total', { command: 'refund', code: 'REFUND_EXCEEDS_USE' })).to.equal(1)
+    expect(sample(text, 'point_commands_accepted_total', { command: 'hold' })).to.equal(1)
+    expect(sample(text, 'point_commands_rejected_total', { command: 'hold', code: 'INSUFFICIENT_BALANCE' })).to.equal(1)
+    expect(sample(text, 'point_commands_accepted_total', { command: 'capture' })).to.equal(1)
+    expect(sample(text, 'point_commands_rejected_total', { command: 'release', code: 'HOLD_ALREADY_RESOLVED' })).to.equal(1)
+  })
+
   it('counts commands the store could not take as rejected with STORE_UNAVAILABLE', async function () {
     const url = await serve(opsApp({ store: downStore() }).app)
     await patchJson(`${url}/point/1/charge`, { amount: 1 })

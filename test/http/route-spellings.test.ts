@@ -13,6 +13,7 @@ const keys: ApiKey[] = [
   { key: 'till-1', scopes: ['use'] },
   { key: 'scraper-1', scopes: ['metrics'] },
   { key: 'follower-1', scopes: ['feed'] },
+  { key: 'holder-1', scopes: ['hold'] },
 ]
 
 const user = 7 as UserId
@@ -33,6 +34,9 @@ const guarded: Guarded[] = [
   { method: 'GET', path: `/point/${user}/histories`, right: 'reader-1', wrong: 'scraper-1', moves: 0 },
   { method: 'PATCH', path: `/point/${user}/charge`, right: 'topup-1', wrong: 'reader-1', body: '{"amount":10}', moves: 10 },
   { method: 'PATCH', path: `/point/${user}/use`, right: 'till-1', wrong: 'topup-1', body: '{"amount":1}', moves: -1 },
+  // A hold reserves points and moves none: it changes neither the balance nor the history.
+  { method: 'PATCH', path: `/point/${user}/hold`, right: 'holder-1', wrong: 'till-1', body: '{"amount":1}', moves: 0 },
+  { method: 'GET', path: `/point/${user}/holds`, right: 'reader-1', wrong: 'holder-1', moves: 0 },
   { method: 'GET', path: '/metrics', right: 'scraper-1', wrong: 'reader-1', moves: 0 },
   { method: 'GET', path: '/events', right: 'follower-1', wrong: 'reader-1', moves: 0 },
 ]

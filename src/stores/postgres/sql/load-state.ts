@@ -3,6 +3,7 @@ import { initialState, type PointState } from '../../../events/decider'
 import type { UserId } from '../../../events/model'
 import { activeHolds, decodeRow, StateRow, toStoredHold } from '../../sql/rows'
 import type { Executor } from '../pool'
+import { readHolds } from './read-holds'
 
 // The active holds come in the same statement as the row, as one JSON array: one round trip, one snapshot.
 const text = `SELECT point AS balance, version,
@@ -17,7 +18,8 @@ const toState = (rows: unknown[], userId: UserId): PointState => {
   const where = { table: 'balances', key: `user_id ${userId}` }
   const row = rows[0] as { holds?: unknown }
   const holds = decodeRow(Holds, row.holds, where) ?? []
-  return { ...decodeRow(StateRow, row, where), ...activeHolds(holds.map(toStoredHold)) }
+  const { balance, version } = decodeRow(StateRow, row, where)
+  return { balance, version, ...activeHolds(holds.map(toStoredHold)) }
 }
 
 /** A user's balance, version and active holds, the writer's starting state. A named statement: each connection plans it once. */
@@ -26,8 +28,16 @@ export async function loadState(db: Executor, userId: UserId): Promise<PointStat
   return toState(rows, userId)
 }
 
-/** The same under the row's lock, held until the transaction ends: a rival's claim on the row waits. */
+const lockText = 'SELECT point AS balance, version FROM balances WHERE user_id = $1 FOR UPDATE'
+
+/**
+ * The same under the row's lock, held until the transaction ends: a rival's claim on the row waits. The holds are
+ * read by a second statement, once the lock is held: a row locked after waiting for a rival's commit comes back as
+ * that commit left it, but a subquery of the same statement would still see the holds from before it.
+ */
 export async function lockState(db: Executor, userId: UserId): Promise<PointState> {
-  const { rows } = await db.query({ name: 'load-locked', text: `${text} FOR UPDATE OF b`, values: [userId] })
-  return toState(rows, userId)
+  const { rows } = await db.query({ name: 'load-locked', text: lockText, values: [userId] })
+  if (rows.length === 0) return initialState
+  const state = decodeRow(StateRow, rows[0], { table: 'balances', key: `user_id ${userId}` })
+  return { ...state, ...activeHolds(await readHolds(db, userId)) }
 }
