@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
@@ -75,15 +76,34 @@ async function startInstance(env: Record<string, string>): Promise<Instance> {
 const stop = (instances: readonly Instance[]) =>
   Promise.all(instances.map(({ child }) => new Promise((gone) => (child.exitCode === null ? child.once('exit', gone).kill() : gone(null)))))
 
-/** Charges spread over many users, `connections` at once, for `seconds`. */
-function charges(url: string, seconds: number, user: () => number = () => 1 + Math.floor(Math.random() * users)): Promise<Result> {
+/** Charges of 1 spread over many users, `connections` at once, for `seconds`; `answered` is told each user's new balance. */
+function charges(
+  url: string,
+  seconds: number,
+  user: () => number = () => 1 + Math.floor(Math.random() * users),
+  answered?: (user: number, point: number) => void,
+): Promise<Result> {
   return new Promise((done, fail) => {
     autocannon(
       {
         url,
         connections,
         duration: seconds,
-        requests: [{ method: 'PATCH', setupRequest: (req) => ({ ...req, path: `/point/${user()}/charge`, body: '{"amount":1}', headers: { 'content-type': 'application/json' } }) }],
+        requests: [
+          {
+            method: 'PATCH',
+            setupRequest: (req) => ({ ...req, path: `/point/${user()}/charge`, body: '{"amount":1}', headers: { 'content-type': 'application/json' } }),
+            ...(answered === undefined
+              ? {}
+              : {
+                onResponse: (status: number, body: string) => {
+                  if (status !== 200) return
+                  const { id, point } = JSON.parse(body) as { id: number; point: number }
+                  answered(id, point)
+                },
+              }),
+          },
+        ],
       },
       (error, result) => (error ? fail(error as Error) : done(result)),
     )
@@ -189,28 +209,46 @@ async function pagesSection(databaseUrl: () => Promise<string>, dir: string): Pr
   row('pages', `PostgreSQL feed index (tx, id) on ${eventCount} events`, sizes.rows[0]!.index, `table ${sizes.rows[0]!.table}`, 'pg_relation_size')
 }
 
-/** Lags of the events a stream on `instances[0]` gets while writers load every instance, by the instance written through. */
+/**
+ * Lags of the events a stream on `instances[0]` gets while writers load every instance, by the instance written
+ * through: from the writer's 200 (sent after the commit) to the event's arrival on the stream. Every charge is 1
+ * on a fresh log, so a user's n-th event is the charge answered with balance n. Negative when the stream is first.
+ */
 async function lags(instances: readonly Instance[]): Promise<number[][]> {
-  const byInstance: number[][] = instances.map(() => [])
+  const acked = new Map<string, number>()
+  const arrived = new Map<string, number>()
+  const counts = new Map<number, number>()
   const stopConsumer = await consume(instances[0]!.url, (data) => {
-    const { event } = JSON.parse(data) as { event: { userId: number; timeMillis: number } }
-    byInstance[event.userId % instances.length]!.push(Date.now() - event.timeMillis)
+    const { event } = JSON.parse(data) as { event: { userId: number } }
+    const n = (counts.get(event.userId) ?? 0) + 1
+    counts.set(event.userId, n)
+    arrived.set(`${event.userId}:${n}`, performance.now())
   })
   // Each user is written through one instance only, so its events say which.
   await Promise.all(
     instances.map((instance, i) =>
-      charges(instance.url, duration, () => {
-        const n = Math.floor(Math.random() * (users / instances.length))
-        return n * instances.length + i || instances.length
-      }),
+      charges(
+        instance.url,
+        duration,
+        () => {
+          const n = Math.floor(Math.random() * (users / instances.length))
+          return n * instances.length + i || instances.length
+        },
+        (user, point) => acked.set(`${user}:${point}`, performance.now()),
+      ),
     ),
   )
   await sleep(1_000)
   await stopConsumer()
+  const byInstance: number[][] = instances.map(() => [])
+  for (const [key, at] of acked) {
+    const got = arrived.get(key)
+    if (got !== undefined) byInstance[Number(key.split(':')[0]) % instances.length]!.push(Math.round(got - at))
+  }
   return byInstance
 }
 
-const lagRow = (what: string, xs: readonly number[]) => row('lag', what, `p50 ${percentile(xs, 50)} ms`, `p99 ${percentile(xs, 99)} ms`, `${xs.length} events`)
+const lagRow = (what: string, xs: readonly number[]) => row('lag', what, `p50 ${percentile(xs, 50)} ms`, `p99 ${percentile(xs, 99)} ms`, `${xs.length} events, from the writer's 200`)
 
 async function lagSection(databaseUrl: () => Promise<string>, dir: string): Promise<void> {
   const sqlite = await startInstance({ POINT_STORE: 'sqlite', SQLITE_PATH: join(dir, 'feed-lag.db') })
@@ -252,13 +290,17 @@ async function consumersSection(databaseUrl: () => Promise<string>, dir: string)
     let delivered = 0
     const none = async () => (await charges(instance.url, duration)).requests.average
     const ten = async () => {
-      const stops = await Promise.all(Array.from({ length: 10 }, () => consume(instance.url, () => (delivered += 1))))
+      const consumers = spawn(process.execPath, ['--import', 'tsx', 'bench/feed-consumers.ts', instance.url, '10'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+      const lines = createInterface({ input: consumers.stdout })
+      await new Promise<void>((ready) => lines.once('line', () => ready()))
       const rps = (await charges(instance.url, duration)).requests.average
-      await Promise.all(stops.map((s) => s()))
+      const counted = new Promise<string>((told) => lines.once('line', told))
+      consumers.kill('SIGTERM')
+      delivered += Number((await counted).split(' ')[1])
       return rps
     }
     const { a, b } = await alternate(none, ten)
-    row('consumers', `${name}: charges/s, 10 SSE streams vs none`, `${Math.round(b)} vs ${Math.round(a)}`, ratio(b, a), `${delivered} deliveries; ${connections} conn`)
+    row('consumers', `${name}: charges/s, 10 SSE streams vs none`, `${Math.round(b)} vs ${Math.round(a)}`, ratio(b, a), `${Math.round(delivered / 1e6)} MB streamed; ${connections} conn`)
     await stop([instance])
   }
 }

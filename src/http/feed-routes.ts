@@ -45,6 +45,12 @@ export function feedRoutes(feed: FeedReads, { guard, stream }: FeedRouteOptions)
   const live = async (ctx: Context) => {
     const start = streamStart(ctx)
     if (E.isLeft(start)) return sendProblem(ctx, start.left)
+    // The router answers HEAD with the GET route: the headers alone, not a stream that never ends.
+    if (ctx.method === 'HEAD') {
+      ctx.status = 200
+      ctx.type = 'text/event-stream'
+      return
+    }
     await streamFeed(ctx, stream, start.right)
   }
 

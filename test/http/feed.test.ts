@@ -77,6 +77,14 @@ describe('GET /events', function () {
     })
   }
 
+  it('answers HEAD on the stream with its headers and ends, rather than opening a stream', async function () {
+    const response = await fetch(`${server.url}/events/stream`, { method: 'HEAD' })
+    expect(response.status).to.equal(200)
+    expect(response.headers.get('content-type')).to.match(/^text\/event-stream/)
+    // No request is left running: a stream would hold this until the test times out.
+    await server.service.lifecycle.settled()
+  })
+
   it('refuses a bad `after` or `Last-Event-ID` on the stream before it starts', async function () {
     await expectProblem(await fetch(`${server.url}/events/stream?after=x`), { status: 400, code: 'INVALID_REQUEST', detail: /after/ })
     await expectProblem(await fetch(`${server.url}/events/stream`, { headers: { 'last-event-id': '1.5' } }), {

@@ -96,6 +96,19 @@ describe('postgres feed: a slow transaction holding a lower id', function () {
     }
   })
 
+  it('orders transactions as numbers, not as text: 9 before 10, whatever the ids', async function () {
+    await slow.query(`INSERT INTO events (user_id, version, type, amount, time_millis, balance_after, tx)
+      VALUES (98, 1, 'CHARGE', 1, 1, 1, '10'), (99, 1, 'CHARGE', 1, 1, 1, '9'), (97, 1, 'CHARGE', 1, 1, 1, '100')`)
+    const page = await fixture.store.feed({ after: feedStart, limit: 10 })()
+    expect(E.isRight(page) && page.right.map(({ position, event }) => [position.commit, event.userId])).to.deep.equal([
+      [9, 99],
+      [10, 98],
+      [100, 97],
+    ])
+    const rest = await fixture.store.feed({ after: { commit: 9, event: Number.MAX_SAFE_INTEGER }, limit: 10 })()
+    expect(E.isRight(rest) && rest.right.map(({ event }) => event.userId)).to.deep.equal([98, 97])
+  })
+
   it('a transaction that began first but took its id after a committed one is shown too', async function () {
     const ledger = createLedger({ store: fixture.store, limits: { maxAmount: 1_000, maxBalance: 100_000 } })
     const follower = feedFollower(fixture.store)

@@ -205,10 +205,10 @@ const TxText = t.refinement(t.string, (s) => /^[0-9]{1,16}$/.test(s) && Number.i
 /** A feed row: the event as history reads it, and its transaction, which must fit a safe integer. */
 const feedEntry = (row: unknown): FeedEntry => {
   const where = { table: 'events', key: keyOf(row, 'id') }
-  const { tx } = decodeRow(t.type({ tx: TxText }), row, where)
-  // The codec keeps keys it does not know: the event is decoded without `tx`, as history reads it.
-  const columns = Object.fromEntries(Object.entries(row as Record<string, unknown>).filter(([column]) => column !== 'tx'))
+  const { commitTx } = decodeRow(t.type({ commitTx: TxText }), row, where)
+  // The codec keeps keys it does not know: the event is decoded without `commitTx`, as history reads it.
+  const columns = Object.fromEntries(Object.entries(row as Record<string, unknown>).filter(([column]) => column !== 'commitTx'))
   const event = toStoredEvent(columns)
-  return { position: { commit: Number(tx), event: event.id }, event }
+  return { position: { commit: Number(commitTx), event: event.id }, event }
 }
 
