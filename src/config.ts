@@ -50,6 +50,8 @@ const Environment = t.type({
   PUBLIC_URL: PublicUrl,
   // At most what fits in milliseconds as a safe integer.
   IDEMPOTENCY_RETENTION_SECONDS: withDefault(decimalIntIn(1, Math.floor(Number.MAX_SAFE_INTEGER / 1000), 'Seconds'), 86_400),
+  // About 60 bytes an entry; 0 turns the cache off.
+  POINT_STATE_CACHE_SIZE: withDefault(decimalIntIn(0, 10_000_000, 'Count'), 50_000),
 })
 type Environment = t.TypeOf<typeof Environment>
 
@@ -76,6 +78,8 @@ export interface Config {
   readonly publicUrl: string | undefined
   /** How long an idempotency receipt answers a retry; after it, the same key is a new command. */
   readonly idempotencyRetentionMs: number
+  /** How many idle users' last decided states each instance keeps, so their next command skips a read. */
+  readonly stateCacheSize: number
 }
 
 export interface HttpLimits {
@@ -117,6 +121,7 @@ const toConfig = (env: Environment): E.Either<string, Config> =>
         },
         publicUrl: env.PUBLIC_URL,
         idempotencyRetentionMs: env.IDEMPOTENCY_RETENTION_SECONDS * 1000,
+        stateCacheSize: env.POINT_STATE_CACHE_SIZE,
       }))(toStoreConfig(env))
 
 /** Validates a set of variables; the service calls `readConfig` instead. */

@@ -31,7 +31,7 @@ export async function startService(config: Config, logger: Logger, given?: Point
   const metrics = new Metrics()
   const store = timedStore(withPruning(rawStore, logger), metrics.observeStore)
   const shared = config.store.kind === 'postgres' ? sharedStoreRetries : {}
-  const ledger = createLedger({ store, limits: config.limits, onBatch: metrics.onBatch, ...shared })
+  const ledger = createLedger({ store, limits: config.limits, onBatch: metrics.onBatch, stateCacheSize: config.stateCacheSize, ...shared })
   metrics.watchQueue(ledger.commands)
   const { limits, apiKeys, publicUrl } = config
   const app = createApp({ ledger, logger, operations: { lifecycle, metrics, store, limits, apiKeys, publicUrl } })

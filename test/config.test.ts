@@ -27,6 +27,7 @@ describe('configuration', function () {
       http: { headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000 },
       publicUrl: undefined,
       idempotencyRetentionMs: 86_400_000,
+      stateCacheSize: 50_000,
     })
   })
 
@@ -47,6 +48,8 @@ describe('configuration', function () {
     { env: { POINT_MAX_BALANCE: '9000', POINT_MAX_AMOUNT: '9000' }, expected: { limits: { maxAmount: 9000, maxBalance: 9000 } } },
     { env: { IDEMPOTENCY_RETENTION_SECONDS: '3600' }, expected: { idempotencyRetentionMs: 3_600_000 } },
     { env: { IDEMPOTENCY_RETENTION_SECONDS: '1' }, expected: { idempotencyRetentionMs: 1_000 } },
+    { env: { POINT_STATE_CACHE_SIZE: '0' }, expected: { stateCacheSize: 0 } },
+    { env: { POINT_STATE_CACHE_SIZE: '2500' }, expected: { stateCacheSize: 2_500 } },
   ]
   for (const { env, expected } of readings) {
     it(`reads ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`, function () {
@@ -74,6 +77,9 @@ describe('configuration', function () {
     ['IDEMPOTENCY_RETENTION_SECONDS', '1.5'],
     ['IDEMPOTENCY_RETENTION_SECONDS', '24h'],
     ['IDEMPOTENCY_RETENTION_SECONDS', '9007199254741'],
+    ['POINT_STATE_CACHE_SIZE', '-1'],
+    ['POINT_STATE_CACHE_SIZE', '1k'],
+    ['POINT_STATE_CACHE_SIZE', '10000001'],
   ]
   for (const [name, value] of refused) {
     it(`refuses ${name}=${JSON.stringify(value)} with a message naming ${name}`, function () {

@@ -18,6 +18,7 @@ export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   http: { headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000 },
   publicUrl: undefined,
   idempotencyRetentionMs: 86_400_000,
+  stateCacheSize: 50_000,
   ...overrides,
 })
 
