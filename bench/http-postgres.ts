@@ -1,6 +1,7 @@
 import autocannon, { type Request, type Result } from 'autocannon'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -13,16 +14,23 @@ import { benchServer, scratchDatabase } from './postgres-server'
  * two on one database, against the bare Koa reference measured in the same run, for a
  * hot user and for 10,000 users, at each connection count. Uses DATABASE_URL's server
  * (a scratch database is created on it) or starts an embedded one.
+ * Beside them, a conventional hand-written service on the same server (bench/conventional-postgres.ts: plain
+ * Koa, one transaction per request), and at the end each goal of issue 15 that these rows decide, met or not.
  * `npm run bench:http -- --store postgres` or `npm run bench:http:postgres`.
- * Prints each row's server CPU per request too (from /proc, so Linux only).
- * Options: --duration (s), --rounds, --connections (comma list).
+ * Prints each row's server CPU per request too (from /proc, so Linux only), and the load average around the run.
+ * Options: --duration (s), --rounds, --connections (comma list), --only, --cpu-prof (see below).
  */
 const { values } = parseArgs({
   options: {
-    duration: { type: 'string', default: '10' },
+    // 12 rows × (2 s warm-up + 3 rounds × 7 s): about 5 minutes in all.
+    duration: { type: 'string', default: '7' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50,200' },
     'pool-size': { type: 'string', default: '10' },
+    // Only the rows whose name has this in it (the reference always runs), e.g. --only '10k users'.
+    only: { type: 'string', default: '' },
+    // Writes each instance's CPU profile (node --cpu-prof) into this folder when it exits.
+    'cpu-prof': { type: 'string', default: '' },
     // Read by bench/http.ts, which hands `--store postgres` over to this file.
     store: { type: 'string', default: 'postgres' },
   },
@@ -33,7 +41,7 @@ const connectionCounts = values.connections.split(',').map(Number)
 const manyUsers = 10_000
 const root = resolve(__dirname, '..')
 
-type Target = 'reference' | 'one' | 'two'
+type Target = 'reference' | 'one' | 'two' | 'conventional'
 
 interface Row {
   readonly name: string
@@ -46,13 +54,15 @@ const anyUser = (): number => 1 + Math.floor(Math.random() * manyUsers)
 const hot = () => '/point/1/charge'
 const spread = () => `/point/${anyUser()}/charge`
 
-const rows: Row[] = connectionCounts.flatMap((connections) => [
+const allRows: Row[] = connectionCounts.flatMap((connections) => [
   { name: `reference: bare Koa PATCH, Map (${connections} conn)`, target: 'reference', connections, path: spread },
   { name: `1 instance, hot user (${connections} conn)`, target: 'one', connections, path: hot },
   { name: `1 instance, 10k users (${connections} conn)`, target: 'one', connections, path: spread },
   { name: `2 instances, hot user (${connections} conn)`, target: 'two', connections, path: hot },
   { name: `2 instances, 10k users (${connections} conn)`, target: 'two', connections, path: spread },
+  { name: `conventional: Koa, a transaction per request, 10k users (${connections} conn)`, target: 'conventional', connections, path: spread },
 ])
+const rows = allRows.filter((row) => row.target === 'reference' || row.name.includes(values.only))
 
 function started(child: ChildProcess, pattern: RegExp, what: string): Promise<string> {
   return new Promise((ready, fail) => {
@@ -70,9 +80,17 @@ async function startReference(): Promise<Server> {
   return { url: `http://127.0.0.1:${port}`, child }
 }
 
+async function startConventional(databaseUrl: string): Promise<Server> {
+  const args = ['--import', 'tsx', 'bench/conventional-postgres.ts', databaseUrl, values['pool-size']]
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await started(child, /^listening (\d+)$/, 'the conventional service')
+  return { url: `http://127.0.0.1:${port}`, child }
+}
+
 async function startInstance(databaseUrl: string): Promise<Server> {
   const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const profile = values['cpu-prof'] === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']]
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
     cwd: root,
     // LOG_LEVEL=warn keeps one log line per request out of the measurement, so the port is chosen here.
     // eslint-disable-next-line no-restricted-properties
@@ -138,6 +156,44 @@ async function measure(servers: readonly Server[], row: Row, seconds: number): P
   }
 }
 
+interface Goal {
+  readonly name: string
+  readonly target: Target
+  readonly path: () => string
+  readonly against: 'reference' | 'conventional'
+  /** The ratio wanted at each connection count; none: printed for information. */
+  readonly wanted: Readonly<Record<number, number>>
+}
+
+/** Issue 15's goals 3 and 4, as these rows measure them. */
+const goalList: readonly Goal[] = [
+  { name: '1 instance, 10k users', target: 'one', path: spread, against: 'reference', wanted: { 50: 0.4, 200: 0.7 } },
+  { name: '1 instance, hot user', target: 'one', path: hot, against: 'reference', wanted: { 50: 0.6, 200: 0.9 } },
+  { name: '2 instances, 10k users', target: 'two', path: spread, against: 'reference', wanted: { 50: 0.35, 200: 0.6 } },
+  { name: '1 instance, 10k users', target: 'one', path: spread, against: 'conventional', wanted: { 50: 4, 200: 4 } },
+  { name: '2 instances, 10k users', target: 'two', path: spread, against: 'conventional', wanted: {} },
+]
+
+/** Each goal at each connection count: the ratio wanted, the one measured, and whether it is met. */
+function goals(counts: readonly number[], rps: (target: Target, path: () => string, connections: number) => number | undefined) {
+  const shown = (against: Goal['against'], ratio: number) => (against === 'reference' ? `${Math.round(ratio * 100)}%` : `${ratio.toFixed(1)}x`)
+  return counts.flatMap((connections) =>
+    goalList.flatMap(({ name, target, path, against, wanted }) => {
+      const got = rps(target, path, connections)
+      const base = rps(against, spread, connections)
+      if (got === undefined || base === undefined) return []
+      const ratio = got / base
+      const threshold = wanted[connections]
+      return [{
+        goal: `${name} vs ${against} (${connections} conn)`,
+        wanted: threshold === undefined ? '' : `≥ ${shown(against, threshold)}`,
+        got: shown(against, ratio),
+        met: threshold === undefined ? '' : ratio >= threshold ? 'yes' : 'NO',
+      }]
+    }),
+  )
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
 
 async function main(): Promise<void> {
@@ -147,8 +203,13 @@ async function main(): Promise<void> {
     const databaseUrl = await scratchDatabase(server)
     const reference = await startReference()
     const instances = [await startInstance(databaseUrl), await startInstance(databaseUrl)]
-    children.push(reference.child, ...instances.map((i) => i.child))
-    const serversOf = (target: Target) => (target === 'reference' ? [reference] : target === 'one' ? [instances[0]!] : instances)
+    // Its own database on the same server, so neither sees the other's rows.
+    const conventional = await startConventional(await scratchDatabase(server))
+    children.push(reference.child, ...instances.map((i) => i.child), conventional.child)
+    const serversOf = (target: Target) =>
+      target === 'reference' ? [reference] : target === 'one' ? [instances[0]!] : target === 'conventional' ? [conventional] : instances
+    const load = () => loadavg().map((n) => n.toFixed(2)).join(', ')
+    console.log(`load average before: ${load()}`)
 
     console.log(`warming up (2 s per row), then ${rounds} rounds of ${duration} s; connections ${connectionCounts.join(', ')}`)
     for (const row of rows) await measure(serversOf(row.target), row, 2)
@@ -182,6 +243,11 @@ async function main(): Promise<void> {
         }
       }),
     )
+    console.log(`load average after: ${load()}`)
+    console.table(goals(connectionCounts, (target, path, connections) => {
+      const row = rows.find((r) => r.target === target && r.path === path && r.connections === connections)
+      return row === undefined ? undefined : figures(row).rps
+    }))
   } finally {
     // The instances go first, so none is left talking to a stopped server.
     await Promise.all(children.map((child) => new Promise((gone) => (child.exitCode === null ? child.once('exit', gone).kill() : gone(null)))))

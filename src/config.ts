@@ -56,6 +56,8 @@ const Environment = t.type({
   FEED_POLL_MS: withDefault(decimalIntIn(10, 60_000, 'Millis'), 100),
   FEED_HEARTBEAT_MS: withDefault(decimalIntIn(100, 3_600_000, 'Millis'), 15_000),
   FEED_STREAM_BUFFER_BYTES: withDefault(decimalIntIn(1_024, 1_073_741_824, 'Bytes'), 1_048_576),
+  // About 60 bytes an entry; 0 turns the cache off.
+  POINT_STATE_CACHE_SIZE: withDefault(decimalIntIn(0, 10_000_000, 'Count'), 50_000),
 })
 type Environment = t.TypeOf<typeof Environment>
 
@@ -91,7 +93,10 @@ export interface Config {
   readonly idempotencyRetentionMs: number
   /** The change feed's live streams. */
   readonly feed: FeedSettings
+  /** How many idle users' last decided states each instance keeps, so their next command skips a read. */
+  readonly stateCacheSize: number
 }
+
 
 export interface FeedSettings {
   /** How often an instance with streams open looks for events other instances committed. */
@@ -150,6 +155,7 @@ const toConfig = (env: Environment): E.Either<string, Config> =>
         publicUrl: env.PUBLIC_URL,
         idempotencyRetentionMs: env.IDEMPOTENCY_RETENTION_SECONDS * 1000,
         feed: { pollMs: env.FEED_POLL_MS, heartbeatMs: env.FEED_HEARTBEAT_MS, streamBufferBytes: env.FEED_STREAM_BUFFER_BYTES },
+        stateCacheSize: env.POINT_STATE_CACHE_SIZE,
       }))(toStoreConfig(env))
 
 /** Validates a set of variables; the service calls `readConfig` instead. */

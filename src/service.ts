@@ -40,7 +40,7 @@ export async function startService(config: Config, logger: Logger, given?: Point
   const shared = config.store.kind === 'postgres' ? sharedStoreRetries : {}
   const feed = feedStreaming(store, config, logger)
   // A commit here is read into the feed at once; commits of other instances at the next poll.
-  const ledger = createLedger({ store: signalCommits(store, () => feed.tail.wake()), limits: config.limits, onBatch: metrics.onBatch, clock, ...shared })
+  const ledger = createLedger({ store: signalCommits(store, () => feed.tail.wake()), limits: config.limits, onBatch: metrics.onBatch, clock, stateCacheSize: config.stateCacheSize, ...shared })
   metrics.watchQueue(ledger.commands)
   const sweeper = new HoldSweeper(store, ledger.expire, {
     intervalMillis: config.holdSweepIntervalMs,

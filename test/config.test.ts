@@ -29,6 +29,7 @@ describe('configuration', function () {
       idempotencyRetentionMs: 86_400_000,
       holdSweepIntervalMs: 1_000,
       feed: { pollMs: 100, heartbeatMs: 15_000, streamBufferBytes: 1_048_576 },
+      stateCacheSize: 50_000,
     })
   })
 
@@ -55,6 +56,8 @@ describe('configuration', function () {
       env: { FEED_POLL_MS: '25', FEED_HEARTBEAT_MS: '2000', FEED_STREAM_BUFFER_BYTES: '65536' },
       expected: { feed: { pollMs: 25, heartbeatMs: 2_000, streamBufferBytes: 65_536 } },
     },
+    { env: { POINT_STATE_CACHE_SIZE: '0' }, expected: { stateCacheSize: 0 } },
+    { env: { POINT_STATE_CACHE_SIZE: '2500' }, expected: { stateCacheSize: 2_500 } },
   ]
   for (const { env, expected } of readings) {
     it(`reads ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`, function () {
@@ -87,6 +90,9 @@ describe('configuration', function () {
     ['FEED_HEARTBEAT_MS', '1e4'],
     ['FEED_STREAM_BUFFER_BYTES', '100'],
     ['FEED_STREAM_BUFFER_BYTES', '1mb'],
+    ['POINT_STATE_CACHE_SIZE', '-1'],
+    ['POINT_STATE_CACHE_SIZE', '1k'],
+    ['POINT_STATE_CACHE_SIZE', '10000001'],
   ]
   for (const [name, value] of refused) {
     it(`refuses ${name}=${JSON.stringify(value)} with a message naming ${name}`, function () {

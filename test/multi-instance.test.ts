@@ -81,4 +81,26 @@ describe('three instances on one PostgreSQL', function () {
       expectAnswersAccountForLog(tables, user, accepted)
     }
   })
+
+  it('decides on the stored state, not on an instance\'s cached one, once another instance has written for the user', async function () {
+    // A user of its own, away from the first test's; each instance keeps the state it last decided.
+    const user = 99
+    const send = async (instance: number, type: Command['type'], amount: number) => {
+      const { status, body } = await fire(instances, { instance, user, type, amount })
+      return `${status} ${body.point ?? body.code}`
+    }
+    expect(await send(0, 'CHARGE', 100)).to.equal('200 100')
+    expect(await send(1, 'USE', 60)).to.equal('200 40')
+    // Instance 0 holds 100 for the user: its append is refused, it reads 40 and decides again.
+    expect(await send(0, 'CHARGE', 10)).to.equal('200 50')
+    expect(await send(1, 'CHARGE', 250)).to.equal('200 300')
+    // Instance 0 holds 50, on which this would be refused; the store holds 300.
+    expect(await send(0, 'USE', 280)).to.equal('200 20')
+    // And a refusal on the stored state is still a refusal.
+    expect(await send(1, 'USE', 30)).to.equal('409 INSUFFICIENT_BALANCE')
+
+    const tables = await readLedgerTables(database.url)
+    expectConsistentLog(tables, user)
+    expect(runningBalances(tables, user)).to.deep.equal([100, 40, 50, 300, 20])
+  })
 })

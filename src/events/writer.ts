@@ -3,6 +3,7 @@ import { answers, planBatch, writesNothing, type BatchContext, type BatchPlan } 
 import { defect, type CommandFailure, type Outcome, type QueueStats } from './commands'
 import { noReferences, type Decide, type PointState, type References } from './decider'
 import type { Command, IdempotencyKey, UserId, UserPoint } from './model'
+import { StateCache } from './state-cache'
 import { asFailure, type Locked, type PointStore, type Receipt, type StoreFailure, type StoreFault } from './store'
 
 export interface WriterOptions {
@@ -17,6 +18,8 @@ export interface WriterOptions {
   readonly conflictBackoff?: (attempt: number) => Promise<void>
   /** Told the size of every batch a writer takes, for metrics. */
   readonly onBatch?: (size: number) => void
+  /** How many idle users' decided states are kept, so their next command skips the store's read; none by default. */
+  readonly stateCacheSize?: number
 }
 
 interface Pending {
@@ -37,17 +40,32 @@ interface Written {
  */
 export class CommandQueue implements QueueStats {
   private readonly writers = new Map<UserId, UserWriter>()
+  private readonly cache: StateCache<PointState>
 
-  constructor(private readonly options: WriterOptions) {}
+  constructor(private readonly options: WriterOptions) {
+    this.cache = new StateCache(options.stateCacheSize ?? 0)
+  }
 
   submit(command: Command): Promise<Outcome> {
     const userId = command.userId
     let writer = this.writers.get(userId)
     if (writer === undefined) {
-      writer = new UserWriter(userId, this.options, () => this.writers.delete(userId))
+      writer = new UserWriter(userId, this.options, this.cache.take(userId), (state) => this.idle(userId, state))
       this.writers.set(userId, writer)
     }
     return writer.enqueue(command)
+  }
+
+  /** Idle users whose state is kept, for tests and benchmarks. */
+  get cachedStates(): number {
+    return this.cache.size
+  }
+
+  /** A writer leaves with the state it last stored; one that does not know it leaves nothing behind. */
+  private idle(userId: UserId, state: PointState | undefined): void {
+    this.writers.delete(userId)
+    if (state === undefined) this.cache.forget(userId)
+    else this.cache.keep(userId, state)
   }
 
   get activeWriters(): number {
@@ -63,8 +81,9 @@ export class CommandQueue implements QueueStats {
 
 class UserWriter {
   private readonly queue: Pending[] = []
-  private state: PointState | undefined
   private busy = false
+  /** The state came from the cache and no append has tested it yet: it may be stale. */
+  private untested: boolean
   /** Set by a lost version race; the batches after it are decided under the store's lock, if it has one. */
   private contended = false
   private readonly context: BatchContext
@@ -74,8 +93,10 @@ class UserWriter {
   constructor(
     private readonly userId: UserId,
     private readonly options: WriterOptions,
-    private readonly onIdle: () => void,
+    private state: PointState | undefined,
+    private readonly onIdle: (state: PointState | undefined) => void,
   ) {
+    this.untested = state !== undefined
     this.context = { userId, decide: options.decide, clock: options.clock ?? Date.now }
     this.maxBatchSize = options.maxBatchSize ?? 256
     this.maxConflictRetries = options.maxConflictRetries ?? 5
@@ -101,7 +122,7 @@ class UserWriter {
       this.options.onBatch?.(batch.length)
       const outcomes = await this.settle(batch.map(({ command }) => command))
       // Leave the map before answering the last batch: a caller holding its answer never finds this writer.
-      if (this.queue.length === 0) this.onIdle()
+      if (this.queue.length === 0) this.onIdle(this.state)
       batch.forEach(({ resolve }, i) => resolve(outcomes[i]!))
     }
   }
@@ -118,9 +139,12 @@ class UserWriter {
   }
 
   private async process(batch: readonly Command[], attempt = 0): Promise<Outcome[]> {
+    const fromCache = this.untested
     const written = await this.write(batch)
     if (E.isRight(written)) return answers(this.userId, written.right.plan.verdicts, written.right.updateMillis)
     const fault = written.left
+    // A cached state another instance has since moved past: read it again and retry, once, as if nothing had raced.
+    if (fault._tag === 'VersionConflict' && fromCache) return this.process(batch, attempt)
     if (fault._tag !== 'VersionConflict' || attempt >= this.maxConflictRetries) return failAll(batch, asFailure(fault))
     // Another process writes for this user too: take the lock from now until this writer goes idle.
     this.contended = true
@@ -145,6 +169,12 @@ class UserWriter {
     const refs = await this.referencesFor(batch)
     if (E.isLeft(refs)) return refs
     const plan = planBatch(this.context, batch, start.right, recorded.right, refs.right)
+    if (writesNothing(plan) && this.untested) {
+      // Nothing appended would test a cached state, and a refusal must not rest on one that may be stale.
+      this.state = undefined
+      this.untested = false
+      return this.writeOptimistic(batch)
+    }
     if (writesNothing(plan)) return E.right({ plan, updateMillis: this.context.clock() })
     const appended = await this.options.store.append(this.userId, start.right.version, plan)()
     return this.kept(E.map((point: UserPoint) => ({ plan, point }))(appended))
@@ -160,12 +190,15 @@ class UserWriter {
   /** The state a stored plan leads to is the next batch's start; after a failed append the store is read again. */
   private kept(appended: E.Either<StoreFault, Locked<BatchPlan>>): E.Either<StoreFault, Written> {
     this.state = E.isRight(appended) ? appended.right.plan.projection : undefined
+    this.untested = false
     return E.map(({ plan, point }: Locked<BatchPlan>) => ({ plan, updateMillis: point.updateMillis }))(appended)
   }
 
   private async currentState(): Promise<E.Either<StoreFailure, PointState>> {
     if (this.state !== undefined) return E.right(this.state)
     const loaded = await this.options.store.load(this.userId)()
+    // Kept, so that a user whose commands were all refused leaves the state it read in the cache.
+    if (E.isRight(loaded)) this.state = loaded.right
     return E.mapLeft(asFailure)(loaded)
   }
 

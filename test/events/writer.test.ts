@@ -288,4 +288,69 @@ describe('CommandQueue (single writer per user)', function () {
     expect(queue.activeWriters).to.equal(0)
     expect(queue.queued).to.equal(0)
   })
+
+  describe('state cache', function () {
+    it('keeps an idle user\'s decided state, so the next command for the user reads nothing from the store', async function () {
+      const { store, queue } = setup({ stateCacheSize: 10 })
+      expect(point(await queue.submit(charge(1, 100)))).to.equal(100)
+      expect(point(await queue.submit(use(1, 30)))).to.equal(70)
+      expect(point(await queue.submit(charge(1, 5)))).to.equal(75)
+      expect(store.loads).to.deep.equal([userId(1)])
+      expect(queue.activeWriters).to.equal(0)
+      expect(queue.cachedStates).to.equal(1)
+    })
+
+    it('holds at most its size, dropping the user idle the longest', async function () {
+      const { store, queue } = setup({ stateCacheSize: 2 })
+      for (const user of [1, 2, 3]) await queue.submit(charge(user, 10))
+      expect(queue.cachedStates).to.equal(2)
+      // 1 was dropped for 3; 2 and 3 are kept.
+      for (const user of [3, 2, 1]) await queue.submit(charge(user, 1))
+      expect(store.loads).to.deep.equal([1, 2, 3, 1].map(userId))
+      expect(queue.cachedStates).to.equal(2)
+    })
+
+    it('keeps nothing when its size is 0, the default', async function () {
+      const { store, queue } = setup()
+      await queue.submit(charge(1, 10))
+      await queue.submit(charge(1, 10))
+      expect(store.loads).to.deep.equal([userId(1), userId(1)])
+      expect(queue.cachedStates).to.equal(0)
+    })
+
+    it('forgets a user whose append failed, and reads the log for the next command', async function () {
+      const { store, queue } = setup({ stateCacheSize: 10 })
+      await queue.submit(charge(1, 100))
+      store.failNextAppends(1)
+      expect(failure(await queue.submit(charge(1, 50)))).to.equal('StoreUnavailable')
+      expect(queue.cachedStates).to.equal(0)
+      expect(point(await queue.submit(charge(1, 1)))).to.equal(101)
+      expect(store.loads).to.deep.equal([userId(1), userId(1)])
+    })
+
+    it('reads a cached user again after another writer moved it on, and re-decides on the fresh state, without a retry of its own', async function () {
+      const shared = new SpyStore(fastMemoryStore())
+      // No retries at all: the stale entry costs one refused append and one read, not a lost race.
+      const here = new CommandQueue({ store: shared, decide: decider(limits), stateCacheSize: 10, maxConflictRetries: 0 })
+      const elsewhere = new CommandQueue({ store: shared, decide: decider(limits) })
+      expect(point(await here.submit(charge(1, 100)))).to.equal(100)
+      expect(point(await elsewhere.submit(use(1, 30)))).to.equal(70)
+      expect(point(await here.submit(charge(1, 5))), 'decided on 70, not the cached 100').to.equal(75)
+      expect(await historyOf(shared, 1)).to.deep.equal([100, -30, 5])
+      expect(shared.appends.filter((a) => a.userId === userId(1)).map((a) => a.expectedVersion)).to.deep.equal([0, 1, 1, 2])
+    })
+
+    it('never refuses on a cached state alone: a refusal is decided again on the store\'s state', async function () {
+      const shared = fastMemoryStore()
+      const here = new CommandQueue({ store: shared, decide: decider(limits), stateCacheSize: 10 })
+      const elsewhere = new CommandQueue({ store: shared, decide: decider(limits) })
+      await here.submit(charge(1, 10))
+      await here.submit(use(1, 10))
+      expect(point(await elsewhere.submit(charge(1, 50)))).to.equal(50)
+      // The cache says 0, which would refuse this; the store says 50.
+      expect(point(await here.submit(use(1, 30)))).to.equal(20)
+      expect(failure(await here.submit(use(1, 30))), 'now refused on the state it has just stored').to.equal('INSUFFICIENT_BALANCE')
+      expect(await historyOf(shared, 1)).to.deep.equal([10, -10, 50, -30])
+    })
+  })
 })

@@ -2,8 +2,10 @@ import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
 import fc from 'fast-check'
 import type { Limits } from '../../src/events/decider'
+import type { PointStore } from '../../src/events/store'
 import { runAudit, type AuditSource } from '../../src/projections/audit-run'
-import { patchJson, serveFixture, type TestServer } from '../support/server'
+import { delegating } from '../../src/stores/delegating'
+import { patchJson, serveFixture, startTestServer, type TestServer } from '../support/server'
 import type { StoreFixture } from '../stores/contract'
 import { checkoutCommands, checkoutLimits, emptyCheckoutModel, type CheckoutReal } from './checkout-model'
 
@@ -17,6 +19,8 @@ interface Model {
 
 interface Real {
   readonly server: TestServer
+  /** Every instance, the first being `server`: commands go to one of them, so one instance's cached states go stale. */
+  readonly instances: readonly TestServer[]
   readonly store: AuditSource
   /** Each run uses its own users, so every run starts from an empty model. */
   readonly user: (n: number) => number
@@ -47,6 +51,7 @@ class Send implements fc.AsyncCommand<Model, Real> {
     readonly user: number,
     readonly amount: number | ((balance: number) => number),
     private readonly label = String(amount),
+    readonly via = 0,
   ) {}
   check = (m: Readonly<Model>) => this.amountFor(m) > 0
   private amountFor(m: Readonly<Model>): number {
@@ -55,15 +60,18 @@ class Send implements fc.AsyncCommand<Model, Real> {
   async run(m: Model, r: Real): Promise<void> {
     const amount = this.amountFor(m)
     const expected = expectation(m, this.kind, this.user, amount)
-    const response = await patchJson(`${r.server.url}/point/${r.user(this.user)}/${this.kind}`, { amount })
+    const response = await patchJson(`${instance(r, this.via).url}/point/${r.user(this.user)}/${this.kind}`, { amount })
     const body = (await response.json()) as Record<string, unknown>
     expect(response.status).to.equal(expected.status)
     if (expected.point === undefined) return void expect(body['code']).to.equal(expected.code)
     expect(body['point']).to.equal(expected.point)
     apply(m, this.user, expected.point)
   }
-  toString = () => `${this.kind}(user ${this.user}, ${this.label})`
+  toString = () => `${this.kind}(user ${this.user}, ${this.label}, via ${this.via})`
 }
+
+/** The instance a command goes to: with one instance, always that one. */
+const instance = (r: Real, via: number): TestServer => r.instances[via % r.instances.length]!
 
 /** A keyed command sent twice, as a client retrying after a timeout would: it applies once, answered alike. */
 class Retry implements fc.AsyncCommand<Model, Real> {
@@ -71,15 +79,17 @@ class Retry implements fc.AsyncCommand<Model, Real> {
     readonly kind: 'charge' | 'use',
     readonly user: number,
     readonly amount: number,
+    readonly via = 0,
   ) {}
   check = () => true
   async run(m: Model, r: Real): Promise<void> {
     const expected = expectation(m, this.kind, this.user, this.amount)
-    const url = `${r.server.url}/point/${r.user(this.user)}/${this.kind}`
+    const path = `/point/${r.user(this.user)}/${this.kind}`
     const headers = { 'Idempotency-Key': r.key() }
-    const first = await patchJson(url, { amount: this.amount }, headers)
+    const first = await patchJson(`${instance(r, this.via).url}${path}`, { amount: this.amount }, headers)
     const firstBody = (await first.json()) as Record<string, unknown>
-    const again = await patchJson(url, { amount: this.amount }, headers)
+    // The retry may reach another instance, as behind a load balancer.
+    const again = await patchJson(`${instance(r, this.via + 1).url}${path}`, { amount: this.amount }, headers)
     expect(again.status).to.equal(first.status)
     expect(again.headers.get('idempotency-replayed')).to.equal('true')
     expect(await again.json()).to.deep.equal(firstBody)
@@ -88,7 +98,7 @@ class Retry implements fc.AsyncCommand<Model, Real> {
     expect(firstBody['point']).to.equal(expected.point)
     apply(m, this.user, expected.point)
   }
-  toString = () => `retry ${this.kind}(user ${this.user}, ${this.amount})`
+  toString = () => `retry ${this.kind}(user ${this.user}, ${this.amount}, via ${this.via})`
 }
 
 class GetBalance implements fc.AsyncCommand<Model, Real> {
@@ -126,17 +136,18 @@ class Audit implements fc.AsyncCommand<Model, Real> {
 }
 
 const user = fc.integer({ min: 1, max: 3 })
+const via = fc.integer({ min: 0, max: 1 })
 const commands = fc.commands(
   [
-    fc.tuple(user, fc.integer({ min: 1, max: 70 })).map(([u, n]) => new Send('charge', u, n)),
-    fc.tuple(user, fc.integer({ min: 1, max: 70 })).map(([u, n]) => new Send('use', u, n)),
+    fc.tuple(user, fc.integer({ min: 1, max: 70 }), via).map(([u, n, i]) => new Send('charge', u, n, String(n), i)),
+    fc.tuple(user, fc.integer({ min: 1, max: 70 }), via).map(([u, n, i]) => new Send('use', u, n, String(n), i)),
     // Exactly to a limit, and one past it.
-    fc.tuple(user, fc.integer({ min: 0, max: 1 })).map(([u, d]) => new Send('use', u, (b) => b + d, `balance+${d}`)),
-    fc.tuple(user, fc.integer({ min: 0, max: 1 })).map(
-      ([u, d]) => new Send('charge', u, (b) => limits.maxBalance - b + d, `room+${d}`),
+    fc.tuple(user, fc.integer({ min: 0, max: 1 }), via).map(([u, d, i]) => new Send('use', u, (b) => b + d, `balance+${d}`, i)),
+    fc.tuple(user, fc.integer({ min: 0, max: 1 }), via).map(
+      ([u, d, i]) => new Send('charge', u, (b) => limits.maxBalance - b + d, `room+${d}`, i),
     ),
-    fc.tuple(fc.constantFrom('charge' as const, 'use' as const), user, fc.integer({ min: 1, max: 70 })).map(
-      ([kind, u, n]) => new Retry(kind, u, n),
+    fc.tuple(fc.constantFrom('charge' as const, 'use' as const), user, fc.integer({ min: 1, max: 70 }), via).map(
+      ([kind, u, n, i]) => new Retry(kind, u, n, i),
     ),
     user.map((u) => new GetBalance(u)),
     user.map((u) => new GetHistory(u)),
@@ -148,12 +159,27 @@ const commands = fc.commands(
 /**
  * Model-based check of a store behind the real HTTP service: the model (a Map
  * of balances) and the system agree on every answer, and the audit passes.
+ * A fixture with a `twin` (a second store on the same database) is served by a
+ * second instance too, and commands go to either, so each instance's cache of
+ * decided states goes stale whenever the other writes.
  * On failure fast-check prints the seed and the path that replays it.
  */
-export function modelSuite(name: string, fixture: () => Promise<StoreFixture & { store: AuditSource }>): void {
+export function modelSuite(name: string, fixture: () => Promise<StoreFixture & { store: AuditSource; twin?: PointStore }>): void {
   describe(`model-based invariants: ${name}`, function () {
     this.timeout(120_000)
-    const served = serveFixture(fixture, { limits })
+    let twinStore: PointStore | undefined
+    const served = serveFixture(async () => {
+      const opened = await fixture()
+      twinStore = opened.twin
+      return opened
+    }, { limits })
+    let twin: TestServer | undefined
+    before(async function () {
+      if (twinStore !== undefined) twin = await startTestServer({ store: delegating(twinStore, { close: () => Promise.resolve() }), config: { limits } })
+    })
+    after(async function () {
+      await twin?.close()
+    })
     let run = 0
 
     it('agrees with a plain model on every answer, and the audit passes after every run', async function () {
@@ -162,7 +188,8 @@ export function modelSuite(name: string, fixture: () => Promise<StoreFixture & {
           const base = ++run * 10
           let keys = 0
           const { server, store } = served
-          const real: Real = { server, store, user: (n) => base + n, key: () => `run-${base}-${++keys}` }
+          const instances = twin === undefined ? [server] : [server, twin]
+          const real: Real = { server, instances, store, user: (n) => base + n, key: () => `run-${base}-${++keys}` }
           await fc.asyncModelRun(() => ({ model: { balances: new Map(), events: new Map() }, real }), cmds)
           await new Audit().run({ balances: new Map(), events: new Map() }, real)
         }),

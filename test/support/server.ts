@@ -20,6 +20,7 @@ export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   idempotencyRetentionMs: 86_400_000,
   holdSweepIntervalMs: 1_000,
   feed: { pollMs: 100, heartbeatMs: 15_000, streamBufferBytes: 1_048_576 },
+  stateCacheSize: 50_000,
   ...overrides,
 })
 

@@ -4,9 +4,10 @@ import type { PointState } from '../../events/decider'
 import type { UserId } from '../../events/model'
 import { storeUnavailable, type Locked, type Plan, type StoreFault } from '../../events/store'
 import { accepted, conflicted, storeFault, type AppendJob, type Appended, type Commit } from '../sql/rows'
-import { transaction } from './pool'
+import { transaction, type Executor } from './pool'
 import { claim } from './sql/claim'
 import { claimAndWrite } from './sql/claim-and-write'
+import { claimAndWriteAll } from './sql/claim-and-write-all'
 import { insertReceipts } from './sql/insert-receipts'
 import { lockState } from './sql/load-state'
 
@@ -22,8 +23,9 @@ export interface AppendOptions {
 /**
  * How appends reach PostgreSQL, where several instances write at once. Appends are optimistic: a job
  * whose user moved past its expected version is refused as a `VersionConflict` and the writer re-decides.
- * The jobs of one event-loop turn, across users, share one transaction; a member that may fail on its
- * own runs in a savepoint, so its refusal leaves the others be.
+ * The jobs of one batch, across users, share one statement that checks each job's version on its own; a
+ * member with receipts, which may fail on its own, then runs after it in the same transaction, in a savepoint,
+ * so its refusal leaves the others be.
  */
 export class PostgresAppends {
   constructor(
@@ -31,7 +33,7 @@ export class PostgresAppends {
     private readonly options: AppendOptions,
   ) {}
 
-  /** One transaction for all jobs; if it cannot commit, none of them is applied. */
+  /** One statement or transaction for all jobs; if it cannot commit, none of them is applied. */
   async commit(jobs: readonly AppendJob[]): Promise<Appended[]> {
     const usable = await this.options.usable()
     if (E.isLeft(usable)) return jobs.map(() => usable)
@@ -40,16 +42,31 @@ export class PostgresAppends {
     // Members go in user order, so two instances' batches take the rows' locks in the same order and never deadlock.
     const order = jobs.map((job, i) => ({ job, i })).sort((a, b) => a.job.userId - b.job.userId)
     const results: Appended[] = new Array<Appended>(jobs.length)
-    const run = (guarded: boolean) =>
+    const plain = order.filter(({ job }) => !mayFailAlone(job))
+    const keyed = order.filter(({ job }) => mayFailAlone(job))
+    // Every plain member in one statement; the statement alone is atomic, so without keyed members it needs no transaction.
+    const writeAll = async (db: Executor) => {
+      if (plain.length === 0) return
+      const claimed = await claimAndWriteAll(db, plain.map(({ job }) => job), updateMillis)
+      for (const { job, i } of plain) results[i] = claimed.has(job.userId) ? accepted(job, updateMillis) : conflicted(job)
+    }
+    const batched = () =>
+      keyed.length === 0
+        ? writeAll(this.pool)
+        : transaction(this.pool, async (client) => {
+            await writeAll(client)
+            for (const { job, i } of keyed) results[i] = await member(client, job, updateMillis, this.options.receiptRetentionMillis)
+          })
+    // The slow way, should the statement fail (a member whose version row is missing, a deadlock): each member on its own.
+    const guarded = () =>
       transaction(this.pool, async (client) => {
-        for (const { job, i } of order) results[i] = await member(client, job, updateMillis, guarded, this.options.receiptRetentionMillis)
+        for (const { job, i } of order) results[i] = await member(client, job, updateMillis, this.options.receiptRetentionMillis)
       })
     try {
       const lone = jobs[0]!
       if (jobs.length === 1 && !mayFailAlone(lone)) results[0] = await this.alone(lone, updateMillis)
-      // Savepoints cost two round trips per member: first try without; a statement that fails aborts the
-      // transaction, and the batch is written again, each member guarded.
-      else await run(false).catch(() => run(true))
+      else if (distinctUsers(jobs)) await batched().catch(guarded)
+      else await guarded()
     } catch (error) {
       const fault = storeUnavailable(error)
       return jobs.map(() => E.left(fault))
@@ -77,7 +94,7 @@ export class PostgresAppends {
         const appended =
           plan.events.length === 0 && plan.receipts.length === 0
             ? E.right({ id: userId, point: state.balance, updateMillis })
-            : await member(client, job, updateMillis, true, this.options.receiptRetentionMillis)
+            : await member(client, job, updateMillis, this.options.receiptRetentionMillis)
         result = E.map((point: Locked<P>['point']) => ({ plan, point }))(appended)
       })
     } catch (error) {
@@ -99,17 +116,13 @@ export class PostgresAppends {
   }
 }
 
+const distinctUsers = (jobs: readonly AppendJob[]): boolean => new Set(jobs.map((job) => job.userId)).size === jobs.length
+
 /** A job with receipts, or with receipts only, can fail where the rest of its batch does not. */
 const mayFailAlone = ({ plan }: AppendJob): boolean => plan.receipts.length > 0 || plan.events.length === 0
 
-/**
- * One append inside the shared transaction. Guarded, it runs in its own savepoint, so its failure is its own;
- * unguarded (no receipts, the common case), a failure aborts the transaction and the caller retries guarded.
- */
-async function member(client: PoolClient, job: AppendJob, updateMillis: number, guarded: boolean, receiptRetentionMillis: number): Promise<Appended> {
-  if (!guarded && !mayFailAlone(job)) {
-    return (await claimAndWrite(client, job, updateMillis)) ? accepted(job, updateMillis) : conflicted(job)
-  }
+/** One append inside a shared transaction, in its own savepoint, so its failure is its own. */
+async function member(client: PoolClient, job: AppendJob, updateMillis: number, receiptRetentionMillis: number): Promise<Appended> {
   await client.query('SAVEPOINT member')
   try {
     const claimed = job.plan.events.length > 0 ? await claimAndWrite(client, job, updateMillis) : await claim(client, job, updateMillis)

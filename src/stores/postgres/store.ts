@@ -46,7 +46,12 @@ export interface PostgresStoreOptions extends PoolOptions {
   readonly onCommit?: (commit: Commit) => void
   /** How long a receipt answers a retry, from its commit. */
   readonly receiptRetentionMillis?: number
+  /** Batches committing at once; appends that arrive meanwhile wait and go together in the next one. */
+  readonly commitsInFlight?: number
 }
+
+/** One batch in flight while the next forms makes each round trip carry more appends. */
+export const defaultCommitsInFlight = 1
 
 /** Opens a pool on `url` and brings the schema up to date before resolving. */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
@@ -62,7 +67,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
 /**
  * The event log and balance projection on PostgreSQL, shared by any number of instances.
  * Appends go through `append.ts`, the group-commit and claim protocol; the appends submitted
- * in one event-loop turn, across users, share one transaction.
+ * while the last batch commits, across users, share one statement (one transaction if some carry receipts).
  */
 export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
   private readonly pool: Pool
@@ -95,7 +100,7 @@ export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
         TE.flatMap(() => TE.tryCatch(() => transaction(this.pool, writeProbe), storeFault)),
       ),
     })
-    this.batch = new TurnBatch(async (jobs) => this.health.observe(await this.appends.commit(jobs)))
+    this.batch = new TurnBatch(async (jobs) => this.health.observe(await this.appends.commit(jobs)), options.commitsInFlight ?? defaultCommitsInFlight)
     this.audit = new PostgresAudit(this.pool, this.clock)
   }
 

@@ -1,6 +1,7 @@
 import Sqlite, { type Database } from 'better-sqlite3'
 import * as E from 'fp-ts/Either'
 import { storeUnavailable } from '../../events/store'
+import { balanceBefore } from '../sql/balance-after'
 import { accepted, conflicted, type AppendJob, type Appended, type Commit } from '../sql/rows'
 import type { Catalogue } from './catalogue'
 
@@ -65,7 +66,8 @@ export function committer(
 
 function write(sql: Catalogue, job: AppendJob, updateMillis: number, receiptRetentionMillis: number): Appended {
   const { userId, expectedVersion, plan } = job
-  if (sql.readVersion(userId) !== expectedVersion) return conflicted(job)
+  const stored = sql.readVersion(userId)
+  if (stored.version !== expectedVersion || stored.point !== balanceBefore(plan)) return conflicted(job)
   sql.insertEvents(userId, expectedVersion, plan)
   // A batch of keyed rejections only leaves the projection as it was.
   if (plan.events.length > 0) sql.upsertBalance(userId, plan.projection, updateMillis)

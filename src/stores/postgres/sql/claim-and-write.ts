@@ -1,4 +1,4 @@
-import { balancesAfter } from '../../sql/balance-after'
+import { balanceBefore, balancesAfter } from '../../sql/balance-after'
 import type { AppendJob } from '../../sql/rows'
 import type { Executor } from '../pool'
 
@@ -16,7 +16,7 @@ export async function claimAndWrite(db: Executor, { userId, expectedVersion, pla
       ? `INSERT INTO balances (user_id, point, version, update_millis) VALUES ($1, $2, $3, $4)
            ON CONFLICT (user_id) DO NOTHING RETURNING 1`
       : `UPDATE balances SET point = $2, version = $3, update_millis = $4
-           WHERE user_id = $1 AND version = $5 RETURNING 1`
+           WHERE user_id = $1 AND version = $5 AND point = $12 RETURNING 1`
   const { rows } = await db.query<{ claimed: number }>({
     // Named, so each connection plans this statement once.
     name: expectedVersion === 0 ? 'claim-new-and-write' : 'claim-and-write',
@@ -43,6 +43,8 @@ export async function claimAndWrite(db: Executor, { userId, expectedVersion, pla
       balancesAfter(plan),
       events.map((e) => e.ref ?? null),
       events.map((e) => e.expiresAt ?? null),
+      // Only the update checks the balance the plan was decided on; a new user's row has none to check.
+      ...(expectedVersion === 0 ? [] : [balanceBefore(plan)]),
     ],
   })
   return rows[0]?.claimed === 1

@@ -1,3 +1,4 @@
+import { balanceBefore } from '../../sql/balance-after'
 import type { AppendJob } from '../../sql/rows'
 import type { Executor } from '../pool'
 
@@ -23,8 +24,8 @@ export async function claim(db: Executor, { userId, expectedVersion, plan }: App
       : await db.query(
           `UPDATE balances SET point = coalesce($2, point), version = $3,
                update_millis = CASE WHEN $2::bigint IS NULL THEN update_millis ELSE $4 END
-             WHERE user_id = $1 AND version = $5`,
-          [userId, next.balance, next.version, now, expectedVersion],
+             WHERE user_id = $1 AND version = $5 AND point = $6`,
+          [userId, next.balance, next.version, now, expectedVersion, balanceBefore(plan)],
         )
   return result.rowCount === 1
 }
