@@ -1,11 +1,15 @@
+import Router from '@koa/router'
 import Koa from 'koa'
 import bodyParser from 'koa-bodyparser'
-import pino from 'pino'
+import helmet from 'koa-helmet'
+import pino, { type Logger } from 'pino'
+import { Histogram, Registry } from 'prom-client'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { parseConfig } from '../src/config'
 import type { PointStore } from '../src/events/store'
 import { createApp } from '../src/http/app'
+import { createLogger } from '../src/http/logging'
 import { createLedger } from '../src/projections/ledger'
 import { startService } from '../src/service'
 import { openSqliteStore, type Commit } from '../src/stores/sqlite'
@@ -55,11 +59,57 @@ function reference(): Server {
   return app.listen(0, '127.0.0.1')
 }
 
-/** The service as `npm start` wires it, on the given store. */
+/**
+ * Where the servers that log write their lines: a file that keeps nothing, written synchronously as `npm start`
+ * writes stdout, so a line costs its serializing and its write, and the parent reading this process's stdout
+ * does not share in the cost.
+ */
+const requestLines = (): Logger => createLogger('info', pino.destination({ dest: '/dev/null', sync: true }))
+
+/**
+ * The second reference: the libraries the service keeps, each used plainly, as their READMEs show, around the
+ * same Map handler: Koa, koa-helmet, koa-bodyparser, @koa/router, one pino line and one prom-client histogram
+ * observation per request, and no ledger.
+ */
+function libraries(): Server {
+  const points = new Map<string, number>()
+  const log = pino(pino.destination({ dest: '/dev/null', sync: true }))
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from request to response',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [new Registry()],
+  })
+  const router = new Router()
+  router.patch('/point/:id/charge', (ctx) => {
+    const id = ctx.params['id'] ?? ''
+    const point = (points.get(id) ?? 0) + Number((ctx.request.body as { amount: unknown }).amount)
+    points.set(id, point)
+    ctx.body = { id: Number(id), point, updateMillis: Date.now() }
+  })
+  const app = new Koa()
+  app.use(async (ctx, next) => {
+    const started = performance.now()
+    await next()
+    const durationMs = performance.now() - started
+    log.info({ req: { method: ctx.method, url: ctx.url, headers: ctx.headers }, status: ctx.status, durationMs }, 'request completed')
+  })
+  app.use(async (ctx, next) => {
+    const stop = duration.startTimer()
+    await next()
+    stop({ method: ctx.method, route: String((ctx as { _matchedRoute?: unknown })._matchedRoute), status: ctx.status })
+  })
+  app.use(helmet())
+  app.use(bodyParser())
+  app.use(router.routes()).use(router.allowedMethods())
+  return app.listen(0, '127.0.0.1')
+}
+
+/** The service as `npm start` wires it, on the given store, its request lines at `info`. */
 async function ledger(store: PointStore): Promise<Server> {
   const config = parseConfig({ PORT: '0' })
   if (config._tag === 'Left') throw new Error(config.left)
-  const service = await startService(config.right, pino({ level: 'silent' }), store)
+  const service = await startService(config.right, requestLines(), store)
   return service.server
 }
 
@@ -75,6 +125,8 @@ function start(): Server | Promise<Server> {
   switch (kind) {
     case 'reference':
       return reference()
+    case 'libraries':
+      return libraries()
     case 'bare':
       return bare(new InstantStore())
     case 'instant':
@@ -92,6 +144,8 @@ async function main(): Promise<void> {
   const server = await start()
   if (!server.listening) await new Promise((resolve) => server.once('listening', resolve))
   process.on('message', () => process.send?.(usage()))
+  // An orderly exit on a signal, so that `node --cpu-prof` writes its profile (bench/profile.ts).
+  process.once('SIGINT', () => process.exit(0))
   console.log(`listening ${(server.address() as AddressInfo).port}`)
 }
 
