@@ -7,6 +7,8 @@ import { Histogram, Registry } from 'prom-client'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { parseConfig } from '../src/config'
+import { initialState, type PointState } from '../src/events/decider'
+import type { Amount, UserId } from '../src/events/model'
 import type { PointStore } from '../src/events/store'
 import { createApp } from '../src/http/app'
 import { createLogger } from '../src/http/logging'
@@ -105,6 +107,33 @@ function libraries(): Server {
   return app.listen(0, '127.0.0.1')
 }
 
+/**
+ * Not a reference but a floor: the bare Koa handler appending each charge through the SQLite store's group commit,
+ * with the user's version kept in a Map (no load, no decider, no writer, no logs, metrics or headers). What it
+ * costs over the bare reference is what a durable append to this schema costs on this machine, whatever the
+ * request path around it.
+ */
+function sqliteFloor(path: string): Server {
+  const store = openSqliteStore(path, { groupCommit: true, onCommit })
+  const versions = new Map<UserId, PointState>()
+  const app = new Koa()
+  app.use(bodyParser({ enableTypes: ['json'] }))
+  app.use(async (ctx) => {
+    const match = /^\/point\/(\d+)\/charge$/.exec(ctx.path)
+    if (ctx.method !== 'PATCH' || match?.[1] === undefined) return
+    const userId = Number(match[1]) as UserId
+    const amount = Number((ctx.request.body as { amount: unknown }).amount) as Amount
+    const before = versions.get(userId) ?? initialState
+    const projection = { balance: before.balance + amount, version: before.version + 1 }
+    versions.set(userId, projection)
+    const events = [{ type: 'CHARGE' as const, userId, amount, timeMillis: Date.now() }]
+    const written = await store.append(userId, before.version, { events, projection, receipts: [] })()
+    if (written._tag === 'Left') throw new Error(written.left._tag)
+    ctx.body = written.right
+  })
+  return app.listen(0, '127.0.0.1')
+}
+
 /** The service as `npm start` wires it, on the given store, its request lines at `info`. */
 async function ledger(store: PointStore): Promise<Server> {
   const config = parseConfig({ PORT: '0' })
@@ -127,6 +156,8 @@ function start(): Server | Promise<Server> {
       return reference()
     case 'libraries':
       return libraries()
+    case 'floor':
+      return sqliteFloor(path)
     case 'bare':
       return bare(new InstantStore())
     case 'instant':
