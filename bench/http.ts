@@ -29,7 +29,7 @@ const rounds = Number(values.rounds)
 const connections = Number(values.connections)
 const manyUsers = 10_000
 
-type ServerKind = 'reference' | 'libraries' | 'floor' | 'bare' | 'instant' | 'group' | 'single'
+type ServerKind = 'reference' | 'libraries' | 'floor' | 'floor-worker' | 'bare' | 'instant' | 'group' | 'single'
 
 interface Row {
   readonly name: string
@@ -45,6 +45,7 @@ const allRows: readonly Row[] = [
   { name: 'reference: bare Koa PATCH, Map', server: 'reference', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'reference: the libraries used plainly, PATCH, Map', server: 'libraries', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'floor: bare Koa + SQLite group commit, no ledger', server: 'floor', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
+  { name: 'floor, its commits on a worker thread', server: 'floor-worker', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'charge, no-I/O store, API only (no logs, metrics, headers)', server: 'bare', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'charge, no-I/O store (stack cost)', server: 'instant', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'charge, SQLite, group commit', server: 'group', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },

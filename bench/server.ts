@@ -6,6 +6,8 @@ import pino, { type Logger } from 'pino'
 import { Histogram, Registry } from 'prom-client'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
+import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import { parseConfig } from '../src/config'
 import { initialState, type PointState } from '../src/events/decider'
 import type { Amount, UserId } from '../src/events/model'
@@ -15,6 +17,7 @@ import { createLogger } from '../src/http/logging'
 import { createLedger } from '../src/projections/ledger'
 import { startService } from '../src/service'
 import { openSqliteStore, type Commit } from '../src/stores/sqlite'
+import type { CommitAnswer, CommitJob } from './commit-worker'
 import { InstantStore } from './instant-store'
 
 /**
@@ -134,6 +137,57 @@ function sqliteFloor(path: string): Server {
   return app.listen(0, '127.0.0.1')
 }
 
+/**
+ * The floor with its commits on a worker thread (`bench/commit-worker.ts`): the same appends, the same file and
+ * fsync, but the event loop goes on answering while a commit syncs. The experiment behind docs/performance.md's
+ * "commit on a worker thread".
+ */
+function sqliteFloorOnWorker(path: string): Server {
+  // A worker does not inherit tsx's loader; its CommonJS hook is registered first, then the TypeScript file loaded.
+  const script = `require('tsx/cjs'); require(${JSON.stringify(join(__dirname, 'commit-worker.ts'))})`
+  const worker = new Worker(script, { eval: true, workerData: { path } })
+  const waiting = new Map<number, (results: ReadonlyArray<number | string>) => void>()
+  let nextId = 0
+  let turn: { jobs: CommitJob[]; answers: ((result: number | string) => void)[] } | undefined
+  worker.on('message', (answer: CommitAnswer) => {
+    Object.assign(spent, { commits: answer.commits, appends: answer.appends, commitMillis: 0 })
+    waiting.get(answer.id)?.(answer.results)
+    waiting.delete(answer.id)
+  })
+  // The charges of one turn go over in one message, so they can share one commit.
+  const commit = (job: CommitJob): Promise<number | string> =>
+    new Promise((resolve) => {
+      if (turn === undefined) {
+        const current = { jobs: [] as CommitJob[], answers: [] as ((result: number | string) => void)[] }
+        turn = current
+        setImmediate(() => {
+          turn = undefined
+          const id = nextId++
+          waiting.set(id, (results) => current.answers.forEach((answer, i) => answer(results[i] ?? 'lost')))
+          worker.postMessage({ id, jobs: current.jobs })
+        })
+      }
+      turn.jobs.push(job)
+      turn.answers.push(resolve)
+    })
+  const versions = new Map<UserId, PointState>()
+  const app = new Koa()
+  app.use(bodyParser({ enableTypes: ['json'] }))
+  app.use(async (ctx) => {
+    const match = /^\/point\/(\d+)\/charge$/.exec(ctx.path)
+    if (ctx.method !== 'PATCH' || match?.[1] === undefined) return
+    const userId = Number(match[1]) as UserId
+    const amount = Number((ctx.request.body as { amount: unknown }).amount) as Amount
+    const before = versions.get(userId) ?? initialState
+    const balance = before.balance + amount
+    versions.set(userId, { balance, version: before.version + 1 })
+    const result = await commit({ userId, version: before.version, balance, amount, timeMillis: Date.now() })
+    if (typeof result === 'string') throw new Error(result)
+    ctx.body = { id: userId, point: balance, updateMillis: result }
+  })
+  return app.listen(0, '127.0.0.1')
+}
+
 /** The service as `npm start` wires it, on the given store, its request lines at `info`. */
 async function ledger(store: PointStore): Promise<Server> {
   const config = parseConfig({ PORT: '0' })
@@ -158,6 +212,8 @@ function start(): Server | Promise<Server> {
       return libraries()
     case 'floor':
       return sqliteFloor(path)
+    case 'floor-worker':
+      return sqliteFloorOnWorker(path)
     case 'bare':
       return bare(new InstantStore())
     case 'instant':
