@@ -1,14 +1,23 @@
+import Router from '@koa/router'
 import Koa from 'koa'
 import bodyParser from 'koa-bodyparser'
-import pino from 'pino'
+import helmet from 'koa-helmet'
+import pino, { type Logger } from 'pino'
+import { Histogram, Registry } from 'prom-client'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
+import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import { parseConfig } from '../src/config'
+import { initialState, type PointState } from '../src/events/decider'
+import type { Amount, UserId } from '../src/events/model'
 import type { PointStore } from '../src/events/store'
 import { createApp } from '../src/http/app'
+import { createLogger } from '../src/http/logging'
 import { createLedger } from '../src/projections/ledger'
 import { startService } from '../src/service'
 import { openSqliteStore, type Commit } from '../src/stores/sqlite'
+import type { CommitAnswer, CommitJob } from './commit-worker'
 import { InstantStore } from './instant-store'
 
 /**
@@ -55,11 +64,135 @@ function reference(): Server {
   return app.listen(0, '127.0.0.1')
 }
 
-/** The service as `npm start` wires it, on the given store. */
+/**
+ * Where the servers that log write their lines: a file that keeps nothing, written synchronously as `npm start`
+ * writes stdout, so a line costs its serializing and its write, and the parent reading this process's stdout
+ * does not share in the cost.
+ */
+const requestLines = (): Logger => createLogger('info', pino.destination({ dest: '/dev/null', sync: true }))
+
+/**
+ * The second reference: the libraries the service keeps, each used plainly, as their READMEs show, around the
+ * same Map handler: Koa, koa-helmet, koa-bodyparser, @koa/router, one pino line and one prom-client histogram
+ * observation per request, and no ledger.
+ */
+function libraries(): Server {
+  const points = new Map<string, number>()
+  const log = pino(pino.destination({ dest: '/dev/null', sync: true }))
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from request to response',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [new Registry()],
+  })
+  const router = new Router()
+  router.patch('/point/:id/charge', (ctx) => {
+    const id = ctx.params['id'] ?? ''
+    const point = (points.get(id) ?? 0) + Number((ctx.request.body as { amount: unknown }).amount)
+    points.set(id, point)
+    ctx.body = { id: Number(id), point, updateMillis: Date.now() }
+  })
+  const app = new Koa()
+  app.use(async (ctx, next) => {
+    const started = performance.now()
+    await next()
+    const durationMs = performance.now() - started
+    log.info({ req: { method: ctx.method, url: ctx.url, headers: ctx.headers }, status: ctx.status, durationMs }, 'request completed')
+  })
+  app.use(async (ctx, next) => {
+    const stop = duration.startTimer()
+    await next()
+    stop({ method: ctx.method, route: String((ctx as { _matchedRoute?: unknown })._matchedRoute), status: ctx.status })
+  })
+  app.use(helmet())
+  app.use(bodyParser())
+  app.use(router.routes()).use(router.allowedMethods())
+  return app.listen(0, '127.0.0.1')
+}
+
+/**
+ * Not a reference but a floor: the bare Koa handler appending each charge through the SQLite store's group commit,
+ * with the user's version kept in a Map (no load, no decider, no writer, no logs, metrics or headers). What it
+ * costs over the bare reference is what a durable append to this schema costs on this machine, whatever the
+ * request path around it.
+ */
+function sqliteFloor(path: string): Server {
+  const store = openSqliteStore(path, { groupCommit: true, onCommit })
+  const versions = new Map<UserId, PointState>()
+  const app = new Koa()
+  app.use(bodyParser({ enableTypes: ['json'] }))
+  app.use(async (ctx) => {
+    const match = /^\/point\/(\d+)\/charge$/.exec(ctx.path)
+    if (ctx.method !== 'PATCH' || match?.[1] === undefined) return
+    const userId = Number(match[1]) as UserId
+    const amount = Number((ctx.request.body as { amount: unknown }).amount) as Amount
+    const before = versions.get(userId) ?? initialState
+    const projection = { balance: before.balance + amount, version: before.version + 1 }
+    versions.set(userId, projection)
+    const events = [{ type: 'CHARGE' as const, userId, amount, timeMillis: Date.now() }]
+    const written = await store.append(userId, before.version, { events, projection, receipts: [] })()
+    if (written._tag === 'Left') throw new Error(written.left._tag)
+    ctx.body = written.right
+  })
+  return app.listen(0, '127.0.0.1')
+}
+
+/**
+ * The floor with its commits on a worker thread (`bench/commit-worker.ts`): the same appends, the same file and
+ * fsync, but the event loop goes on answering while a commit syncs. The experiment behind docs/performance.md's
+ * "commit on a worker thread".
+ */
+function sqliteFloorOnWorker(path: string): Server {
+  // A worker does not inherit tsx's loader; its CommonJS hook is registered first, then the TypeScript file loaded.
+  const script = `require('tsx/cjs'); require(${JSON.stringify(join(__dirname, 'commit-worker.ts'))})`
+  const worker = new Worker(script, { eval: true, workerData: { path } })
+  const waiting = new Map<number, (results: ReadonlyArray<number | string>) => void>()
+  let nextId = 0
+  let turn: { jobs: CommitJob[]; answers: ((result: number | string) => void)[] } | undefined
+  worker.on('message', (answer: CommitAnswer) => {
+    Object.assign(spent, { commits: answer.commits, appends: answer.appends, commitMillis: 0 })
+    waiting.get(answer.id)?.(answer.results)
+    waiting.delete(answer.id)
+  })
+  // The charges of one turn go over in one message, so they can share one commit.
+  const commit = (job: CommitJob): Promise<number | string> =>
+    new Promise((resolve) => {
+      if (turn === undefined) {
+        const current = { jobs: [] as CommitJob[], answers: [] as ((result: number | string) => void)[] }
+        turn = current
+        setImmediate(() => {
+          turn = undefined
+          const id = nextId++
+          waiting.set(id, (results) => current.answers.forEach((answer, i) => answer(results[i] ?? 'lost')))
+          worker.postMessage({ id, jobs: current.jobs })
+        })
+      }
+      turn.jobs.push(job)
+      turn.answers.push(resolve)
+    })
+  const versions = new Map<UserId, PointState>()
+  const app = new Koa()
+  app.use(bodyParser({ enableTypes: ['json'] }))
+  app.use(async (ctx) => {
+    const match = /^\/point\/(\d+)\/charge$/.exec(ctx.path)
+    if (ctx.method !== 'PATCH' || match?.[1] === undefined) return
+    const userId = Number(match[1]) as UserId
+    const amount = Number((ctx.request.body as { amount: unknown }).amount) as Amount
+    const before = versions.get(userId) ?? initialState
+    const balance = before.balance + amount
+    versions.set(userId, { balance, version: before.version + 1 })
+    const result = await commit({ userId, version: before.version, balance, amount, timeMillis: Date.now() })
+    if (typeof result === 'string') throw new Error(result)
+    ctx.body = { id: userId, point: balance, updateMillis: result }
+  })
+  return app.listen(0, '127.0.0.1')
+}
+
+/** The service as `npm start` wires it, on the given store, its request lines at `info`. */
 async function ledger(store: PointStore): Promise<Server> {
   const config = parseConfig({ PORT: '0' })
   if (config._tag === 'Left') throw new Error(config.left)
-  const service = await startService(config.right, pino({ level: 'silent' }), store)
+  const service = await startService(config.right, requestLines(), store)
   return service.server
 }
 
@@ -75,6 +208,12 @@ function start(): Server | Promise<Server> {
   switch (kind) {
     case 'reference':
       return reference()
+    case 'libraries':
+      return libraries()
+    case 'floor':
+      return sqliteFloor(path)
+    case 'floor-worker':
+      return sqliteFloorOnWorker(path)
     case 'bare':
       return bare(new InstantStore())
     case 'instant':
@@ -92,6 +231,8 @@ async function main(): Promise<void> {
   const server = await start()
   if (!server.listening) await new Promise((resolve) => server.once('listening', resolve))
   process.on('message', () => process.send?.(usage()))
+  // An orderly exit on a signal, so that `node --cpu-prof` writes its profile (bench/profile.ts).
+  process.once('SIGINT', () => process.exit(0))
   console.log(`listening ${(server.address() as AddressInfo).port}`)
 }
 

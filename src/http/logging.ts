@@ -29,9 +29,22 @@ const notCredentials = new Set(['idempotency-key'])
 
 const isCredential = (name: string): boolean => !notCredentials.has(name.toLowerCase()) && credentialName.test(name)
 
+// Header names repeat from request to request, so each one's verdict is kept; clients choose names, so only so many.
+const headerVerdicts = new Map<string, boolean>()
+const mostHeaderVerdicts = 1_024
+
+const isCredentialHeader = (name: string): boolean => {
+  let verdict = headerVerdicts.get(name)
+  if (verdict === undefined) {
+    verdict = isCredential(name)
+    if (headerVerdicts.size < mostHeaderVerdicts) headerVerdicts.set(name, verdict)
+  }
+  return verdict
+}
+
 /** The headers with every credential-bearing one censored. */
 const loggedHeaders = (headers: Record<string, unknown>): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, isCredential(name) ? censor : value]))
+  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, isCredentialHeader(name) ? censor : value]))
 
 const decodedName = (raw: string): string => {
   try {

@@ -1,5 +1,4 @@
 import type Router from '@koa/router'
-import helmet from 'koa-helmet'
 import type { Middleware } from 'koa'
 import type { Logger } from 'pino'
 import type { ApiKey } from '../api-keys'
@@ -13,6 +12,7 @@ import { requestLog } from './logging'
 import type { Metrics } from './metrics'
 import { openApiDocument } from './openapi'
 import { operationScopes, type GuardedOperation } from './scopes'
+import { securityHeaders } from './security-headers'
 
 /** What running the service in production adds around the API. */
 export interface Operations {
@@ -28,7 +28,7 @@ export interface Operations {
 }
 
 // The service speaks plain HTTP behind whatever terminates TLS, so sub-resources must not be forced to https.
-const securityHeaders = () => helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } })
+export const helmetOptions = { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }
 
 /** What an API route registers ahead of its handler, for the operation it serves. */
 export type RouteGuard = (operation: GuardedOperation) => Middleware[]
@@ -50,7 +50,7 @@ export function operationLayers(logger: Logger, operations: Operations | undefin
   const document = (serverUrl: string) => openApiDocument({ limits, secured: apiKeys !== undefined, serverUrl })
   const requireScope = apiKeys === undefined ? openAccess : requireApiKey(apiKeys)
   return {
-    outer: [requestLog(logger), metrics.middleware, securityHeaders()],
+    outer: [requestLog(logger), metrics.middleware, securityHeaders(helmetOptions)],
     inner: [lifecycle.middleware],
     routers: [healthRoutes({ lifecycle, store }), metrics.routes(requireScope(operationScopes.metrics)), docsRoutes(document, publicUrl)],
     guard: (operation) => [lifecycle.refuseWhileDraining, requireScope(operationScopes[operation])],

@@ -61,6 +61,9 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
   private readonly sql: Catalogue
   private readonly commit: (jobs: readonly AppendJob[]) => Appended[]
   private readonly batch: TurnBatch<AppendJob, Appended> | undefined
+  /** The reads asked for during one turn of the event loop, answered together (see `readTogether`). */
+  private readonly reads: TurnBatch<() => unknown, E.Either<StoreFault, unknown>>
+  private readonly snapshot: (run: () => E.Either<StoreFault, unknown>[]) => E.Either<StoreFault, unknown>[]
   private readonly audit: SqliteAudit
   private readonly file: FileIdentity | undefined
   private readonly health: WriteHealth
@@ -82,11 +85,13 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
     const commit = committer(db, this.sql, { clock, receiptRetentionMillis, onCommit: options.onCommit ?? (() => undefined), moved })
     this.commit = (jobs) => [...this.health.observe(commit(jobs))]
     this.batch = options.groupCommit === false ? undefined : new TurnBatch(this.commit)
+    this.snapshot = db.transaction((run: () => E.Either<StoreFault, unknown>[]) => run())
+    this.reads = new TurnBatch((queries) => this.readAll(queries))
     this.audit = new SqliteAudit(db, this.sql, this.clock)
   }
 
   load(userId: UserId): TE.TaskEither<StoreFault, PointState> {
-    return this.read(() => {
+    return this.readTogether(() => {
       const row = this.sql.loadState(userId)
       if (row === undefined) return initialState
       return { ...decodeRow(StateRow, row, { table: 'balances', key: `user_id ${userId}` }), ...activeHolds(this.sql.readHolds(userId).map(toStoredHold)) }
@@ -111,21 +116,21 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
   }
 
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {
-    return this.read(() => {
+    return this.readTogether(() => {
       const row = this.sql.readBalance(userId)
       return row === undefined ? { id: userId, point: 0, updateMillis: this.clock() } : decodeRow(BalanceRow, row, { table: 'balances', key: `user_id ${userId}` })
     })
   }
 
   balanceAt(userId: UserId, at: number): TE.TaskEither<StoreFault, UserPoint> {
-    return this.read(() => {
+    return this.readTogether(() => {
       const row = this.sql.readBalanceAt(userId, at)
       return row === undefined ? { id: userId, point: 0, updateMillis: at } : decodeRow(BalanceRow, row, { table: 'events', key: `user_id ${userId}, time_millis <= ${at}` })
     })
   }
 
   receipts(userId: UserId, keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
-    return this.read(() => this.sql.readReceipts(userId, keys, this.clock() - this.receiptRetentionMillis).map(toReceipt))
+    return this.readTogether(() => this.sql.readReceipts(userId, keys, this.clock() - this.receiptRetentionMillis).map(toReceipt))
   }
 
   /** One short write transaction of its own; SQLite serialises it with commits, so it waits for none. */
@@ -135,12 +140,12 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
 
   history(userId: UserId, query: HistoryQuery = {}): TE.TaskEither<StoreFault, StoredEvent[]> {
     const { after = 0, until = Number.MAX_SAFE_INTEGER, limit = -1 } = query
-    return this.read(() => this.sql.readHistory({ userId, after, until, limit }).map(toStoredEvent))
+    return this.readTogether(() => this.sql.readHistory({ userId, after, until, limit }).map(toStoredEvent))
   }
 
   /** Positions here are ids (commit part 0); one with a commit part, from another store, sorts after them all. */
   feed({ after, limit }: FeedQuery): TE.TaskEither<StoreFault, FeedEntry[]> {
-    return this.read(() =>
+    return this.readTogether(() =>
       this.sql.readFeed({ after: after.commit > 0 ? Number.MAX_SAFE_INTEGER : after.event, limit }).map((row) => {
         const event = toStoredEvent(row)
         return { position: { commit: 0, event: event.id }, event }
@@ -174,7 +179,8 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
 
   /** Commits what is waiting, then closes the file. */
   close(): Promise<void> {
-    // The work is synchronous: what was waiting is committed before `flush` returns.
+    // The work is synchronous: what was waiting is read or committed before `flush` returns.
+    void this.reads.flush()
     void this.batch?.flush()
     if (this.db.open) this.db.close()
     return Promise.resolve()
@@ -182,5 +188,26 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
 
   private read<A>(query: () => A): TE.TaskEither<StoreFault, A> {
     return () => Promise.resolve(E.tryCatch(query, storeFault))
+  }
+
+  /**
+   * A read that waits for the end of the turn and runs with the turn's other reads in one read transaction. Each
+   * statement outside a transaction takes and drops SQLite's WAL read lock (two `fcntl` calls); a charge to a user
+   * whose writer starts, and a balance read, pay that on every request otherwise. Each read still fails alone.
+   */
+  private readTogether<A>(query: () => A): TE.TaskEither<StoreFault, A> {
+    return () => this.reads.submit(query) as Promise<E.Either<StoreFault, A>>
+  }
+
+  private readAll(queries: ReadonlyArray<() => unknown>): E.Either<StoreFault, unknown>[] {
+    const each = () => queries.map((query) => E.tryCatch(query, storeFault))
+    // A closed file fails each read as before; one alone gains nothing from a transaction.
+    if (!this.db.open || this.db.inTransaction || queries.length === 1) return each()
+    try {
+      return this.snapshot(each)
+    } catch (error) {
+      const fault = storeFault(error)
+      return queries.map(() => E.left(fault))
+    }
   }
 }
