@@ -14,6 +14,7 @@ const keys: ApiKey[] = [
   { key: 'scraper-1', scopes: ['metrics'] },
   { key: 'follower-1', scopes: ['feed'] },
   { key: 'holder-1', scopes: ['hold'] },
+  { key: 'refunder-1', scopes: ['refund'] },
 ]
 
 const user = 7 as UserId
@@ -27,16 +28,23 @@ interface Guarded {
   readonly body?: string
   /** Points the route moves when applied. */
   readonly moves: number
+  /** What the right key gets when the route's handler refuses the command, instead of 200. */
+  readonly refused?: readonly [number, string]
 }
 
 const guarded: Guarded[] = [
   { method: 'GET', path: `/point/${user}`, right: 'reader-1', wrong: 'topup-1', moves: 0 },
   { method: 'GET', path: `/point/${user}/histories`, right: 'reader-1', wrong: 'scraper-1', moves: 0 },
   { method: 'PATCH', path: `/point/${user}/charge`, right: 'topup-1', wrong: 'reader-1', body: '{"amount":10}', moves: 10 },
-  { method: 'PATCH', path: `/point/${user}/use`, right: 'till-1', wrong: 'topup-1', body: '{"amount":1}', moves: -1 },
+  { method: 'PATCH', path: `/point/${user}/use`, right: 'till-1', wrong: 'topup-1', body: '{"amount":2}', moves: -2 },
+  // Event 3 is the first use, of 2: refunded 1 at a time, once canonically and once with the id's digit encoded.
+  { method: 'PATCH', path: `/point/${user}/refund`, right: 'refunder-1', wrong: 'till-1', body: '{"useId":3,"amount":1}', moves: 1 },
   // A hold reserves points and moves none: it changes neither the balance nor the history.
   { method: 'PATCH', path: `/point/${user}/hold`, right: 'holder-1', wrong: 'till-1', body: '{"amount":1}', moves: 0 },
   { method: 'GET', path: `/point/${user}/holds`, right: 'reader-1', wrong: 'holder-1', moves: 0 },
+  // No such hold: the right key reaches the handler, which refuses; every other spelling or key never gets there.
+  { method: 'PATCH', path: `/point/${user}/holds/999/capture`, right: 'holder-1', wrong: 'till-1', body: '{}', moves: 0, refused: [404, 'HOLD_NOT_FOUND'] },
+  { method: 'PATCH', path: `/point/${user}/holds/999/release`, right: 'holder-1', wrong: 'reader-1', moves: 0, refused: [404, 'HOLD_NOT_FOUND'] },
   { method: 'GET', path: '/metrics', right: 'scraper-1', wrong: 'reader-1', moves: 0 },
   { method: 'GET', path: '/events', right: 'follower-1', wrong: 'reader-1', moves: 0 },
 ]
@@ -152,7 +160,9 @@ describe('every spelling of every guarded route, crossed with every kind of key'
       for (const which of keyCases) {
         const what = `${route.method} ${path} (${kind}) with ${which} key`
         const response = await call(route, path, keyFor(route, which))
-        if (which === 'right') {
+        if (which === 'right' && route.refused !== undefined) {
+          await expectProblem(response, ...route.refused, what)
+        } else if (which === 'right') {
           expect(response.status, what).to.equal(200)
           await response.arrayBuffer()
           if (route.moves !== 0) Object.assign(balance, { point: balance.point + route.moves, events: balance.events + 1 })
@@ -183,8 +193,8 @@ describe('every spelling of every guarded route, crossed with every kind of key'
         }
       }
     }
-    // Charged and used twice each: once canonically, once with the id's digit encoded.
-    expect(balance).to.deep.equal({ point: 18, events: 4 })
+    // Charged, used and refunded twice each: once canonically, once with the id's digit encoded.
+    expect(balance).to.deep.equal({ point: 18, events: 6 })
   })
 
   it('while draining, refuses every spelling of the API without running it, whatever the key', async function () {
