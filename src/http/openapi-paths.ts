@@ -57,7 +57,7 @@ const newerCommand = (
   secured: boolean,
   operationId: 'refund' | 'hold' | 'capture' | 'release',
   summary: string,
-  parts: { parameters: Json[]; body?: string; answer: string; description: string },
+  parts: { parameters: Json[]; body?: string; optionalBody?: boolean; answer: string; description: string },
   ...failures: ProblemCode[]
 ): Json => ({
   patch: operation(
@@ -67,7 +67,7 @@ const newerCommand = (
       operationId,
       summary,
       parameters: [...parts.parameters, parameters.idempotencyKey],
-      ...(parts.body === undefined ? {} : { requestBody: { required: true, ...json(ref(parts.body)) } }),
+      ...(parts.body === undefined ? {} : { requestBody: { required: parts.optionalBody !== true, ...json(ref(parts.body)) } }),
       responses: { '200': { description: parts.description, headers: replayedHeader, ...json(ref(parts.answer)) } },
     },
     ...failures,
@@ -149,7 +149,7 @@ export const paths = (secured: boolean): Record<string, Json> => ({
     secured,
     'release',
     'Gives an active hold back whole',
-    { parameters: [parameters.id, parameters.holdId], answer: 'UserPoint', description: 'The balance right after the release' },
+    { parameters: [parameters.id, parameters.holdId], body: 'ReleaseBody', optionalBody: true, answer: 'UserPoint', description: 'The balance right after the release' },
     'HOLD_NOT_FOUND',
     'HOLD_ALREADY_RESOLVED',
   ),

@@ -113,6 +113,12 @@ export const schemas = (limits: Limits): Record<string, Json> => ({
     additionalProperties: false,
     properties: { amount: amountOf(limits, 'Points to take from the hold; absent, all of it. The rest is released') },
   },
+  ReleaseBody: {
+    type: 'object',
+    additionalProperties: false,
+    description: 'A release gives the whole hold back, so it takes no body; one sent must be empty',
+    properties: {},
+  },
   FeedPosition: {
     type: 'string',
     pattern: positionTextPattern,

@@ -9,7 +9,7 @@ export const problemCatalog = {
   FORBIDDEN: { status: 403, title: 'The API key does not allow this' },
   NOT_FOUND: { status: 404, title: 'No such resource' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'The route does not allow this method' },
-  INSUFFICIENT_BALANCE: { status: 409, title: 'The balance is too low for this use' },
+  INSUFFICIENT_BALANCE: { status: 409, title: 'The available balance is too low for this use or hold' },
   BALANCE_LIMIT_EXCEEDED: { status: 409, title: 'The charge would take the balance over its maximum' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'The Idempotency-Key was already used for a different command' },
   REQUEST_TIMEOUT: { status: 408, title: 'The request did not arrive in time' },

@@ -54,6 +54,9 @@ export type HoldBody = t.TypeOf<typeof HoldBody>
 export const CaptureBody = closed({ amount: t.union([Amount, t.undefined]) }, 'CaptureBody')
 export type CaptureBody = t.TypeOf<typeof CaptureBody>
 
+/** The body of `PATCH /point/{id}/holds/{holdId}/release`, when one is sent: a release takes the whole hold, so nothing. */
+export const ReleaseBody = closed({}, 'ReleaseBody')
+
 /** `/point/{id}/holds/{holdId}`: a decimal positive safe integer. */
 export const HoldIdParam = DecimalIntFromString.pipe(PositiveId, 'HoldIdParam')
 

@@ -12,7 +12,7 @@ import type { HistoryPage } from '../projections/reads'
 import type { RouteGuard } from './operations'
 import { loggedFailure, noteFailure, type LoggedError } from './failure-log'
 import { fromFailure, problem, sendProblem, type Problem } from './problem'
-import { AmountBody, CaptureBody, decode, HistoryPageQuery, HoldBody, HoldIdParam, IdempotencyKeyHeader, InstantParam, RefundBody, UserIdParam } from './requests'
+import { AmountBody, CaptureBody, decode, HistoryPageQuery, HoldBody, HoldIdParam, IdempotencyKeyHeader, InstantParam, RefundBody, ReleaseBody, UserIdParam } from './requests'
 import { strictRouter } from './router'
 
 /** A 200 answer: the JSON body and any headers that go with it. */
@@ -56,6 +56,9 @@ const body =
     ctx.is('application/json') === 'application/json'
       ? decode(codec, 'body')(ctx.request.body)
       : E.left(problem('INVALID_REQUEST', 'Content-Type must be application/json'))
+
+/** Whether the request carries a body: `Content-Length: 0`, which clients send with an empty PATCH, is none. */
+const bodySent = (ctx: Context): boolean => ctx.get('transfer-encoding') !== '' || (ctx.request.length ?? 0) > 0
 
 const amount = (ctx: Context): E.Either<Problem, Amount> => E.map((decoded: AmountBody) => decoded.amount)(body(AmountBody)(ctx))
 
@@ -192,6 +195,9 @@ export function pointRoutes(ledger: Ledger, { guard, jsonBody }: PointRouteOptio
       E.bind('body', () => body(CaptureBody)(ctx)),
     )
 
+  /** A release needs no body; one sent must be `{}`, so that a client expecting a partial release learns it is not. */
+  const release = (ctx: Context) => (bodySent(ctx) ? E.flatMap(() => holdId(ctx))(body(ReleaseBody)(ctx)) : holdId(ctx))
+
   const holds = (ctx: Context) =>
     reply(
       ctx,
@@ -237,5 +243,5 @@ export function pointRoutes(ledger: Ledger, { guard, jsonBody }: PointRouteOptio
     )
     .get('/point/:id/holds', ...guard('holds'), holds)
     .patch('/point/:id/holds/:holdId/capture', ...guard('capture'), jsonBody, commandOf(capture, (id, { holdId: h, body: b }, key) => ledger.capture(id, h, b.amount, key)))
-    .patch('/point/:id/holds/:holdId/release', ...guard('release'), commandOf(holdId, (id, h, key) => ledger.release(id, h, key)))
+    .patch('/point/:id/holds/:holdId/release', ...guard('release'), jsonBody, commandOf(release, (id, h, key) => ledger.release(id, h, key)))
 }

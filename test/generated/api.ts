@@ -379,6 +379,8 @@ export interface components {
             /** @description Points to take from the hold; absent, all of it. The rest is released: a whole number from 1 to POINT_MAX_AMOUNT; over it is AMOUNT_LIMIT_EXCEEDED */
             amount?: number;
         };
+        /** @description A release gives the whole hold back, so it takes no body; one sent must be empty */
+        ReleaseBody: Record<string, never>;
         /** @description Where an event sits in the change feed: pass it back as `after` (or `Last-Event-ID`) to resume after it. Opaque: compare nothing, store it */
         FeedPosition: string;
         /** @description One event of the change feed: its position, and the event as the user's history shows it */
@@ -420,7 +422,7 @@ export interface components {
          *     - `FORBIDDEN` (403): The API key does not allow this
          *     - `NOT_FOUND` (404): No such resource
          *     - `METHOD_NOT_ALLOWED` (405): The route does not allow this method
-         *     - `INSUFFICIENT_BALANCE` (409): The balance is too low for this use
+         *     - `INSUFFICIENT_BALANCE` (409): The available balance is too low for this use or hold
          *     - `BALANCE_LIMIT_EXCEEDED` (409): The charge would take the balance over its maximum
          *     - `IDEMPOTENCY_KEY_REUSED` (422): The Idempotency-Key was already used for a different command
          *     - `REQUEST_TIMEOUT` (408): The request did not arrive in time
@@ -959,7 +961,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `INSUFFICIENT_BALANCE`: The balance is too low for this use */
+            /** @description `INSUFFICIENT_BALANCE`: The available balance is too low for this use or hold */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1289,7 +1291,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `INSUFFICIENT_BALANCE`: The balance is too low for this use */
+            /** @description `INSUFFICIENT_BALANCE`: The available balance is too low for this use or hold */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1671,7 +1673,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReleaseBody"];
+            };
+        };
         responses: {
             /** @description The balance right after the release */
             200: {

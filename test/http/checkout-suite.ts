@@ -226,6 +226,22 @@ export function checkoutSuite(name: string, fixture: () => Promise<StoreFixture 
         await audit()
       })
 
+      it('releases with no body or an empty one, and refuses any other body without releasing', async function () {
+        const user = freshUser()
+        await charge(user, 1_000)
+        const first = (await ok<Placed>(hold(user, 300, 60))).hold.holdId
+        const second = (await ok<Placed>(hold(user, 200, 60))).hold.holdId
+        const releaseWith = (holdId: number, body: string, type: string) =>
+          fetch(url(`/point/${user}/holds/${holdId}/release`), { method: 'PATCH', headers: { 'content-type': type }, body })
+        // Not a partial release: the body is refused, and the hold stays whole.
+        await expectProblem(await releaseWith(first, '{"amount":1}', 'application/json'), { status: 400, code: 'INVALID_REQUEST' })
+        await expectProblem(await releaseWith(first, '{bad', 'application/json'), { status: 400, code: 'INVALID_REQUEST' })
+        await expectProblem(await releaseWith(first, 'all of it', 'text/plain'), { status: 400, code: 'INVALID_REQUEST' })
+        expect(await balance(user)).to.include({ held: 500 })
+        expect(await okJson(await releaseWith(first, '{}', 'application/json'))).to.include({ held: 200, available: 800 })
+        expect(await okJson(await release(user, second))).to.include({ held: 0, available: 1_000 })
+      })
+
       it('refuses a capture over its hold, and of a hold never placed', async function () {
         const user = freshUser()
         await charge(user, 1_000)
