@@ -96,6 +96,19 @@ describe('postgres feed: a slow transaction holding a lower id', function () {
     }
   })
 
+  it('keeps a user\'s events in version order when a transaction took its id before the user\'s earlier writes', async function () {
+    const ledger = createLedger({ store: fixture.store, limits: { maxAmount: 1_000, maxBalance: 100_000 } })
+    await slow.query('BEGIN')
+    // As a writer that asked for the user's row lock early and got it only after others had written the user.
+    await slow.query('SELECT pg_current_xact_id()')
+    for (const n of [1, 2]) expect(E.isRight(await ledger.charge(userId(5), amount(n))())).to.equal(true)
+    await slow.query(`INSERT INTO events (user_id, version, type, amount, time_millis, balance_after) VALUES (5, 3, 'CHARGE', 3, 1, 6)`)
+    await slow.query('UPDATE balances SET point = 6, version = 3 WHERE user_id = 5')
+    await slow.query('COMMIT')
+    const page = await fixture.store.feed({ after: feedStart, limit: 10 })()
+    expect(E.isRight(page) && page.right.map(({ event }) => event.amount)).to.deep.equal([1, 2, 3])
+  })
+
   it('orders transactions as numbers, not as text: 9 before 10, whatever the ids', async function () {
     await slow.query(`INSERT INTO events (user_id, version, type, amount, time_millis, balance_after, tx)
       VALUES (98, 1, 'CHARGE', 1, 1, 1, '10'), (99, 1, 'CHARGE', 1, 1, 1, '9'), (97, 1, 'CHARGE', 1, 1, 1, '100')`)

@@ -219,9 +219,19 @@ export const schemaSteps: ReadonlyArray<{ readonly version: number; readonly nam
     `,
     // Ids are taken before commit, so they are not in commit order; the writing transaction's id orders the feed
     // (see read-feed.ts). Rows from before this step all get this step's transaction, behind every later write.
+    // A transaction may take its id long before it writes a user (it waited for the row's lock while others wrote
+    // it), so an event's tx is never below the one of the user's event before it: each user's events stay in
+    // version order. A row keeps the tx of a transaction that has ended, so the feed's wait still covers it.
     postgres: `
       ALTER TABLE events ADD COLUMN tx xid8 NOT NULL DEFAULT pg_current_xact_id();
       CREATE INDEX events_by_feed ON events (tx, id);
+      CREATE FUNCTION events_feed_tx() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        NEW.tx := greatest(NEW.tx, (SELECT tx FROM events WHERE user_id = NEW.user_id AND version = NEW.version - 1));
+        RETURN NEW;
+      END
+      $$;
+      CREATE TRIGGER events_feed_tx BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION events_feed_tx();
     `,
   },
 ]
