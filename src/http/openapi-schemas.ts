@@ -34,7 +34,7 @@ const pointHistory: Json = {
   required: ['id', 'userId', 'type', 'amount', 'timeMillis'],
   additionalProperties: false,
   properties: {
-    id: { type: 'integer', ...positiveSafeInteger, description: 'The log position, increasing across all users' },
+    id: { type: 'integer', ...positiveSafeInteger, description: "The event's id in the log, unique across all users; the order of a user's history, not of commits across users (the change feed has that)" },
     userId: ref('UserId'),
     type: { enum: ['CHARGE', 'USE', 'REFUND', 'CAPTURE', 'HOLD', 'RELEASE', 'EXPIRE'] },
     // Not bounded by today's POINT_MAX_AMOUNT: the log keeps what earlier settings accepted.

@@ -345,7 +345,7 @@ export interface components {
         };
         /** @description One event of the log. The history lists the movements: CHARGE and REFUND in, USE and CAPTURE out; a REFUND names the use it gives back (`useId`), a CAPTURE the hold it takes (`holdId`). HOLD, RELEASE and EXPIRE move nothing and are listed as holds; where they appear, they name their hold, and a HOLD its expiry */
         PointHistory: {
-            /** @description The log position, increasing across all users */
+            /** @description The event's id in the log, unique across all users; the order of a user's history, not of commits across users (the change feed has that) */
             id: number;
             userId: components["schemas"]["UserId"];
             /** @enum {unknown} */
@@ -388,7 +388,7 @@ export interface components {
             position: components["schemas"]["FeedPosition"];
             /** @description The event as a history shows it. HOLD, RELEASE and EXPIRE are in no history and carry no `id` */
             event: {
-                /** @description The log position, increasing across all users */
+                /** @description The event's id in the log, unique across all users; the order of a user's history, not of commits across users (the change feed has that) */
                 id?: number;
                 userId: components["schemas"]["UserId"];
                 /** @enum {unknown} */
