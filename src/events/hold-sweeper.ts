@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/Either'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { CommandFailure, Commands } from './commands'
+import { BackgroundPass } from './background-pass'
 import type { PointStore, StoreFault } from './store'
 
 export interface HoldSweeperOptions {
@@ -22,50 +23,23 @@ export interface HoldSweeperOptions {
  * others, re-decided on the new state, find the hold gone and write nothing. A hold captured or released
  * first is gone as well: the sweeper never resolves a hold a second time.
  */
-export class HoldSweeper {
-  private readonly intervalMillis: number
+export class HoldSweeper extends BackgroundPass {
   private readonly batchSize: number
   private readonly maxBatches: number
   private readonly clock: () => number
-  private timer: NodeJS.Timeout | undefined
-  private running: Promise<number> | undefined
-  private stopped = false
 
   constructor(
     private readonly store: Pick<PointStore, 'expiredHolds'>,
     private readonly expire: Commands['expire'],
     private readonly options: HoldSweeperOptions = {},
   ) {
-    this.intervalMillis = options.intervalMillis ?? 1_000
+    super(options.intervalMillis ?? 1_000)
     this.batchSize = options.batchSize ?? 256
     this.maxBatches = options.maxBatches ?? 40
     this.clock = options.clock ?? Date.now
   }
 
-  start(): void {
-    if (this.timer !== undefined || this.stopped) return
-    this.timer = setInterval(() => void this.pass(), this.intervalMillis)
-    // Sweeping never keeps the process alive.
-    this.timer.unref()
-  }
-
-  /** One pass, unless one is running already: answers how many due holds it sent to their writers. */
-  pass(): Promise<number> {
-    this.running ??= this.sweep().finally(() => {
-      this.running = undefined
-    })
-    return this.running
-  }
-
-  /** Stops the timer and lets a pass under way finish its current batch, so the store can close after it. */
-  async stop(): Promise<void> {
-    this.stopped = true
-    clearInterval(this.timer)
-    this.timer = undefined
-    await this.running
-  }
-
-  private async sweep(): Promise<number> {
+  protected async run(): Promise<number> {
     let sent = 0
     for (let batch = 0; batch < this.maxBatches && !this.stopped; batch++) {
       const due = await this.store.expiredHolds(this.clock(), this.batchSize)()

@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
 import { setImmediate as nextTurn } from 'node:timers/promises'
+import { BackgroundPass } from '../events/background-pass'
 import type { StoreFault } from '../events/store'
 
 /** How long a receipt answers a retry unless configured: 24 hours, as the big payment APIs keep theirs. */
@@ -31,47 +32,20 @@ export interface PrunerOptions {
  * short transaction, with a turn of the event loop between them so commands are served in between. Lookups
  * ignore expired receipts anyway, so how soon a pass runs changes the file's size, never an answer.
  */
-export class ReceiptPruner {
+export class ReceiptPruner extends BackgroundPass {
   private readonly batchSize: number
   private readonly maxBatches: number
-  private readonly intervalMillis: number
-  private timer: NodeJS.Timeout | undefined
-  private running: Promise<number> | undefined
-  private stopped = false
 
   constructor(
     private readonly store: PrunesReceipts,
     private readonly options: PrunerOptions = {},
   ) {
+    super(options.intervalMillis ?? 60_000)
     this.batchSize = options.batchSize ?? 500
     this.maxBatches = options.maxBatches ?? 200
-    this.intervalMillis = options.intervalMillis ?? 60_000
   }
 
-  start(): void {
-    if (this.timer !== undefined || this.stopped) return
-    this.timer = setInterval(() => void this.pass(), this.intervalMillis)
-    // Pruning never keeps the process alive.
-    this.timer.unref()
-  }
-
-  /** One pass, unless one is running already: answers how many receipts it deleted. */
-  pass(): Promise<number> {
-    this.running ??= this.prune().finally(() => {
-      this.running = undefined
-    })
-    return this.running
-  }
-
-  /** Stops the timer and ends a pass under way after its current batch, so the store can close after it. */
-  async stop(): Promise<void> {
-    this.stopped = true
-    clearInterval(this.timer)
-    this.timer = undefined
-    await this.running
-  }
-
-  private async prune(): Promise<number> {
+  protected async run(): Promise<number> {
     let deleted = 0
     for (let batch = 0; batch < this.maxBatches && !this.stopped; batch++) {
       const result = await this.store.pruneReceipts(this.batchSize)()
