@@ -1,14 +1,15 @@
 import * as TE from 'fp-ts/TaskEither'
-import { initialState, noReferences, type PointState, type References } from '../src/events/decider'
+import { initialState, type PointState } from '../src/events/decider'
 import type { StoredEvent, UserId, UserPoint } from '../src/events/model'
-import { versionConflict, type Plan, type PointStore, type Receipt, type StoredHold, type StoreFault } from '../src/events/store'
+import { versionConflict, type Plan, type PointStore, type StoreFault } from '../src/events/store'
+import { EmptyReads } from './empty-reads'
 
 /**
  * A store that does no I/O and keeps only balances, for the benchmark: the
  * service on it shows what the HTTP stack and the writer cost without storage.
  * It drops the events, so its history is always empty.
  */
-export class InstantStore implements PointStore {
+export class InstantStore extends EmptyReads implements PointStore {
   private readonly states = new Map<UserId, PointState & { updateMillis: number }>()
 
   load(userId: UserId): TE.TaskEither<StoreFault, PointState> {
@@ -29,27 +30,5 @@ export class InstantStore implements PointStore {
 
   history(_userId: UserId): TE.TaskEither<StoreFault, StoredEvent[]> {
     return TE.right([])
-  }
-
-  /** Commands in benchmarks carry no idempotency keys. */
-  receipts(): TE.TaskEither<StoreFault, Receipt[]> {
-    return TE.right([])
-  }
-
-  /** Benchmarks place no holds and refund nothing. */
-  references(): TE.TaskEither<StoreFault, References> {
-    return TE.right(noReferences)
-  }
-
-  holds(): TE.TaskEither<StoreFault, StoredHold[]> {
-    return TE.right([])
-  }
-
-  expiredHolds(): TE.TaskEither<StoreFault, never[]> {
-    return TE.right([])
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve()
   }
 }

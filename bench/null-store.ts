@@ -1,8 +1,9 @@
 import * as TE from 'fp-ts/TaskEither'
 import type { UserPoint as UserPointRow } from '../database'
-import { initialState, noReferences, type PointState, type References } from '../src/events/decider'
+import { initialState, type PointState } from '../src/events/decider'
 import type { StoredEvent, UserId, UserPoint } from '../src/events/model'
-import type { Plan, PointStore, Receipt, StoredHold, StoreFault } from '../src/events/store'
+import type { Plan, PointStore, StoreFault } from '../src/events/store'
+import { EmptyReads } from './empty-reads'
 import type { NaiveTables } from './naive-queue'
 
 /** Waits a short real timer, so calls still overlap, and keeps nothing. */
@@ -14,9 +15,11 @@ const shortly = <A>(value: () => A): Promise<A> =>
  * is forgotten. What the service holds on to is then the service's own memory,
  * not data, which is what the memory benchmark wants to see.
  */
-export class NullStore implements PointStore {
+export class NullStore extends EmptyReads implements PointStore {
   /** `atOnce`: loads and appends answer without the timer, for benchmarks that only count what is kept. */
-  constructor(private readonly atOnce = false) {}
+  constructor(private readonly atOnce = false) {
+    super()
+  }
 
   load(): TE.TaskEither<StoreFault, PointState> {
     return this.atOnce ? TE.right(initialState) : TE.fromTask(() => shortly(() => initialState))
@@ -33,28 +36,6 @@ export class NullStore implements PointStore {
 
   history(): TE.TaskEither<StoreFault, StoredEvent[]> {
     return TE.fromTask(() => shortly(() => []))
-  }
-
-  /** Commands in benchmarks carry no idempotency keys. */
-  receipts(): TE.TaskEither<StoreFault, Receipt[]> {
-    return TE.right([])
-  }
-
-  /** Benchmarks place no holds and refund nothing. */
-  references(): TE.TaskEither<StoreFault, References> {
-    return TE.right(noReferences)
-  }
-
-  holds(): TE.TaskEither<StoreFault, StoredHold[]> {
-    return TE.right([])
-  }
-
-  expiredHolds(): TE.TaskEither<StoreFault, never[]> {
-    return TE.right([])
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve()
   }
 }
 

@@ -110,6 +110,13 @@ function libraries(): Server {
   return app.listen(0, '127.0.0.1')
 }
 
+/** A floor row's request, read as plainly as the bare reference reads it: `PATCH /point/{id}/charge`, `{"amount"}`. */
+const chargeOf = (ctx: Koa.Context): { readonly userId: UserId; readonly amount: Amount } | undefined => {
+  const match = /^\/point\/(\d+)\/charge$/.exec(ctx.path)
+  if (ctx.method !== 'PATCH' || match?.[1] === undefined) return undefined
+  return { userId: Number(match[1]) as UserId, amount: Number((ctx.request.body as { amount: unknown }).amount) as Amount }
+}
+
 /**
  * Not a reference but a floor: the bare Koa handler appending each charge through the SQLite store's group commit,
  * with the user's version kept in a Map (no load, no decider, no writer, no logs, metrics or headers). What it
@@ -122,10 +129,9 @@ function sqliteFloor(path: string): Server {
   const app = new Koa()
   app.use(bodyParser({ enableTypes: ['json'] }))
   app.use(async (ctx) => {
-    const match = /^\/point\/(\d+)\/charge$/.exec(ctx.path)
-    if (ctx.method !== 'PATCH' || match?.[1] === undefined) return
-    const userId = Number(match[1]) as UserId
-    const amount = Number((ctx.request.body as { amount: unknown }).amount) as Amount
+    const charge = chargeOf(ctx)
+    if (charge === undefined) return
+    const { userId, amount } = charge
     const before = versions.get(userId) ?? initialState
     const projection = { balance: before.balance + amount, version: before.version + 1 }
     versions.set(userId, projection)
@@ -174,10 +180,9 @@ function sqliteFloorOnWorker(path: string): Server {
   const app = new Koa()
   app.use(bodyParser({ enableTypes: ['json'] }))
   app.use(async (ctx) => {
-    const match = /^\/point\/(\d+)\/charge$/.exec(ctx.path)
-    if (ctx.method !== 'PATCH' || match?.[1] === undefined) return
-    const userId = Number(match[1]) as UserId
-    const amount = Number((ctx.request.body as { amount: unknown }).amount) as Amount
+    const charge = chargeOf(ctx)
+    if (charge === undefined) return
+    const { userId, amount } = charge
     const before = versions.get(userId) ?? initialState
     const balance = before.balance + amount
     versions.set(userId, { balance, version: before.version + 1 })
