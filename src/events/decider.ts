@@ -82,12 +82,15 @@ export const evolve = (state: PointState, event: PointEvent): PointState => {
   return state.holds === undefined ? next : { ...next, holds: state.holds }
 }
 
-/** What the user's active holds reserve at `now`: a hold at or past its expiry reserves nothing. */
-export const heldAt = (state: PointState, now: number): number => {
+/** What these holds reserve at `now`: a hold at or past its expiry reserves nothing. */
+export const heldOf = (holds: Iterable<{ readonly amount: number; readonly expiresAt: number }>, now: number): number => {
   let held = 0
-  for (const hold of state.holds?.values() ?? []) if (hold.expiresAt > now) held += hold.amount
+  for (const hold of holds) if (hold.expiresAt > now) held += hold.amount
   return held
 }
+
+/** What the user's active holds reserve at `now`. */
+export const heldAt = (state: PointState, now: number): number => heldOf(state.holds?.values() ?? [], now)
 
 /** What the references become once `event` is decided, so later commands of the same batch see it. */
 export const evolveReferences = (refs: References, event: PointEvent): References => {

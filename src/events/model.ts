@@ -37,8 +37,6 @@ export type TransactionType = t.TypeOf<typeof TransactionType>
 /** The types that move points: the history lists these, and the balance is their sum. */
 export const movementTypes: readonly TransactionType[] = ['CHARGE', 'USE', 'REFUND', 'CAPTURE']
 
-/** The types that end a hold: each hold gets exactly one of them. */
-export const endingTypes: readonly TransactionType[] = ['CAPTURE', 'RELEASE', 'EXPIRE']
 export type EndingType = 'CAPTURE' | 'RELEASE' | 'EXPIRE'
 
 interface IdempotencyKeyBrand {

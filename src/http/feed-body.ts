@@ -1,9 +1,9 @@
 import { positionText, type FeedEntry, type FeedEvent } from '../events/feed'
+import { movementTypes } from '../events/model'
 import { eventBody, historyRow } from './routes'
 
 /** The events a history lists, and so the ones with a history id on every store. */
-const listed = (event: FeedEvent): event is FeedEvent & { readonly id: number } =>
-  event.id !== undefined && (event.type === 'CHARGE' || event.type === 'USE' || event.type === 'REFUND' || event.type === 'CAPTURE')
+const listed = (event: FeedEvent): event is FeedEvent & { readonly id: number } => event.id !== undefined && movementTypes.includes(event.type)
 
 /**
  * One feed item as `GET /events` and the stream send it: its position, and the event exactly as a history shows

@@ -103,8 +103,6 @@ const historyAnswer =
       ? json(historyBody(events))
       : { body: historyBody(events), headers: { Link: `</point/${id}/histories?after=${next}&limit=${limit}>; rel="next"` } }
 
-type CommandCase = (userId: UserId, amount: Amount, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
-
 /** A command's use case, given what its route decoded besides the user and the key. */
 type Run<A> = (userId: UserId, input: A, key?: IdempotencyKey) => TE.TaskEither<CommandFailure, Accepted>
 
@@ -131,20 +129,6 @@ const commandRefusal = (failure: CommandFailure): Refusal => ({
   headers: failure._tag === 'Rejection' ? replayedHeader(failure.replayed) : undefined,
 })
 
-/**
- * A command's user, amount and optional key, decoded together before anything runs. Written out rather than as
- * an `E.Do` pipeline, which builds its closures and intermediate objects again on every request.
- */
-const commandInput = (ctx: Context): E.Either<Problem, { id: UserId; amount: Amount; key: IdempotencyKey | undefined }> => {
-  const id = userId(ctx)
-  if (E.isLeft(id)) return id
-  const given = amount(ctx)
-  if (E.isLeft(given)) return given
-  const key = idempotencyKey(ctx)
-  if (E.isLeft(key)) return key
-  return E.right({ id: id.right, amount: given.right, key: key.right })
-}
-
 export interface PointRouteOptions {
   /** Registered ahead of each route's handler for the operation it serves, which names the scope it needs. */
   readonly guard: RouteGuard
@@ -154,39 +138,27 @@ export interface PointRouteOptions {
 
 /** Decode, call one use case, encode: nothing else happens in a route. */
 export function pointRoutes(ledger: Ledger, { guard, jsonBody }: PointRouteOptions): Router {
-  // The two busiest routes are written as plain steps over the same Either values: the pipelines they replace
-  // allocated a dozen closures per request (docs/performance.md).
-  const command =
-    (run: CommandCase) =>
+  /**
+   * A command: the user, what `input` decodes, the key, all decoded before anything runs, then its use case.
+   * Written as plain steps over the Either values: the pipelines they replace allocated a dozen closures per
+   * request on the busiest routes (docs/performance.md).
+   */
+  const commandOf =
+    <A>(input: (ctx: Context) => E.Either<Problem, A>, run: Run<A>) =>
     (ctx: Context): Promise<void> =>
       reply(ctx, async () => {
-        const input = commandInput(ctx)
-        if (E.isLeft(input)) return input
-        const { id, amount, key } = input.right
-        const result = await run(id, amount, key)()
+        const id = userId(ctx)
+        if (E.isLeft(id)) return id
+        const given = input(ctx)
+        if (E.isLeft(given)) return given
+        const key = idempotencyKey(ctx)
+        if (E.isLeft(key)) return key
+        const result = await run(id.right, given.right, key.right)()
         if (E.isLeft(result)) return E.left(commandRefusal(result.left))
         return E.right({ body: acceptedBody(result.right), headers: replayedHeader(result.right.replayed) })
       })
 
-  /** The newer commands: the user, what `input` decodes, the key, all decoded before anything runs. */
-  const commandOf =
-    <A>(input: (ctx: Context) => E.Either<Problem, A>, run: Run<A>) =>
-    (ctx: Context) =>
-      reply(
-        ctx,
-        pipe(
-          TE.fromEither(
-            pipe(
-              E.Do,
-              E.bind('id', () => userId(ctx)),
-              E.bind('input', () => input(ctx)),
-              E.bind('key', () => idempotencyKey(ctx)),
-            ),
-          ),
-          TE.flatMap(({ id, input: given, key }) => pipe(run(id, given, key), TE.mapLeft(commandRefusal))),
-          TE.map((point) => ({ body: acceptedBody(point), headers: replayedHeader(point.replayed) })),
-        ),
-      )
+  const command = (run: Run<Amount>) => commandOf(amount, run)
 
   const capture = (ctx: Context) =>
     pipe(

@@ -2,6 +2,7 @@ import * as TE from 'fp-ts/TaskEither'
 import { pipe } from 'fp-ts/function'
 import type { Balance, StoredEvent, UserId, UserPoint } from '../events/model'
 import { asFailure, type PointStore, type StoredHold, type StoreFailure, type StoreFault } from '../events/store'
+import { heldOf } from '../events/decider'
 import { replay } from './balance'
 
 /** The read side's use cases: balances and histories, from the projection and the log. */
@@ -56,8 +57,7 @@ const withHeld = (
       pipe(
         store.holds(userId, at),
         TE.map((holds) => {
-          const now = clock()
-          const held = holds.reduce((sum, hold) => (hold.expiresAt > now ? sum + hold.amount : sum), 0)
+          const held = heldOf(holds, clock())
           return { ...point, held, available: point.point - held }
         }),
       ),

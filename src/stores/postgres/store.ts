@@ -206,11 +206,12 @@ export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
 }
 
 const TxText = t.refinement(t.string, (s) => /^[0-9]{1,16}$/.test(s) && Number.isSafeInteger(Number(s)), 'TxText')
+const CommitTxRow = t.type({ commitTx: TxText })
 
 /** A feed row: the event as history reads it, and its transaction, which must fit a safe integer. */
 const feedEntry = (row: unknown): FeedEntry => {
   const where = { table: 'events', key: keyOf(row, 'id') }
-  const { commitTx } = decodeRow(t.type({ commitTx: TxText }), row, where)
+  const { commitTx } = decodeRow(CommitTxRow, row, where)
   // The codec keeps keys it does not know: the event is decoded without `commitTx`, as history reads it.
   const columns = Object.fromEntries(Object.entries(row as Record<string, unknown>).filter(([column]) => column !== 'commitTx'))
   const event = toStoredEvent(columns)

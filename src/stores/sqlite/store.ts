@@ -103,7 +103,7 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
   }
 
   holds(userId: UserId, at?: number): TE.TaskEither<StoreFault, StoredHold[]> {
-    return this.read(() => this.sql.readHolds(userId, at).map(toStoredHold))
+    return this.readTogether(() => this.sql.readHolds(userId, at).map(toStoredHold))
   }
 
   expiredHolds(now: number, limit: number): TE.TaskEither<StoreFault, Array<{ userId: UserId; holdId: number }>> {
