@@ -1,11 +1,13 @@
-import { get } from 'node:http'
+import { get, type ClientRequest } from 'node:http'
+import { createInterface } from 'node:readline'
 
 /**
  * `tsx bench/feed-consumers.ts URL N`: N live SSE streams on URL's /events/stream in a process of their own, so
- * that the load generator does not share a thread with them. They start at the feed's end, as consumers that are
- * keeping up do (one catching up from the start is a different load: it reads the whole backlog), and read and
- * discard, as cheap a client as there is. Prints `ready` once every stream has answered, and its byte count when
- * told to stop (SIGTERM).
+ * that the load generator does not share a thread with them. Told `open` on stdin, it opens them at the feed's
+ * end, as consumers that are keeping up do (one catching up from the start is a different load: it reads the
+ * whole backlog), and prints `ready` once every stream has answered; told `close`, it closes them and prints
+ * `bytes N`, what they got. They read and discard, as cheap a client as there is. The process lives across rounds,
+ * so its own start (loading, compiling: about 150 ms of CPU in its first second here) is not charged to a round.
  */
 const [url = '', count = '10'] = process.argv.slice(2)
 
@@ -23,16 +25,29 @@ async function end(): Promise<string> {
 }
 
 let bytes = 0
-let open = 0
-void end().then((after) => {
-  for (let i = 0; i < Number(count); i++) {
+let streams: ClientRequest[] = []
+
+async function open(): Promise<void> {
+  const after = await end()
+  let answered = 0
+  streams = Array.from({ length: Number(count) }, () =>
     get(`${url}/events/stream?after=${after}`, (res) => {
       res.on('data', (chunk: Buffer) => (bytes += chunk.length))
-      if (++open === Number(count)) console.log('ready')
-    })
-  }
-})
-process.once('SIGTERM', () => {
+      res.on('error', () => undefined)
+      if (++answered === Number(count)) console.log('ready')
+    }).on('error', () => undefined),
+  )
+}
+
+function close(): void {
+  for (const stream of streams) stream.destroy()
+  streams = []
   console.log(`bytes ${bytes}`)
-  process.exit(0)
+  bytes = 0
+}
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line === 'open') void open()
+  if (line === 'close') close()
 })
+process.once('SIGTERM', () => process.exit(0))

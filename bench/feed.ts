@@ -11,9 +11,10 @@ import pg from 'pg'
 import { feedStart, type FeedPosition } from '../src/events/feed'
 import type { PointStore } from '../src/events/store'
 import { openPostgresStore } from '../src/stores/postgres'
+import { schemaSteps } from '../src/stores/sql/schema-steps'
 import { openSqliteStore } from '../src/stores/sqlite'
 import { freePort } from '../tools/embedded-postgres'
-import { benchServer, scratchDatabase } from './postgres-server'
+import { benchServer, cpuMicros, postgresCpu, scratchDatabase } from './postgres-server'
 import { formatTable } from './table'
 
 /**
@@ -23,9 +24,10 @@ import { formatTable } from './table'
  *   load the service: one instance, and two on one PostgreSQL (events written through the stream's instance and
  *   through the other, which reach it by the poll);
  * - consumers: charges per second with 10 live SSE streams attached against none, rounds alternating;
- * - cost: charges per second on PostgreSQL with the feed's column and index (migration step 6) against a database
- *   where they were dropped, rounds alternating.
+ * - cost: charges per second on PostgreSQL with migration step 6's feed trigger put back against step 7, where the
+ *   append statements do its work, rounds alternating.
  * Options: --sections pages,lag,consumers,cost  --events N  --duration s  --rounds n  --connections n
+ *   --stores sqlite,postgres (the consumers section's stores)
  */
 const { values } = parseArgs({
   options: {
@@ -34,6 +36,10 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
+    stores: { type: 'string', default: 'sqlite,postgres' },
+    // The consumers section's charges at this many a second instead of as fast as they go: CPU per charge at a
+    // fixed load, which says more than charges per second on a machine others share.
+    rate: { type: 'string', default: '0' },
   },
 })
 const sections = new Set(values.sections.split(','))
@@ -41,6 +47,8 @@ const eventCount = Number(values.events)
 const duration = Number(values.duration)
 const rounds = Number(values.rounds)
 const connections = Number(values.connections)
+const storeNames = new Set(values.stores.split(','))
+const rate = Number(values.rate)
 const root = resolve(__dirname, '..')
 const users = 10_000
 
@@ -82,6 +90,7 @@ function charges(
   seconds: number,
   user: () => number = () => 1 + Math.floor(Math.random() * users),
   answered?: (user: number, point: number) => void,
+  overallRate = 0,
 ): Promise<Result> {
   return new Promise((done, fail) => {
     autocannon(
@@ -89,6 +98,7 @@ function charges(
         url,
         connections,
         duration: seconds,
+        ...(overallRate > 0 ? { overallRate } : {}),
         requests: [
           {
             method: 'PATCH',
@@ -281,46 +291,95 @@ async function alternate(a: () => Promise<number>, b: () => Promise<number>): Pr
 const ratio = (b: number, a: number) => `${((b / a - 1) * 100).toFixed(1)}%`
 
 async function consumersSection(databaseUrl: () => Promise<string>, dir: string): Promise<void> {
-  for (const [name, env] of [
+  const stores = [
     ['SQLite', { POINT_STORE: 'sqlite', SQLITE_PATH: join(dir, 'feed-consumers.db') }],
     ['PostgreSQL', { POINT_STORE: 'postgres', DATABASE_URL: await databaseUrl() }],
-  ] as const) {
+  ] as const
+  for (const [name, env] of stores.filter(([, env]) => storeNames.has(env.POINT_STORE))) {
     const instance = await startInstance(env)
+    const postgres = env.POINT_STORE === 'postgres' ? await postgresCpu(env.DATABASE_URL) : undefined
+    // One process of consumers for the whole section, warm before the first round: its streams open for each
+    // round with streams and close after it.
+    const consumers = spawn(process.execPath, ['--import', 'tsx', 'bench/feed-consumers.ts', instance.url, '10'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
+    const lines = createInterface({ input: consumers.stdout })
+    const told = () => new Promise<string>((line) => lines.once('line', line))
+    const tell = async (what: string) => {
+      const answer = told()
+      consumers.stdin.write(`${what}\n`)
+      return answer
+    }
+    await tell('open')
     await charges(instance.url, 2)
+    await tell('close')
     let delivered = 0
-    const none = async () => (await charges(instance.url, duration)).requests.average
+    const cpu = { none: [] as number[], ten: [] as number[], consumers: [] as number[] }
+    const round = async (into: number[]) => {
+      // A second of load first, unmeasured: the streams' opening (the consumers page to the feed's end) leaves the
+      // server work and garbage that are no part of keeping streams fed.
+      await charges(instance.url, 1, undefined, undefined, rate)
+      const before = cpuMicros(instance.child.pid!) + (postgres?.() ?? 0)
+      const consumersBefore = cpuMicros(consumers.pid!)
+      const result = await charges(instance.url, duration, undefined, undefined, rate)
+      into.push((cpuMicros(instance.child.pid!) + (postgres?.() ?? 0) - before) / result.requests.total)
+      if (into === cpu.ten) cpu.consumers.push((cpuMicros(consumers.pid!) - consumersBefore) / result.requests.total)
+      return result.requests.average
+    }
+    const none = () => round(cpu.none)
     const ten = async () => {
-      const consumers = spawn(process.execPath, ['--import', 'tsx', 'bench/feed-consumers.ts', instance.url, '10'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-      const lines = createInterface({ input: consumers.stdout })
-      await new Promise<void>((ready) => lines.once('line', () => ready()))
-      const rps = (await charges(instance.url, duration)).requests.average
-      const counted = new Promise<string>((told) => lines.once('line', told))
-      consumers.kill('SIGTERM')
-      delivered += Number((await counted).split(' ')[1])
+      await tell('open')
+      const rps = await round(cpu.ten)
+      delivered += Number((await tell('close')).split(' ')[1])
       return rps
     }
     const { a, b } = await alternate(none, ten)
-    row('consumers', `${name}: charges/s, 10 SSE streams vs none`, `${Math.round(b)} vs ${Math.round(a)}`, ratio(b, a), `${Math.round(delivered / 1e6)} MB streamed; ${connections} conn`)
+    const server = postgres === undefined ? 'node' : 'node + PostgreSQL'
+    row(
+      'consumers',
+      `${name}: charges/s, 10 SSE streams vs none`,
+      `${Math.round(b)} vs ${Math.round(a)}`,
+      ratio(b, a),
+      `${Math.round(delivered / 1e6)} MB streamed; ${connections} conn${rate > 0 ? ` at ${rate}/s` : ''}; ${server} CPU ${Math.round(median(cpu.ten))} vs ${Math.round(median(cpu.none))} µs/charge, the consumers' ${Math.round(median(cpu.consumers))}`,
+    )
+    consumers.kill('SIGTERM')
     await stop([instance])
   }
 }
 
+/**
+ * What the trigger of migration step 6 cost the writers: a database at step 7, where the append statements raise
+ * each event's feed transaction themselves, against the same with step 6's trigger put back (it then raises the
+ * value again, to the same result). Same server, same code, rounds alternating.
+ */
 async function costSection(databaseUrl: () => Promise<string>): Promise<void> {
-  const withFeed = await databaseUrl()
   const without = await databaseUrl()
-  // Migrated in full, then the feed's trigger, column and index dropped: the schema as it was before step 6.
-  const bare = await openPostgresStore(without)
-  await bare.close()
-  const client = new pg.Client({ connectionString: without })
+  const withTrigger = await databaseUrl()
+  const migrated = await openPostgresStore(withTrigger)
+  await migrated.close()
+  const client = new pg.Client({ connectionString: withTrigger })
   await client.connect()
-  await client.query('DROP TRIGGER events_feed_tx ON events; DROP FUNCTION events_feed_tx(); DROP INDEX events_by_feed; ALTER TABLE events DROP COLUMN tx')
+  await client.query(schemaSteps.find(({ version }) => version === 6)!.postgres.replace(/^[\s\S]*?(CREATE FUNCTION events_feed_tx)/, '$1'))
   await client.end()
   const a = await startInstance({ POINT_STORE: 'postgres', DATABASE_URL: without })
-  const b = await startInstance({ POINT_STORE: 'postgres', DATABASE_URL: withFeed })
+  const b = await startInstance({ POINT_STORE: 'postgres', DATABASE_URL: withTrigger })
+  const postgres = await postgresCpu(without)
   await charges(a.url, 2)
   await charges(b.url, 2)
-  const result = await alternate(async () => (await charges(a.url, duration)).requests.average, async () => (await charges(b.url, duration)).requests.average)
-  row('cost', 'PostgreSQL charges/s with the feed trigger, column + index vs without', `${Math.round(result.b)} vs ${Math.round(result.a)}`, ratio(result.b, result.a), `${connections} conn, 10k users`)
+  const cpu = new Map<Instance, number[]>([[a, []], [b, []]])
+  const round = async (instance: Instance) => {
+    const before = cpuMicros(instance.child.pid!) + (postgres?.() ?? 0)
+    const result = await charges(instance.url, duration)
+    cpu.get(instance)!.push((cpuMicros(instance.child.pid!) + (postgres?.() ?? 0) - before) / result.requests.total)
+    return result.requests.average
+  }
+  const result = await alternate(() => round(a), () => round(b))
+  const perCharge = (instance: Instance) => Math.round(median(cpu.get(instance)!))
+  row(
+    'cost',
+    'PostgreSQL charges/s with the step-6 feed trigger put back vs without it (step 7)',
+    `${Math.round(result.b)} vs ${Math.round(result.a)}`,
+    ratio(result.b, result.a),
+    `${connections} conn, 10k users; node + PostgreSQL CPU ${perCharge(b)} vs ${perCharge(a)} µs/charge`,
+  )
   await stop([a, b])
 }
 

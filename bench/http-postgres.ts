@@ -1,13 +1,12 @@
 import autocannon, { type Request, type Result } from 'autocannon'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { freePort } from '../tools/embedded-postgres'
-import { benchServer, scratchDatabase } from './postgres-server'
+import { benchServer, cpuMicros, postgresCpu, scratchDatabase } from './postgres-server'
 
 /**
  * `npm run bench:http:postgres`: the charge endpoint on PostgreSQL, one instance and
@@ -17,7 +16,8 @@ import { benchServer, scratchDatabase } from './postgres-server'
  * Beside them, a conventional hand-written service on the same server (bench/conventional-postgres.ts: plain
  * Koa, one transaction per request), and at the end each goal of issue 15 that these rows decide, met or not.
  * `npm run bench:http -- --store postgres` or `npm run bench:http:postgres`.
- * Prints each row's server CPU per request too (from /proc, so Linux only), and the load average around the run.
+ * Prints each row's server CPU per request too (from /proc, so Linux only), the PostgreSQL server's beside it when it
+ * runs on this machine, and the load average around the run.
  * Options: --duration (s), --rounds, --connections (comma list), --only, --cpu-prof (see below).
  */
 const { values } = parseArgs({
@@ -116,20 +116,15 @@ function load(url: string, row: Row, connections: number, seconds: number): Prom
   })
 }
 
-/**
- * CPU time a process has used so far, in µs, from /proc (Linux): user plus system
- * clock ticks, fields 14 and 15 of its stat line, at the usual 100 ticks a second.
- */
-function cpuMicros(child: ChildProcess): number {
-  const stat = readFileSync(`/proc/${child.pid!}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10_000
-}
+/** The PostgreSQL server's CPU so far, in µs, when it runs on this machine (the embedded one); else 0. */
+let postgresMicros: () => number = () => 0
 
 interface Sample {
   readonly rps: number
   /** The servers' CPU per answered request: what the service spends of its own. */
   readonly cpu: number
+  /** The PostgreSQL server's CPU per answered request, every backend and background process of it. */
+  readonly pgCpu: number
   readonly p50: number
   readonly p99: number
   readonly failed: number
@@ -140,16 +135,18 @@ interface Server {
   readonly child: ChildProcess
 }
 
-const cpuOf = (servers: readonly Server[]) => servers.reduce((n, s) => n + cpuMicros(s.child), 0)
+const cpuOf = (servers: readonly Server[]) => servers.reduce((n, s) => n + cpuMicros(s.child.pid!), 0)
 
 /** Two instances: half the connections each, at once; req/s and CPU add up, latencies are the worse of the two. */
 async function measure(servers: readonly Server[], row: Row, seconds: number): Promise<Sample> {
   const before = cpuOf(servers)
+  const pgBefore = postgresMicros()
   const results = await Promise.all(servers.map((s) => load(s.url, row, Math.ceil(row.connections / servers.length), seconds)))
   const answered = results.reduce((n, r) => n + r.requests.total, 0)
   return {
     rps: results.reduce((n, r) => n + r.requests.average, 0),
     cpu: (cpuOf(servers) - before) / answered,
+    pgCpu: (postgresMicros() - pgBefore) / answered,
     p50: Math.max(...results.map((r) => r.latency.p50)),
     p99: Math.max(...results.map((r) => r.latency.p99)),
     failed: results.reduce((n, r) => n + r.non2xx + r.errors, 0),
@@ -201,6 +198,7 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = []
   try {
     const databaseUrl = await scratchDatabase(server)
+    postgresMicros = (await postgresCpu(databaseUrl)) ?? postgresMicros
     const reference = await startReference()
     const instances = [await startInstance(databaseUrl), await startInstance(databaseUrl)]
     // Its own database on the same server, so neither sees the other's rows.
@@ -219,12 +217,12 @@ async function main(): Promise<void> {
       for (const row of rows) {
         const sample = await measure(serversOf(row.target), row, duration)
         samples.get(row)!.push(sample)
-        console.log(`round ${round}: ${row.name}: ${Math.round(sample.rps)} req/s, p99 ${sample.p99} ms, ${Math.round(sample.cpu)} µs CPU/req`)
+        console.log(`round ${round}: ${row.name}: ${Math.round(sample.rps)} req/s, p99 ${sample.p99} ms, ${Math.round(sample.cpu)} µs CPU/req, PostgreSQL ${Math.round(sample.pgCpu)} µs/req`)
       }
     }
     const figures = (row: Row) => {
       const s = samples.get(row)!
-      return { rps: median(s.map((x) => x.rps)), cpu: median(s.map((x) => x.cpu)), p50: median(s.map((x) => x.p50)), p99: median(s.map((x) => x.p99)), failed: s.reduce((n, x) => n + x.failed, 0) }
+      return { rps: median(s.map((x) => x.rps)), cpu: median(s.map((x) => x.cpu)), pgCpu: median(s.map((x) => x.pgCpu)), p50: median(s.map((x) => x.p50)), p99: median(s.map((x) => x.p99)), failed: s.reduce((n, x) => n + x.failed, 0) }
     }
     console.table(
       rows.map((row) => {
@@ -239,6 +237,7 @@ async function main(): Promise<void> {
           'p99 vs ref': `${(f.p99 / base.p99).toFixed(2)}x`,
           'server CPU µs/req': Math.round(f.cpu),
           'CPU vs ref': `${(f.cpu / base.cpu).toFixed(2)}x`,
+          'PostgreSQL CPU µs/req': Math.round(f.pgCpu),
           'non-2xx/errors': f.failed,
         }
       }),

@@ -14,6 +14,16 @@ export interface FeedPosition {
 /** Before every event: where a feed read with no `after` starts. */
 export const feedStart: FeedPosition = { commit: 0, event: 0 }
 
+/**
+ * The positions a store gives: `event` alone (SQLite, memory: `commit` always 0) or `commit-event` (PostgreSQL:
+ * `commit` never 0). A position of the other form comes from another store, and means nothing to this one.
+ */
+export type PositionForm = 'event' | 'commit-event'
+
+/** Whether a store whose positions have `form` could have given `position`; the start fits every store. */
+export const fitsForm = (position: FeedPosition, form: PositionForm): boolean =>
+  (position.commit === 0 && position.event === 0) || (form === 'event') === (position.commit === 0)
+
 export const comparePositions = (a: FeedPosition, b: FeedPosition): number => a.commit - b.commit || a.event - b.event
 
 /** A position as clients see it: `event`, or `commit-event` when the commit part is not 0. */

@@ -1,6 +1,6 @@
 import * as TE from 'fp-ts/TaskEither'
 import type { PointState, References } from './decider'
-import type { FeedEntry, FeedQuery } from './feed'
+import type { FeedEntry, FeedQuery, PositionForm } from './feed'
 import type { HoldView, IdempotencyKey, PointEvent, Rejection, StoredEvent, UserId, UserPoint } from './model'
 
 /** The store could not be reached or failed; the command's outcome is not applied. */
@@ -165,6 +165,8 @@ export interface PointStore {
    * event only once no event below its position can still commit. Optional for test doubles only.
    */
   feed?(query: FeedQuery): TE.TaskEither<StoreFault, FeedEntry[]>
+  /** The form of the positions `feed` gives, and the only one it reads: another's is refused before it asks. */
+  readonly feedPositions?: PositionForm
   close(): Promise<void>
 }
 

@@ -1,5 +1,6 @@
 import type Router from '@koa/router'
 import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
 import type { Context } from 'koa'
 import { positionText, type FeedPosition } from '../events/feed'
 import type { FeedReads } from '../projections/feed-reads'
@@ -16,22 +17,33 @@ export interface FeedRouteOptions {
   readonly stream: StreamSources
 }
 
+/** A position of another store's form (say `1290-42`, PostgreSQL's, sent to SQLite): a checkpoint from another deployment. */
+const foreign = (what: string): Problem =>
+  problem('INVALID_REQUEST', `${what}: not a position this service's store gives (it comes from another store); resume from a checkpoint this feed gave`)
+
 /**
  * Where a stream starts: after `Last-Event-ID` when the client sends one (a reconnect, which EventSource makes to
- * the same URL), else after `?after=`, else from the start. Either refused if it is not a position.
+ * the same URL), else after `?after=`, else from the start. Either refused if it is not a position of this store:
+ * read, it would stall the stream or start it over.
  */
-const streamStart = (ctx: Context): E.Either<Problem, FeedPosition> => {
+const streamStart = (ctx: Context, feed: FeedReads): E.Either<Problem, FeedPosition> => {
   const header = ctx.req.headersDistinct['last-event-id']
-  if (header !== undefined) {
-    return header.length > 1 ? E.left(problem('INVALID_REQUEST', 'Last-Event-ID: send the header once')) : decode(LastEventIdHeader, 'Last-Event-ID')(header[0])
-  }
-  return decode(FeedPageQuery.props.after, 'query.after')(ctx.query['after'])
+  const [what, decoded] =
+    header === undefined
+      ? ['query.after', decode(FeedPageQuery.props.after, 'query.after')(ctx.query['after'])]
+      : header.length > 1
+        ? ['Last-Event-ID', E.left(problem('INVALID_REQUEST', 'Last-Event-ID: send the header once'))]
+        : ['Last-Event-ID', decode(LastEventIdHeader, 'Last-Event-ID')(header[0])]
+  return pipe(decoded, E.filterOrElse(feed.readsPosition, () => foreign(what)))
 }
 
 /** `GET /events`, a page of the change feed, and `GET /events/stream`, the same as Server-Sent Events. */
 export function feedRoutes(feed: FeedReads, { guard, stream }: FeedRouteOptions): Router {
   const page = async (ctx: Context) => {
-    const query = decode(FeedPageQuery, 'query')(ctx.query)
+    const query = pipe(
+      decode(FeedPageQuery, 'query')(ctx.query),
+      E.filterOrElse(({ after }) => feed.readsPosition(after), () => foreign('query.after')),
+    )
     if (E.isLeft(query)) return sendProblem(ctx, query.left)
     const result = await feed.feedPage(query.right)()
     if (E.isLeft(result)) {
@@ -43,7 +55,7 @@ export function feedRoutes(feed: FeedReads, { guard, stream }: FeedRouteOptions)
   }
 
   const live = async (ctx: Context) => {
-    const start = streamStart(ctx)
+    const start = streamStart(ctx, feed)
     if (E.isLeft(start)) return sendProblem(ctx, start.left)
     // The router answers HEAD with the GET route: the headers alone, not a stream that never ends.
     if (ctx.method === 'HEAD') {

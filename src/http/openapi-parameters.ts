@@ -66,7 +66,8 @@ export const parameters = {
     required: false,
     description:
       'Only events after this position: the `next` of the previous page, or the `position` of the last event ' +
-      'processed. Omitted, or `0`: from the first event. A position is only meaningful to the store that gave it',
+      'processed. Omitted, or `0`: from the first event. A position is only meaningful to the store that gave it: ' +
+      "one of another store's form (`1290-42` on SQLite, `42` on PostgreSQL) is refused with `INVALID_REQUEST`",
     schema: { type: 'string', pattern: positionTextPattern, examples: ['0', '1290-42'] },
   },
   feedLimit: {
@@ -80,7 +81,9 @@ export const parameters = {
     name: 'Last-Event-ID',
     in: 'header',
     required: false,
-    description: 'The `id` of the last event received, as EventSource sends it on reconnecting; it wins over `?after=`',
+    description:
+      'The `id` of the last event received, as EventSource sends it on reconnecting; it wins over `?after=`. ' +
+      "One of another store's form is refused with `INVALID_REQUEST`, as `after` is",
     schema: { type: 'string', pattern: positionTextPattern },
   },
 } satisfies Record<string, Json>

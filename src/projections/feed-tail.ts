@@ -18,7 +18,18 @@ export interface TailOptions {
    * and one read for the commits of a few milliseconds costs the writers far less than one read for each.
    */
   readonly wakeMillis?: number
+  /**
+   * The least time between the starts of two reads that wakes make (default 50 ms): while commits keep coming, the
+   * tail reads once per spacing, for all of them, instead of once per commit or two. Each read costs a query, and
+   * a write on every stream and a read in every client, whatever it carries; so this bounds what the tail adds to
+   * the writers, and a commit is read at most this long (plus a read in progress) after it. After a quiet spell a
+   * commit is still read `wakeMillis` after it.
+   */
+  readonly spacingMillis?: number
 }
+
+export const defaultWakeMillis = 5
+export const defaultSpacingMillis = 50
 
 /**
  * The live end of the change feed, shared by every stream of this instance: one reader follows the store and
@@ -38,6 +49,8 @@ export class FeedTail {
   private woken = false
   /** A commit while a read was running: once it ends, wait and read again. */
   private wokenWhileReading = false
+  /** When the last read began, for the spacing of the next. */
+  private readAt = -Infinity
 
   constructor(
     private readonly read: FeedReads['feedPage'],
@@ -76,11 +89,12 @@ export class FeedTail {
     }
     clearTimeout(this.timer)
     this.woken = true
+    const wait = Math.max(this.options.wakeMillis ?? defaultWakeMillis, this.readAt + (this.options.spacingMillis ?? defaultSpacingMillis) - performance.now())
     this.timer = setTimeout(() => {
       this.timer = undefined
       this.woken = false
       void this.pull()
-    }, this.options.wakeMillis ?? 5)
+    }, wait)
     this.timer.unref()
   }
 
@@ -111,6 +125,7 @@ export class FeedTail {
         const generation = this.generation
         const after = this.head
         if (after === undefined) return
+        this.readAt = performance.now()
         const page = await this.read({ after, limit: this.options.pageLimit })()
         if (generation !== this.generation) return
         if (E.isLeft(page)) {

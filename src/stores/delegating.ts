@@ -19,6 +19,7 @@ export const delegating = (inner: PointStore, overrides: Partial<PointStore> = {
   ...(inner.balanceAt === undefined ? {} : { balanceAt: inner.balanceAt.bind(inner) }),
   ...(inner.readiness === undefined ? {} : { readiness: inner.readiness.bind(inner) }),
   ...(inner.feed === undefined ? {} : { feed: inner.feed.bind(inner) }),
+  ...(inner.feedPositions === undefined ? {} : { feedPositions: inner.feedPositions }),
   ...overrides,
 })
 

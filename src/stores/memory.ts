@@ -249,8 +249,11 @@ export class MemoryStore implements PointStore, AuditSource {
     return link === undefined ? toStoredEvent(row) : { ...toStoredEvent(row), type: link.type, ref: link.ref }
   }
 
+  /** Positions are places in `written` (commit part 0); one with a commit part, from another store, is refused before a read. */
+  readonly feedPositions = 'event'
+
   feed({ after, limit }: FeedQuery): TE.TaskEither<StoreFault, FeedEntry[]> {
-    // Positions are places in `written` (commit part 0); one with a commit part, from another store, sorts after them all.
+    // A position with a commit part (refused before it gets here) would sort after every event.
     const from = after.commit > 0 ? this.written.length : after.event
     return TE.right(this.written.slice(from, from + limit).map((event, i) => ({ position: { commit: 0, event: from + i + 1 }, event })))
   }

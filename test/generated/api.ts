@@ -1835,7 +1835,7 @@ export interface operations {
     feed: {
         parameters: {
             query?: {
-                /** @description Only events after this position: the `next` of the previous page, or the `position` of the last event processed. Omitted, or `0`: from the first event. A position is only meaningful to the store that gave it */
+                /** @description Only events after this position: the `next` of the previous page, or the `position` of the last event processed. Omitted, or `0`: from the first event. A position is only meaningful to the store that gave it: one of another store's form (`1290-42` on SQLite, `42` on PostgreSQL) is refused with `INVALID_REQUEST` */
                 after?: string;
                 /** @description Most events in one page */
                 limit?: number;
@@ -1958,11 +1958,11 @@ export interface operations {
     feedStream: {
         parameters: {
             query?: {
-                /** @description Only events after this position: the `next` of the previous page, or the `position` of the last event processed. Omitted, or `0`: from the first event. A position is only meaningful to the store that gave it */
+                /** @description Only events after this position: the `next` of the previous page, or the `position` of the last event processed. Omitted, or `0`: from the first event. A position is only meaningful to the store that gave it: one of another store's form (`1290-42` on SQLite, `42` on PostgreSQL) is refused with `INVALID_REQUEST` */
                 after?: string;
             };
             header?: {
-                /** @description The `id` of the last event received, as EventSource sends it on reconnecting; it wins over `?after=` */
+                /** @description The `id` of the last event received, as EventSource sends it on reconnecting; it wins over `?after=`. One of another store's form is refused with `INVALID_REQUEST`, as `after` is */
                 "Last-Event-ID"?: string;
             };
             path?: never;

@@ -1,9 +1,11 @@
 import { expect } from 'chai'
 import type { ApiKey } from '../../src/api-keys'
 import { expectProblem, okJson } from '../support/http'
-import { openSse } from '../support/sse'
+import { messages, openSse } from '../support/sse'
 import { patchJson, startTestServer, type TestServer } from '../support/server'
+import { postgresFixture } from '../support/postgres'
 import { sqliteFixture } from '../support/sqlite'
+import { fastMemoryStore } from '../support/tables'
 import type { StoreFixture } from '../stores/contract'
 
 interface FeedItem {
@@ -126,3 +128,55 @@ describe('the feed scope', function () {
     await expectProblem(await fetch(`${server.url}/point/1`, { headers: bearer('feeder-1') }), { status: 403, code: 'FORBIDDEN' })
   })
 })
+
+/** Each store with a position of its own form and one of the other's, as a checkpoint from another deployment would be. */
+const stores: ReadonlyArray<{ readonly name: string; readonly open: () => Promise<StoreFixture>; readonly foreign: string }> = [
+  { name: 'memory', open: () => Promise.resolve({ store: fastMemoryStore(), dispose: () => Promise.resolve() }), foreign: '1290-42' },
+  { name: 'SQLite', open: () => sqliteFixture(), foreign: '1290-42' },
+  { name: 'PostgreSQL', open: () => postgresFixture(), foreign: '42' },
+]
+
+for (const { name, open, foreign } of stores) {
+  describe(`a feed position of another store's form, on the ${name} store`, function () {
+    let fixture: StoreFixture
+    let server: TestServer
+
+    beforeEach(async function () {
+      fixture = await open()
+      server = await startTestServer({ store: fixture.store })
+      await okJson(await patchJson(`${server.url}/point/1/charge`, { amount: 5 }))
+    })
+    afterEach(async function () {
+      await server.close()
+      await fixture.dispose()
+    })
+
+    it(`is refused on a page, ${foreign}: 400 INVALID_REQUEST, where this store's own positions read on`, async function () {
+      await expectProblem(await fetch(`${server.url}/events?after=${foreign}`), { status: 400, code: 'INVALID_REQUEST', detail: /another store/ })
+      const first = await page(server.url)
+      expect(first.events.map(({ event }) => event['amount'])).to.deep.equal([5])
+      await okJson(await patchJson(`${server.url}/point/2/charge`, { amount: 7 }))
+      const rest = await page(server.url, `?after=${first.next}`)
+      expect(rest.events.map(({ event }) => event['amount'])).to.deep.equal([7])
+    })
+
+    it(`is refused on the stream, as ?after= and as Last-Event-ID, before it starts; the stream starts on its own positions`, async function () {
+      await expectProblem(await fetch(`${server.url}/events/stream?after=${foreign}`), { status: 400, code: 'INVALID_REQUEST', detail: /query\.after.*another store/ })
+      await expectProblem(await fetch(`${server.url}/events/stream`, { headers: { 'last-event-id': foreign } }), {
+        status: 400,
+        code: 'INVALID_REQUEST',
+        detail: /Last-Event-ID.*another store/,
+      })
+      const { next } = await page(server.url)
+      const stream = await openSse(`${server.url}/events/stream`, { 'last-event-id': next })
+      try {
+        expect(stream.status).to.equal(200)
+        await okJson(await patchJson(`${server.url}/point/2/charge`, { amount: 7 }))
+        const [message] = messages(await stream.collect((item) => item.kind === 'message'))
+        expect((JSON.parse(message!.data) as FeedItem).event['amount']).to.equal(7)
+      } finally {
+        await stream.close()
+      }
+    })
+  })
+}

@@ -4,6 +4,9 @@ import pg from 'pg'
 import { feedStart, type FeedPosition } from '../../src/events/feed'
 import { createLedger } from '../../src/projections/ledger'
 import type { PostgresStore } from '../../src/stores/postgres'
+import { claimAndWrite } from '../../src/stores/postgres/sql/claim-and-write'
+import { claimAndWriteAll } from '../../src/stores/postgres/sql/claim-and-write-all'
+import type { AppendJob } from '../../src/stores/sql/rows'
 import { postgresFixture } from '../support/postgres'
 import { amount, userId } from '../support/values'
 import type { StoreFixture } from './contract'
@@ -96,17 +99,37 @@ describe('postgres feed: a slow transaction holding a lower id', function () {
     }
   })
 
-  it('keeps a user\'s events in version order when a transaction took its id before the user\'s earlier writes', async function () {
+  /**
+   * As a writer that asked for user 5's row lock early (taking its transaction id) and got it only after others had
+   * written the user twice: `append` writes version 3 inside that transaction. Answers the amounts as the feed
+   * orders them (1, 2, then 3 is the user's version order).
+   */
+  async function afterAnEarlyTransactionId(append: (db: pg.Client, job: AppendJob) => Promise<unknown>): Promise<number[]> {
     const ledger = createLedger({ store: fixture.store, limits: { maxAmount: 1_000, maxBalance: 100_000 } })
     await slow.query('BEGIN')
-    // As a writer that asked for the user's row lock early and got it only after others had written the user.
     await slow.query('SELECT pg_current_xact_id()')
     for (const n of [1, 2]) expect(E.isRight(await ledger.charge(userId(5), amount(n))())).to.equal(true)
-    await slow.query(`INSERT INTO events (user_id, version, type, amount, time_millis, balance_after) VALUES (5, 3, 'CHARGE', 3, 1, 6)`)
-    await slow.query('UPDATE balances SET point = 6, version = 3 WHERE user_id = 5')
+    const third = { type: 'CHARGE' as const, userId: userId(5), amount: amount(3), timeMillis: 1 }
+    await append(slow, { userId: userId(5), expectedVersion: 2, plan: { events: [third], projection: { balance: 6, version: 3 }, receipts: [] } })
     await slow.query('COMMIT')
     const page = await fixture.store.feed({ after: feedStart, limit: 10 })()
-    expect(E.isRight(page) && page.right.map(({ event }) => event.amount)).to.deep.equal([1, 2, 3])
+    return E.isRight(page) ? page.right.map(({ event }) => event.amount) : []
+  }
+
+  it('keeps a user\'s events in version order when a transaction took its id before the user\'s earlier writes (one user\'s append)', async function () {
+    expect(await afterAnEarlyTransactionId((db, job) => claimAndWrite(db, job, 1))).to.deep.equal([1, 2, 3])
+  })
+
+  it('the same through the statement that appends a batch of users', async function () {
+    expect(await afterAnEarlyTransactionId((db, job) => claimAndWriteAll(db, [job], 1))).to.deep.equal([1, 2, 3])
+  })
+
+  it('(the same steps with an insert that keeps its own transaction id put version 3 first, which is what the two tests above guard)', async function () {
+    const plainInsert = async (db: pg.Client) => {
+      await db.query(`INSERT INTO events (user_id, version, type, amount, time_millis, balance_after) VALUES (5, 3, 'CHARGE', 3, 1, 6)`)
+      await db.query('UPDATE balances SET point = 6, version = 3 WHERE user_id = 5')
+    }
+    expect(await afterAnEarlyTransactionId(plainInsert)).to.deep.equal([3, 1, 2])
   })
 
   it('orders transactions as numbers, not as text: 9 before 10, whatever the ids', async function () {

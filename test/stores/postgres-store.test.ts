@@ -64,6 +64,35 @@ describe('postgres store', function () {
     expect(tagOf(await store.append(userId(2), 0, { events: [charge(2, 5)], projection: { balance: 5, version: 1 }, receipts: [theirs] })())).to.equal('Right')
   })
 
+  it('migrates a step-6 database: the feed trigger is gone, the transactions stored keep their order, and appends go on raising them', async function () {
+    const step = pgMigrations.findIndex((m) => m.name.startsWith('change feed: the append statements'))
+    expect(step).to.equal(6)
+    const pool = new pg.Pool({ connectionString: database.url })
+    try {
+      await migratePostgres(pool, pgMigrations.slice(0, step))
+      // Written under step 6: the first event's tx is set ahead of the transactions to come, and the trigger raises
+      // the second one's to it. Then enough transactions end that the feed's xmin passes it.
+      await pool.query(`INSERT INTO events (user_id, version, type, amount, time_millis, balance_after, tx)
+        VALUES (1, 1, 'CHARGE', 1, 1, 1, (pg_current_xact_id()::text::bigint + 20)::text::xid8)`)
+      await pool.query(`INSERT INTO events (user_id, version, type, amount, time_millis, balance_after) VALUES (1, 2, 'CHARGE', 2, 1, 3)`)
+      await pool.query('INSERT INTO balances (user_id, point, version, update_millis) VALUES (1, 3, 2, 1)')
+      for (let i = 0; i < 30; i++) await pool.query('SELECT pg_current_xact_id()')
+    } finally {
+      await pool.end()
+    }
+    const store = await open()
+    const db = (store as unknown as Queryable).pool
+    expect((await db.query(`SELECT tgname FROM pg_trigger WHERE tgname = 'events_feed_tx'`)).rows).to.deep.equal([])
+    expect((await db.query(`SELECT proname FROM pg_proc WHERE proname = 'events_feed_tx'`)).rows).to.deep.equal([])
+    expect(tagOf(await store.append(userId(1), 2, { events: [charge(1, 3)], projection: { balance: 6, version: 3 }, receipts: [] })())).to.equal('Right')
+    const { rows } = await db.query('SELECT tx::text AS tx FROM events ORDER BY version')
+    const [first, second, third] = rows.map((row) => Number((row as { tx: string }).tx))
+    expect(second, 'raised by the trigger before the migration').to.equal(first)
+    expect(third).to.be.greaterThan(second!)
+    const page = await store.feed({ after: { commit: 0, event: 0 }, limit: 10 })()
+    expect(E.isRight(page) && page.right.map(({ event }) => event.amount)).to.deep.equal([1, 2, 3])
+  })
+
   it('treats one user\'s key recorded by two instances at once as a lost race: one receipt, the same answer for both', async function () {
     const limits = { maxAmount: 1_000, maxBalance: 1_000_000 }
     const [a, b] = await Promise.all([open(), open()])

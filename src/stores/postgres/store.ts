@@ -164,6 +164,9 @@ export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
     return this.read((db) => readHistory(db, userId, query))
   }
 
+  /** Positions are `(tx, id)`, and `tx` is never 0: an id alone, from another store, is refused before a read. */
+  readonly feedPositions = 'commit-event'
+
   feed({ after, limit }: FeedQuery): TE.TaskEither<StoreFault, FeedEntry[]> {
     return this.read(async (db) => (await readFeed(db, after, limit)).map(feedEntry))
   }
@@ -210,10 +213,10 @@ const CommitTxRow = t.type({ commitTx: TxText })
 
 /** A feed row: the event as history reads it, and its transaction, which must fit a safe integer. */
 const feedEntry = (row: unknown): FeedEntry => {
-  const where = { table: 'events', key: keyOf(row, 'id') }
-  const { commitTx } = decodeRow(CommitTxRow, row, where)
+  const { commitTx } = decodeRow(CommitTxRow, row, { table: 'events', key: keyOf(row, 'id') })
   // The codec keeps keys it does not know: the event is decoded without `commitTx`, as history reads it.
-  const columns = Object.fromEntries(Object.entries(row as Record<string, unknown>).filter(([column]) => column !== 'commitTx'))
+  const columns: Record<string, unknown> = {}
+  for (const [column, value] of Object.entries(row as Record<string, unknown>)) if (column !== 'commitTx') columns[column] = value
   const event = toStoredEvent(columns)
   return { position: { commit: Number(commitTx), event: event.id }, event }
 }

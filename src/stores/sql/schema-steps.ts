@@ -234,4 +234,17 @@ export const schemaSteps: ReadonlyArray<{ readonly version: number; readonly nam
       CREATE TRIGGER events_feed_tx BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION events_feed_tx();
     `,
   },
+  {
+    version: 7,
+    name: 'change feed: the append statements raise an event\'s transaction, not a trigger',
+    sqlite: `
+      -- Nothing to change: SQLite's feed has no transaction column.
+    `,
+    // The statements that append events set tx themselves, to the same value the trigger gave (see feed-tx.ts),
+    // from the user's previous event they already look up for its time: a per-row trigger was the dearer way.
+    postgres: `
+      DROP TRIGGER events_feed_tx ON events;
+      DROP FUNCTION events_feed_tx();
+    `,
+  },
 ]

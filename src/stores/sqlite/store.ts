@@ -143,7 +143,10 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
     return this.readTogether(() => this.sql.readHistory({ userId, after, until, limit }).map(toStoredEvent))
   }
 
-  /** Positions here are ids (commit part 0); one with a commit part, from another store, sorts after them all. */
+  /** Positions here are ids (commit part 0); one with a commit part, from another store, is refused before a read. */
+  readonly feedPositions = 'event'
+
+  /** A position with a commit part (refused before it gets here) would sort after every event. */
   feed({ after, limit }: FeedQuery): TE.TaskEither<StoreFault, FeedEntry[]> {
     return this.readTogether(() =>
       this.sql.readFeed({ after: after.commit > 0 ? Number.MAX_SAFE_INTEGER : after.event, limit }).map((row) => {

@@ -2,6 +2,7 @@ import type { UserId } from '../../../events/model'
 import { balanceBefore, balancesAfter } from '../../sql/balance-after'
 import type { AppendJob } from '../../sql/rows'
 import type { Executor } from '../pool'
+import { feedTx } from './feed-tx'
 
 /**
  * `claim-and-write.ts` for many users in one statement, one round trip for a whole batch: each job's projection
@@ -42,16 +43,15 @@ export async function claimAndWriteAll(db: Executor, jobs: readonly AppendJob[],
        ),
        claimed AS (SELECT user_id FROM updated UNION ALL SELECT user_id FROM inserted),
        appended AS (
-         INSERT INTO events (user_id, version, type, amount, time_millis, balance_after, ref, expires_millis)
+         INSERT INTO events (user_id, version, type, amount, time_millis, balance_after, ref, expires_millis, tx)
          SELECT e.user_id, j.expected + e.n, e.type, e.amount,
-           greatest(
-             max(e.time) OVER (PARTITION BY e.user_id ORDER BY e.n),
-             (SELECT p.time_millis FROM events p WHERE p.user_id = e.user_id AND p.version = j.expected)
-           ),
-           e.balance, e.ref, e.expires
+           greatest(max(e.time) OVER (PARTITION BY e.user_id ORDER BY e.n), p.time_millis),
+           e.balance, e.ref, e.expires, ${feedTx('p.tx')}
          FROM unnest($7::bigint[], $8::integer[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[])
            AS e(user_id, n, type, amount, time, balance, ref, expires)
          JOIN job j ON j.user_id = e.user_id
+         -- The user's event before the batch: one lookup gives its time and its feed transaction.
+         LEFT JOIN events p ON p.user_id = j.user_id AND p.version = j.expected
          WHERE e.user_id IN (SELECT user_id FROM claimed)
        )
        SELECT user_id FROM claimed`,
