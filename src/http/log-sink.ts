@@ -17,8 +17,8 @@ const flushEveryMillis = 100
 export class LogSink implements pino.DestinationStream {
   private readonly file: ReturnType<typeof pino.destination>
   private readonly timer: NodeJS.Timeout | undefined
-  /** Lines taken since the last flush; the timer skips the syscall when none came. */
-  private pending = false
+  /** Bytes taken and not yet written (sonic-boom's 'write' events say what went out): a flush with none is skipped. */
+  private unwritten = 0
   /** The reader went away: lines are dropped from then on, and nothing waits for it. */
   private gone = false
 
@@ -28,34 +28,53 @@ export class LogSink implements pino.DestinationStream {
     this.file = pino.destination({ dest, sync: true, ...(buffered ? { minLength: bufferBytes - 1, maxWrite: bufferBytes } : {}) })
     this.file.on('error', (error: NodeJS.ErrnoException) => {
       // No one reads the log any more: drop the lines and keep serving. Any other failure (a full disk) is thrown
-      // to whatever was writing, a request's log line or the timer, as an unbuffered write's would be.
+      // to whatever was writing, a request's log line as an unbuffered write's was.
       if (error.code !== 'EPIPE') throw error
       this.gone = true
     })
-    this.timer = buffered ? setInterval(() => this.flush(), flushEveryMillis).unref() : undefined
+    this.file.on('write', (bytes: number) => {
+      this.unwritten -= bytes
+    })
+    this.timer = buffered ? setInterval(() => this.tick(), flushEveryMillis).unref() : undefined
   }
 
   write(line: string): void {
     if (this.gone) return
-    this.pending = true
+    this.unwritten += Buffer.byteLength(line)
     this.file.write(line)
   }
 
   /** Writes what is buffered now; `done`, for pino's `logger.flush`, is called once it is written. */
   flush(done?: () => void): void {
-    if (this.pending && !this.gone) {
-      this.pending = false
-      this.file.flush()
-    }
+    if (this.unwritten > 0 && !this.gone) this.file.flush()
     done?.()
   }
 
-  /** Writes what is buffered and stops the timer; for the process's `exit`, so it must not throw. */
+  /**
+   * The timer's flush. A failure other than EPIPE (a full disk) must not end the process from a timer: the lines
+   * stay buffered, and the next request's line meets the error, as an unbuffered write's would.
+   */
+  private tick(): void {
+    try {
+      this.flush()
+    } catch {
+      // Kept for the next line's write to meet.
+    }
+  }
+
+  /**
+   * Writes what is buffered and stops the timer; for the process's `exit`, so it must neither throw nor wait. Not
+   * sonic-boom's `flushSync`: it retries a failed write (a full disk, a closed pipe) every 100 ms for ever. A flush
+   * writes one chunk, so this flushes until nothing is left, the reader has gone, or a flush wrote nothing.
+   */
   close(): void {
     if (this.timer !== undefined) clearInterval(this.timer)
-    if (this.gone) return
     try {
-      this.file.flushSync()
+      while (this.unwritten > 0 && !this.gone) {
+        const before = this.unwritten
+        this.file.flush()
+        if (this.unwritten >= before) break
+      }
     } catch {
       // Nowhere left to write it.
     }

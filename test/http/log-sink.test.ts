@@ -70,6 +70,20 @@ describe('LogSink: where log lines go (LOG_BUFFER_BYTES)', function () {
     expect(written()).to.equal(line(1) + line(2))
   })
 
+  it('throws a failed write other than EPIPE (a full disk) to the line that makes it, buffered or not, and closes without waiting on it', function () {
+    const unbuffered = new LogSink('/dev/full', 0)
+    sinks.push(unbuffered)
+    expect(() => unbuffered.write(line(1))).to.throw(/ENOSPC/)
+    const buffered = new LogSink('/dev/full', 1024)
+    sinks.push(buffered)
+    buffered.write(line(1))
+    expect(() => {
+      for (let n = 2; n <= 12; n++) buffered.write(line(n))
+    }).to.throw(/ENOSPC/)
+    // sonic-boom's own flushSync would retry this write every 100 ms for ever.
+    expect(() => buffered.close()).to.not.throw()
+  })
+
   /** The child's stdout lines, and its exit. */
   const child = (bufferBytes: number, ending: 'exit' | 'crash') => {
     const process_ = spawn(process.execPath, ['--import', 'tsx', 'test/support/log-sink-child.ts', String(bufferBytes), ending], {
