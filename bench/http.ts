@@ -12,7 +12,7 @@ import type { Usage } from './server'
  * Koa handler that adds to a Map, and the same handler behind the libraries the service keeps, used plainly.
  * Each server runs in its own process; autocannon runs here. Options: --duration (s), --rounds, --connections,
  * --store postgres for the PostgreSQL table, --servers group,single to measure only some rows (both references
- * always run).
+ * always run), --log-buffer-bytes to run the logging servers with another LOG_BUFFER_BYTES than its default.
  */
 const { values } = parseArgs({
   options: {
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     store: { type: 'string', default: 'sqlite' },
     // `floor` (bare Koa appending through the SQLite store) is left out by default to keep the run near 5 minutes.
     servers: { type: 'string', default: 'reference,bare,instant,group,single' },
+    'log-buffer-bytes': { type: 'string' },
   },
 })
 const duration = Number(values.duration)
@@ -45,6 +46,7 @@ const allRows: readonly Row[] = [
   { name: 'reference: bare Koa PATCH, Map', server: 'reference', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'reference: the libraries used plainly, PATCH, Map', server: 'libraries', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'floor: bare Koa + SQLite group commit, no ledger', server: 'floor', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
+  { name: 'floor, 1 hot user', server: 'floor', method: 'PATCH', path: () => '/point/1/charge' },
   { name: 'floor, its commits on a worker thread', server: 'floor-worker', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'charge, no-I/O store, API only (no logs, metrics, headers)', server: 'bare', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'charge, no-I/O store (stack cost)', server: 'instant', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
@@ -67,7 +69,8 @@ interface Running {
 const root = resolve(__dirname, '..')
 
 function startServer(kind: ServerKind, dir: string): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts', kind, join(dir, `${kind}.db`)], {
+  const logBuffer = values['log-buffer-bytes'] === undefined ? [] : [values['log-buffer-bytes']]
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts', kind, join(dir, `${kind}.db`), ...logBuffer], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   })

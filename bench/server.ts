@@ -10,9 +10,10 @@ import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { parseConfig } from '../src/config'
 import { initialState, type PointState } from '../src/events/decider'
-import type { Amount, UserId } from '../src/events/model'
+import type { Amount, UserId, UserPoint } from '../src/events/model'
 import type { PointStore } from '../src/events/store'
 import { createApp } from '../src/http/app'
+import { LogSink } from '../src/http/log-sink'
 import { createLogger } from '../src/http/logging'
 import { createLedger } from '../src/projections/ledger'
 import { startService } from '../src/service'
@@ -22,10 +23,10 @@ import { InstantStore } from './instant-store'
 
 /**
  * One server for `bench/http.ts`, started in its own process so the load
- * generator does not share its event loop. Usage: `server.ts <kind> [sqlite file]`;
+ * generator does not share its event loop. Usage: `server.ts <kind> [sqlite file] [log buffer bytes]`;
  * prints `listening <port>` once ready, and answers any IPC message with its `Usage`.
  */
-const [kind, path = ''] = process.argv.slice(2)
+const [kind, path = '', logBuffer] = process.argv.slice(2)
 
 /** What this process has spent so far; the parent takes differences around each measurement. */
 export interface Usage {
@@ -64,12 +65,20 @@ function reference(): Server {
   return app.listen(0, '127.0.0.1')
 }
 
+/** The settings `npm start` runs with when none is given. */
+const defaults = (() => {
+  const config = parseConfig({ PORT: '0' })
+  if (config._tag === 'Left') throw new Error(config.left)
+  return config.right
+})()
+
 /**
- * Where the servers that log write their lines: a file that keeps nothing, written synchronously as `npm start`
- * writes stdout, so a line costs its serializing and its write, and the parent reading this process's stdout
- * does not share in the cost.
+ * Where the servers that log write their lines: a file that keeps nothing, through the sink `npm start` writes
+ * stdout with (buffered as LOG_BUFFER_BYTES's default), so a line costs its serializing and its share of a write,
+ * and the parent reading this process's stdout does not share in the cost.
  */
-const requestLines = (): Logger => createLogger('info', pino.destination({ dest: '/dev/null', sync: true }))
+const requestLines = (): Logger =>
+  createLogger('info', new LogSink('/dev/null', logBuffer === undefined ? defaults.logBufferBytes : Number(logBuffer)))
 
 /**
  * The second reference: the libraries the service keeps, each used plainly, as their READMEs show, around the
@@ -117,28 +126,59 @@ const chargeOf = (ctx: Koa.Context): { readonly userId: UserId; readonly amount:
   return { userId: Number(match[1]) as UserId, amount: Number((ctx.request.body as { amount: unknown }).amount) as Amount }
 }
 
+/** A charge waiting for its user's append, and the request waiting for its answer. */
+interface WaitingCharge {
+  readonly amount: Amount
+  readonly answer: (point: UserPoint) => void
+  readonly fail: (error: Error) => void
+}
+
 /**
  * Not a reference but a floor: the bare Koa handler appending each charge through the SQLite store's group commit,
  * with the user's version kept in a Map (no load, no decider, no writer, no logs, metrics or headers). What it
  * costs over the bare reference is what a durable append to this schema costs on this machine, whatever the
- * request path around it.
+ * request path around it. A user has one append in flight at a time and the charges that come meanwhile go in its
+ * next one, as the service's writer batches them, so one hot user's floor has the service's shape: one append of
+ * many events per commit, not many appends of one.
  */
 function sqliteFloor(path: string): Server {
   const store = openSqliteStore(path, { groupCommit: true, onCommit })
   const versions = new Map<UserId, PointState>()
+  /** Users with an append in flight, and the charges that came since. */
+  const waiting = new Map<UserId, WaitingCharge[]>()
+  const appendAll = async (userId: UserId, first: WaitingCharge): Promise<void> => {
+    let charges = [first]
+    while (charges.length > 0) {
+      const before = versions.get(userId) ?? initialState
+      const timeMillis = Date.now()
+      const events = charges.map(({ amount }) => ({ type: 'CHARGE' as const, userId, amount, timeMillis }))
+      const balance = charges.reduce((sum, { amount }) => sum + amount, before.balance)
+      const projection = { balance, version: before.version + charges.length }
+      const written = await store.append(userId, before.version, { events, projection, receipts: [] })()
+      if (written._tag === 'Left') charges.forEach(({ fail }) => fail(new Error(written.left._tag)))
+      else {
+        versions.set(userId, projection)
+        // Each charge is answered with the balance it left, as the service answers a batch.
+        let point = before.balance
+        for (const { amount, answer } of charges) answer({ ...written.right, point: (point += amount) })
+      }
+      charges = waiting.get(userId) ?? []
+      waiting.set(userId, [])
+    }
+    waiting.delete(userId)
+  }
   const app = new Koa()
   app.use(bodyParser({ enableTypes: ['json'] }))
   app.use(async (ctx) => {
     const charge = chargeOf(ctx)
     if (charge === undefined) return
     const { userId, amount } = charge
-    const before = versions.get(userId) ?? initialState
-    const projection = { balance: before.balance + amount, version: before.version + 1 }
-    versions.set(userId, projection)
-    const events = [{ type: 'CHARGE' as const, userId, amount, timeMillis: Date.now() }]
-    const written = await store.append(userId, before.version, { events, projection, receipts: [] })()
-    if (written._tag === 'Left') throw new Error(written.left._tag)
-    ctx.body = written.right
+    ctx.body = await new Promise<UserPoint>((answer, fail) => {
+      const queued = waiting.get(userId)
+      if (queued !== undefined) return void queued.push({ amount, answer, fail })
+      waiting.set(userId, [])
+      void appendAll(userId, { amount, answer, fail })
+    })
   })
   return app.listen(0, '127.0.0.1')
 }
@@ -195,9 +235,7 @@ function sqliteFloorOnWorker(path: string): Server {
 
 /** The service as `npm start` wires it, on the given store, its request lines at `info`. */
 async function ledger(store: PointStore): Promise<Server> {
-  const config = parseConfig({ PORT: '0' })
-  if (config._tag === 'Left') throw new Error(config.left)
-  const service = await startService(config.right, requestLines(), store)
+  const service = await startService(defaults, requestLines(), store)
   return service.server
 }
 

@@ -58,6 +58,9 @@ const Environment = t.type({
   FEED_STREAM_BUFFER_BYTES: withDefault(decimalIntIn(1_024, 1_073_741_824, 'Bytes'), 1_048_576),
   // About 60 bytes an entry; 0 turns the cache off.
   POINT_STATE_CACHE_SIZE: withDefault(decimalIntIn(0, 10_000_000, 'Count'), 50_000),
+  // 0 writes each line on its own. At most sonic-boom's own largest write: it measures its pending chunk on every
+  // line, so a bigger buffer costs more than it saves (docs/performance.md).
+  LOG_BUFFER_BYTES: withDefault(decimalIntIn(0, 16_384, 'Bytes'), 4_096),
 })
 type Environment = t.TypeOf<typeof Environment>
 
@@ -95,6 +98,8 @@ export interface Config {
   readonly feed: FeedSettings
   /** How many idle users' last decided states each instance keeps, so their next command skips a read. */
   readonly stateCacheSize: number
+  /** Log lines held in memory before one write to stdout, in bytes; 0: a write per line. */
+  readonly logBufferBytes: number
 }
 
 
@@ -156,6 +161,7 @@ const toConfig = (env: Environment): E.Either<string, Config> =>
         idempotencyRetentionMs: env.IDEMPOTENCY_RETENTION_SECONDS * 1000,
         feed: { pollMs: env.FEED_POLL_MS, heartbeatMs: env.FEED_HEARTBEAT_MS, streamBufferBytes: env.FEED_STREAM_BUFFER_BYTES },
         stateCacheSize: env.POINT_STATE_CACHE_SIZE,
+        logBufferBytes: env.LOG_BUFFER_BYTES,
       }))(toStoreConfig(env))
 
 /** Validates a set of variables; the service calls `readConfig` instead. */

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/Either'
 import type { AddressInfo } from 'node:net'
-import pino from 'pino'
 import { readConfig } from './config'
+import { LogSink } from './http/log-sink'
 import { createLogger } from './http/logging'
 import { startService } from './service'
 
@@ -17,19 +17,6 @@ const say = (write: () => void): void => {
   }
 }
 
-/**
- * Stdout written synchronously, as Node writes it to pipes anyway. pino's own asynchronous stdout flushes at exit
- * and, once the reader has gone (EPIPE), retries that flush forever, so the process would never end.
- */
-const stdoutSink = (): pino.DestinationStream => {
-  const sink = pino.destination({ dest: 1, sync: true })
-  sink.on('error', (error: NodeJS.ErrnoException) => {
-    // No one reads the log any more: drop the lines and keep serving.
-    if (error.code !== 'EPIPE') throw error
-  })
-  return sink
-}
-
 async function main(): Promise<void> {
   const config = readConfig()
   if (E.isLeft(config)) {
@@ -37,7 +24,10 @@ async function main(): Promise<void> {
     process.exitCode = 1
     return
   }
-  const logger = createLogger(config.right.logLevel, stdoutSink())
+  const sink = new LogSink(1, config.right.logBufferBytes)
+  // Every way out passes here, a signal's drain, the deadline, a crash: what the buffer holds is written first.
+  process.once('exit', () => sink.close())
+  const logger = createLogger(config.right.logLevel, sink)
   const service = await startService(config.right, logger)
   const shutdown = (signal: string) => {
     // Should the stop itself hang, the process still ends: the drain timeout, then a margin for the store to close.
@@ -59,6 +49,7 @@ async function main(): Promise<void> {
   // Only now: whoever waits for this line may signal at once, and the line is written before the next statement runs.
   const { address, port } = service.server.address() as AddressInfo
   logger.info({ store: config.right.store.kind, limits: config.right.limits }, `listening on http://${address}:${port}`)
+  sink.flush()
 }
 
 main().catch((error: unknown) => {

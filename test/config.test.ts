@@ -30,6 +30,7 @@ describe('configuration', function () {
       holdSweepIntervalMs: 1_000,
       feed: { pollMs: 100, heartbeatMs: 15_000, streamBufferBytes: 1_048_576 },
       stateCacheSize: 50_000,
+      logBufferBytes: 4_096,
     })
   })
 
@@ -58,6 +59,8 @@ describe('configuration', function () {
     },
     { env: { POINT_STATE_CACHE_SIZE: '0' }, expected: { stateCacheSize: 0 } },
     { env: { POINT_STATE_CACHE_SIZE: '2500' }, expected: { stateCacheSize: 2_500 } },
+    { env: { LOG_BUFFER_BYTES: '0' }, expected: { logBufferBytes: 0 } },
+    { env: { LOG_BUFFER_BYTES: '16384' }, expected: { logBufferBytes: 16_384 } },
   ]
   for (const { env, expected } of readings) {
     it(`reads ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`, function () {
@@ -93,6 +96,11 @@ describe('configuration', function () {
     ['POINT_STATE_CACHE_SIZE', '-1'],
     ['POINT_STATE_CACHE_SIZE', '1k'],
     ['POINT_STATE_CACHE_SIZE', '10000001'],
+    ['LOG_BUFFER_BYTES', '-1'],
+    ['LOG_BUFFER_BYTES', '16385'],
+    ['LOG_BUFFER_BYTES', '4kb'],
+    ['LOG_BUFFER_BYTES', '4e3'],
+    ['LOG_BUFFER_BYTES', ' 4096'],
   ]
   for (const [name, value] of refused) {
     it(`refuses ${name}=${JSON.stringify(value)} with a message naming ${name}`, function () {

@@ -67,13 +67,39 @@ describe('npm start (src/main.ts)', function () {
     expect({ code, signal }).to.deep.equal({ code: 0, signal: null })
   })
 
+  it('writes every line it buffered before it exits on SIGTERM: the requests\' and the shutdown\'s', async function () {
+    // LOG_BUFFER_BYTES unset: its default holds lines in memory.
+    const child = start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SQLITE_PATH: join(dir.path, 'points.db') })
+    children.push(child)
+    const lines: string[] = []
+    const line = await new Promise<string>((found, failed) => {
+      createInterface({ input: child.stdout }).on('line', (text) => {
+        lines.push(text)
+        if (/listening on http:\/\//.test(text)) found(text)
+      })
+      child.once('exit', (code) => failed(new Error(`exited with ${code} before listening`)))
+    })
+    const url = /http:\/\/[^\s"]+/.exec(line)?.[0]
+    const ids = ['first-request', 'second-request', 'third-request']
+    for (const id of ids) expect((await fetch(`${url}/point/1`, { headers: { 'x-request-id': id } })).status).to.equal(200)
+    const closed = once(child, 'close')
+    child.kill('SIGTERM')
+    // 'close' comes after stdout ends, so every line has been read.
+    const [code] = (await closed) as [number | null]
+    expect(code).to.equal(0)
+    const logged = lines.map((text) => JSON.parse(text) as { reqId?: string; msg: string })
+    expect(logged.flatMap(({ reqId }) => (reqId === undefined ? [] : [reqId]))).to.deep.equal(ids)
+    expect(logged.at(-1)?.msg).to.equal('shutdown complete')
+  })
+
   it('exits once stopped even when its stdout has gone, as when piped to `head -1`', async function () {
     const child = start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '1000', SQLITE_PATH: join(dir.path, 'points.db') })
     children.push(child)
     const line = await lineMatching(child, /listening on http:\/\//)
     const url = /http:\/\/[^\s"]+/.exec(line)?.[0]
-    // The reader goes away: every later write to stdout fails with EPIPE.
+    // The reader goes away: every later write to stdout fails with EPIPE, those of the lines it buffers too.
     child.stdout.destroy()
+    for (let n = 1; n <= 50; n++) expect((await fetch(`${url}/point/${n}`)).status).to.equal(200)
     const exited = once(child, 'exit')
     child.kill('SIGTERM')
     // Past the drain timeout and the margin main.ts allows on top of it.

@@ -162,11 +162,13 @@ class UserWriter {
 
   /** Decides on the state this writer holds, and appends if no one else has written for the user since. */
   private async writeOptimistic(batch: readonly Command[]): Promise<E.Either<StoreFault, Written>> {
-    const start = await this.currentState()
+    // Each step awaits only when it reads: an await of a value already at hand still costs a microtask turn, and
+    // most batches have their state, no keys and no references.
+    const start = this.state === undefined ? await this.currentState() : E.right(this.state)
     if (E.isLeft(start)) return start
-    const recorded = await this.receiptsFor(batch)
+    const recorded = hasKeys(batch) ? await this.receiptsFor(batch) : noReceipts
     if (E.isLeft(recorded)) return recorded
-    const refs = await this.referencesFor(batch)
+    const refs = namesAnything(batch) ? await this.referencesFor(batch) : E.right(noReferences)
     if (E.isLeft(refs)) return refs
     const plan = planBatch(this.context, batch, start.right, recorded.right, refs.right)
     if (writesNothing(plan) && this.untested) {
@@ -220,6 +222,11 @@ class UserWriter {
 }
 
 const unique = (ids: number[]): number[] => [...new Set(ids)]
+
+const hasKeys = (batch: readonly Command[]): boolean => batch.some((command) => command.key !== undefined)
+
+/** A batch without keys has no receipts to look up; shared, as planBatch only reads it. */
+const noReceipts: E.Either<never, ReadonlyMap<IdempotencyKey, Receipt>> = E.right(new Map())
 
 const namesAnything = (batch: readonly Command[]): boolean =>
   batch.some((command) => command.type === 'Refund' || command.type === 'Capture' || command.type === 'Release')

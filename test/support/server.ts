@@ -21,6 +21,7 @@ export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   holdSweepIntervalMs: 1_000,
   feed: { pollMs: 100, heartbeatMs: 15_000, streamBufferBytes: 1_048_576 },
   stateCacheSize: 50_000,
+  logBufferBytes: 0,
   ...overrides,
 })
 
