@@ -29,10 +29,19 @@ async function main(): Promise<void> {
   process.once('exit', () => sink.close())
   const logger = createLogger(config.right.logLevel, sink)
   const service = await startService(config.right, logger)
+  let stopping = false
   const shutdown = (signal: string) => {
+    // A second signal while draining means "stop now", as the signal's own default would, but through `exit`, so
+    // the lines the buffer holds are written first.
+    if (stopping) {
+      say(() => logger.warn({ signal }, 'stopping at once, without waiting for the drain'))
+      return process.exit(1)
+    }
+    stopping = true
     // Should the stop itself hang, the process still ends: the drain timeout, then a margin for the store to close.
     setTimeout(() => process.exit(1), config.right.shutdownTimeoutMs + closeMarginMs).unref()
     say(() => logger.info({ signal }, 'shutting down'))
+    sink.flush()
     let code = 1
     service
       .stop()
@@ -45,7 +54,7 @@ async function main(): Promise<void> {
       )
       .finally(() => process.exit(code))
   }
-  process.once('SIGTERM', shutdown).once('SIGINT', shutdown)
+  process.on('SIGTERM', shutdown).on('SIGINT', shutdown)
   // Only now: whoever waits for this line may signal at once, and the line is written before the next statement runs.
   const { address, port } = service.server.address() as AddressInfo
   logger.info({ store: config.right.store.kind, limits: config.right.limits }, `listening on http://${address}:${port}`)

@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { once } from 'node:events'
+import { connect } from 'node:net'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { tempDir, type TempDir } from './support/sqlite'
@@ -90,6 +91,31 @@ describe('npm start (src/main.ts)', function () {
     const logged = lines.map((text) => JSON.parse(text) as { reqId?: string; msg: string })
     expect(logged.flatMap(({ reqId }) => (reqId === undefined ? [] : [reqId]))).to.deep.equal(ids)
     expect(logged.at(-1)?.msg).to.equal('shutdown complete')
+  })
+
+  it('stops at once on a second SIGTERM during the drain, exiting 1, with every line it buffered written', async function () {
+    const child = start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '60000', SQLITE_PATH: join(dir.path, 'points.db') })
+    children.push(child)
+    const lines: string[] = []
+    createInterface({ input: child.stdout }).on('line', (text) => lines.push(text))
+    const url = new URL(/http:\/\/[^\s"]+/.exec(await lineMatching(child, /listening on http:\/\//))?.[0] ?? '')
+    expect((await fetch(`${url.origin}/point/1`, { headers: { 'x-request-id': 'before-the-signals' } })).status).to.equal(200)
+    // A request whose body never finishes keeps the drain waiting, for up to SHUTDOWN_TIMEOUT_MS.
+    const socket = connect(Number(url.port), url.hostname)
+    await once(socket, 'connect')
+    socket.write('PATCH /point/1/charge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{"am')
+    const closed = once(child, 'close')
+    const draining = lineMatching(child, /"shutting down"/)
+    child.kill('SIGTERM')
+    // The drain's first line is written at once, so the second signal comes while the drain waits.
+    await draining
+    child.kill('SIGTERM')
+    const [code] = (await closed) as [number | null]
+    socket.destroy()
+    expect(code).to.equal(1)
+    const logged = lines.map((text) => JSON.parse(text) as { reqId?: string; msg: string })
+    expect(logged.some(({ reqId }) => reqId === 'before-the-signals'), 'the request line buffered before the signals').to.equal(true)
+    expect(logged.map(({ msg }) => msg).slice(-2)).to.deep.equal(['shutting down', 'stopping at once, without waiting for the drain'])
   })
 
   it('exits once stopped even when its stdout has gone, as when piped to `head -1`', async function () {
