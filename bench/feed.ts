@@ -1,6 +1,6 @@
 import autocannon, { type Result } from 'autocannon'
 import Sqlite from 'better-sqlite3'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -13,8 +13,8 @@ import type { PointStore } from '../src/events/store'
 import { openPostgresStore } from '../src/stores/postgres'
 import { schemaSteps } from '../src/stores/sql/schema-steps'
 import { openSqliteStore } from '../src/stores/sqlite'
-import { freePort } from '../tools/embedded-postgres'
 import { benchServer, cpuMicros, postgresCpu, scratchDatabase } from './postgres-server'
+import { startServiceInstance, type ServiceInstance } from './service-process'
 import { formatTable } from './table'
 
 /**
@@ -60,28 +60,7 @@ const row = (...cells: Array<string | number>) => {
   console.log(cells.join(' | '))
 }
 
-interface Instance {
-  readonly url: string
-  readonly child: ChildProcess
-}
-
-async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: root,
-    // eslint-disable-next-line no-restricted-properties
-    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  })
-  const url = `http://127.0.0.1:${port}`
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`a service instance exited with ${child.exitCode}`)
-    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return { url, child }
-    await sleep(100)
-  }
-}
-
-const stop = (instances: readonly Instance[]) =>
+const stop = (instances: readonly ServiceInstance[]) =>
   Promise.all(instances.map(({ child }) => new Promise((gone) => (child.exitCode === null ? child.once('exit', gone).kill() : gone(null)))))
 
 /** Charges of 1 spread over many users, `connections` at once, for `seconds`; `answered` is told each user's new balance. */
@@ -194,7 +173,7 @@ async function pagesSection(databaseUrl: () => Promise<string>, dir: string): Pr
   const sqlite = openSqliteStore(path)
   pagesRow(`SQLite store.feed over ${eventCount} events`, await walk(sqlite))
   await sqlite.close()
-  const sqliteService = await startInstance({ POINT_STORE: 'sqlite', SQLITE_PATH: path })
+  const sqliteService = await startServiceInstance({ POINT_STORE: 'sqlite', SQLITE_PATH: path })
   pagesRow(`SQLite GET /events over ${eventCount} events`, await walkHttp(sqliteService.url))
   await stop([sqliteService])
 
@@ -213,7 +192,7 @@ async function pagesSection(databaseUrl: () => Promise<string>, dir: string): Pr
   await client.end()
   pagesRow(`PostgreSQL store.feed over ${eventCount} events`, await walk(postgres))
   await postgres.close()
-  const pgService = await startInstance({ POINT_STORE: 'postgres', DATABASE_URL: url })
+  const pgService = await startServiceInstance({ POINT_STORE: 'postgres', DATABASE_URL: url })
   pagesRow(`PostgreSQL GET /events over ${eventCount} events`, await walkHttp(pgService.url))
   await stop([pgService])
   row('pages', `PostgreSQL feed index (tx, id) on ${eventCount} events`, sizes.rows[0]!.index, `table ${sizes.rows[0]!.table}`, 'pg_relation_size')
@@ -224,7 +203,7 @@ async function pagesSection(databaseUrl: () => Promise<string>, dir: string): Pr
  * through: from the writer's 200 (sent after the commit) to the event's arrival on the stream. Every charge is 1
  * on a fresh log, so a user's n-th event is the charge answered with balance n. Negative when the stream is first.
  */
-async function lags(instances: readonly Instance[]): Promise<number[][]> {
+async function lags(instances: readonly ServiceInstance[]): Promise<number[][]> {
   const acked = new Map<string, number>()
   const arrived = new Map<string, number>()
   const counts = new Map<number, number>()
@@ -261,16 +240,16 @@ async function lags(instances: readonly Instance[]): Promise<number[][]> {
 const lagRow = (what: string, xs: readonly number[]) => row('lag', what, `p50 ${percentile(xs, 50)} ms`, `p99 ${percentile(xs, 99)} ms`, `${xs.length} events, from the writer's 200`)
 
 async function lagSection(databaseUrl: () => Promise<string>, dir: string): Promise<void> {
-  const sqlite = await startInstance({ POINT_STORE: 'sqlite', SQLITE_PATH: join(dir, 'feed-lag.db') })
+  const sqlite = await startServiceInstance({ POINT_STORE: 'sqlite', SQLITE_PATH: join(dir, 'feed-lag.db') })
   lagRow('SQLite, 1 instance', (await lags([sqlite]))[0]!)
   await stop([sqlite])
 
-  const one = await startInstance({ POINT_STORE: 'postgres', DATABASE_URL: await databaseUrl() })
+  const one = await startServiceInstance({ POINT_STORE: 'postgres', DATABASE_URL: await databaseUrl() })
   lagRow('PostgreSQL, 1 instance', (await lags([one]))[0]!)
   await stop([one])
 
   const url = await databaseUrl()
-  const two = [await startInstance({ POINT_STORE: 'postgres', DATABASE_URL: url }), await startInstance({ POINT_STORE: 'postgres', DATABASE_URL: url })]
+  const two = [await startServiceInstance({ POINT_STORE: 'postgres', DATABASE_URL: url }), await startServiceInstance({ POINT_STORE: 'postgres', DATABASE_URL: url })]
   const [own, other] = await lags(two)
   lagRow('PostgreSQL, 2 instances: written through the stream\'s instance', own!)
   lagRow('PostgreSQL, 2 instances: written through the other (FEED_POLL_MS 100)', other!)
@@ -296,7 +275,7 @@ async function consumersSection(databaseUrl: () => Promise<string>, dir: string)
     ['PostgreSQL', { POINT_STORE: 'postgres', DATABASE_URL: await databaseUrl() }],
   ] as const
   for (const [name, env] of stores.filter(([, env]) => storeNames.has(env.POINT_STORE))) {
-    const instance = await startInstance(env)
+    const instance = await startServiceInstance(env)
     const postgres = env.POINT_STORE === 'postgres' ? await postgresCpu(env.DATABASE_URL) : undefined
     // One process of consumers for the whole section, warm before the first round: its streams open for each
     // round with streams and close after it.
@@ -359,20 +338,20 @@ async function costSection(databaseUrl: () => Promise<string>): Promise<void> {
   await client.connect()
   await client.query(schemaSteps.find(({ version }) => version === 6)!.postgres.replace(/^[\s\S]*?(CREATE FUNCTION events_feed_tx)/, '$1'))
   await client.end()
-  const a = await startInstance({ POINT_STORE: 'postgres', DATABASE_URL: without })
-  const b = await startInstance({ POINT_STORE: 'postgres', DATABASE_URL: withTrigger })
+  const a = await startServiceInstance({ POINT_STORE: 'postgres', DATABASE_URL: without })
+  const b = await startServiceInstance({ POINT_STORE: 'postgres', DATABASE_URL: withTrigger })
   const postgres = await postgresCpu(without)
   await charges(a.url, 2)
   await charges(b.url, 2)
-  const cpu = new Map<Instance, number[]>([[a, []], [b, []]])
-  const round = async (instance: Instance) => {
+  const cpu = new Map<ServiceInstance, number[]>([[a, []], [b, []]])
+  const round = async (instance: ServiceInstance) => {
     const before = cpuMicros(instance.child.pid!) + (postgres?.() ?? 0)
     const result = await charges(instance.url, duration)
     cpu.get(instance)!.push((cpuMicros(instance.child.pid!) + (postgres?.() ?? 0) - before) / result.requests.total)
     return result.requests.average
   }
   const result = await alternate(() => round(a), () => round(b))
-  const perCharge = (instance: Instance) => Math.round(median(cpu.get(instance)!))
+  const perCharge = (instance: ServiceInstance) => Math.round(median(cpu.get(instance)!))
   row(
     'cost',
     'PostgreSQL charges/s with the step-6 feed trigger put back vs without it (step 7)',

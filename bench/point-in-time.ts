@@ -1,10 +1,9 @@
 import autocannon, { type Result } from 'autocannon'
 import * as E from 'fp-ts/Either'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import type { PointEvent, UserId } from '../src/events/model'
@@ -15,8 +14,8 @@ import { openPostgresStore } from '../src/stores/postgres'
 import { claimAndWrite } from '../src/stores/postgres/sql/claim-and-write'
 import { openDatabase, SqliteStore } from '../src/stores/sqlite'
 import { prepareCatalogue } from '../src/stores/sqlite/catalogue'
-import { freePort } from '../tools/embedded-postgres'
 import { benchServer, scratchDatabase } from './postgres-server'
+import { startServiceInstance, type ServiceInstance } from './service-process'
 import { formatTable } from './table'
 
 /**
@@ -40,7 +39,6 @@ const total = Number(values.events)
 const duration = Number(values.duration)
 const rounds = Number(values.rounds)
 const connections = Number(values.connections)
-const root = resolve(__dirname, '..')
 const hot = 1 as UserId
 const firstMillis = 1_700_000_000_000
 /** Events one statement appends while the log is built. */
@@ -90,27 +88,6 @@ async function buildPostgres(url: string): Promise<number> {
   return (performance.now() - started) / 1000
 }
 
-interface Running {
-  readonly url: string
-  readonly child: ChildProcess
-}
-
-async function startService(env: Record<string, string>): Promise<Running> {
-  const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: root,
-    // eslint-disable-next-line no-restricted-properties
-    env: { ...process.env, ...env, PORT: String(port), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  })
-  const url = `http://127.0.0.1:${port}`
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}`)
-    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return { url, child }
-    await sleep(100)
-  }
-}
-
 /** Resident memory of a process, in MiB, from /proc (Linux). */
 const rssMiB = (child: ChildProcess): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid!}/status`, 'utf8'))?.[1]) / 1024
 
@@ -131,7 +108,7 @@ interface Sample {
   readonly peakRss: number
 }
 
-async function measure(server: Running, row: Row, seconds: number): Promise<Sample> {
+async function measure(server: ServiceInstance, row: Row, seconds: number): Promise<Sample> {
   let peakRss = rssMiB(server.child)
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMiB(server.child))), 50)
   const result = await new Promise<Result>((done, fail) =>
@@ -144,14 +121,14 @@ async function measure(server: Running, row: Row, seconds: number): Promise<Samp
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
 
 /** One answer checked against the log it came from, so the table never times a wrong answer. */
-async function check(server: Running): Promise<void> {
+async function check(server: ServiceInstance): Promise<void> {
   const mid = Math.floor(total / 2)
   const body = (await (await fetch(`${server.url}/point/1?at=${firstMillis + mid}`)).json()) as { point: number; updateMillis: number }
   if (body.point !== balanceAfter(mid) || body.updateMillis !== firstMillis + mid) throw new Error(`wrong ?at= answer: ${JSON.stringify(body)}`)
 }
 
 async function runStore(name: string, env: Record<string, string>, built: number): Promise<string[][]> {
-  const server = await startService(env)
+  const server = await startServiceInstance(env)
   try {
     await check(server)
     for (const row of rows) await measure(server, row, 1)

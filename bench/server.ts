@@ -119,11 +119,21 @@ function libraries(): Server {
   return app.listen(0, '127.0.0.1')
 }
 
-/** A floor row's request, read as plainly as the bare reference reads it: `PATCH /point/{id}/charge`, `{"amount"}`. */
-const chargeOf = (ctx: Koa.Context): { readonly userId: UserId; readonly amount: Amount } | undefined => {
-  const match = /^\/point\/(\d+)\/charge$/.exec(ctx.path)
-  if (ctx.method !== 'PATCH' || match?.[1] === undefined) return undefined
-  return { userId: Number(match[1]) as UserId, amount: Number((ctx.request.body as { amount: unknown }).amount) as Amount }
+type Charge = { readonly userId: UserId; readonly amount: Amount }
+
+/**
+ * A floor row's server: bare Koa reading `PATCH /point/{id}/charge` `{"amount"}` as plainly as the bare reference
+ * does, and answering with what `charge` resolves to.
+ */
+function chargeServer(charge: (request: Charge) => Promise<unknown>): Server {
+  const app = new Koa()
+  app.use(bodyParser({ enableTypes: ['json'] }))
+  app.use(async (ctx) => {
+    const match = /^\/point\/(\d+)\/charge$/.exec(ctx.path)
+    if (ctx.method !== 'PATCH' || match?.[1] === undefined) return
+    ctx.body = await charge({ userId: Number(match[1]) as UserId, amount: Number((ctx.request.body as { amount: unknown }).amount) as Amount })
+  })
+  return app.listen(0, '127.0.0.1')
 }
 
 /** A charge waiting for its user's append, and the request waiting for its answer. */
@@ -167,20 +177,15 @@ function sqliteFloor(path: string): Server {
     }
     waiting.delete(userId)
   }
-  const app = new Koa()
-  app.use(bodyParser({ enableTypes: ['json'] }))
-  app.use(async (ctx) => {
-    const charge = chargeOf(ctx)
-    if (charge === undefined) return
-    const { userId, amount } = charge
-    ctx.body = await new Promise<UserPoint>((answer, fail) => {
-      const queued = waiting.get(userId)
-      if (queued !== undefined) return void queued.push({ amount, answer, fail })
-      waiting.set(userId, [])
-      void appendAll(userId, { amount, answer, fail })
-    })
-  })
-  return app.listen(0, '127.0.0.1')
+  return chargeServer(
+    ({ userId, amount }) =>
+      new Promise<UserPoint>((answer, fail) => {
+        const queued = waiting.get(userId)
+        if (queued !== undefined) return void queued.push({ amount, answer, fail })
+        waiting.set(userId, [])
+        void appendAll(userId, { amount, answer, fail })
+      }),
+  )
 }
 
 /**
@@ -217,20 +222,14 @@ function sqliteFloorOnWorker(path: string): Server {
       turn.answers.push(resolve)
     })
   const versions = new Map<UserId, PointState>()
-  const app = new Koa()
-  app.use(bodyParser({ enableTypes: ['json'] }))
-  app.use(async (ctx) => {
-    const charge = chargeOf(ctx)
-    if (charge === undefined) return
-    const { userId, amount } = charge
+  return chargeServer(async ({ userId, amount }) => {
     const before = versions.get(userId) ?? initialState
     const balance = before.balance + amount
     versions.set(userId, { balance, version: before.version + 1 })
     const result = await commit({ userId, version: before.version, balance, amount, timeMillis: Date.now() })
     if (typeof result === 'string') throw new Error(result)
-    ctx.body = { id: userId, point: balance, updateMillis: result }
+    return { id: userId, point: balance, updateMillis: result }
   })
-  return app.listen(0, '127.0.0.1')
 }
 
 /** The service as `npm start` wires it, on the given store, its request lines at `info`. */
