@@ -7,6 +7,7 @@ import { runAudit } from '../../src/projections/audit-run'
 import { openPostgresStore } from '../../src/stores/postgres'
 import { migratePostgres, pgMigrations } from '../../src/stores/postgres/schema'
 import { balanceAtSql } from '../../src/stores/postgres/sql/read-balance-at'
+import { holdsAtSql } from '../../src/stores/postgres/sql/read-holds'
 import { freshDatabase, postgresFixture, type FreshDatabase } from '../support/postgres'
 import { amount, userId } from '../support/values'
 import { balanceAfterSuite, type LogRow } from './balance-after'
@@ -69,6 +70,22 @@ describe('postgres point-in-time read', function () {
     const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
     expect(plan).to.match(/^Limit/).and.match(/Index Scan Backward using events_by_user_time on events/)
     expect(plan).not.to.match(/Sort|Seq Scan|Bitmap/)
+  })
+
+  it('reads the holds active at that moment through events_by_ref only: not the user\'s whole history up to it', async function () {
+    await migratePostgres(pool)
+    // One user with a long history of charges and a few holds, one of them released: the shape ?at= must not walk.
+    await pool.query(`INSERT INTO events (user_id, version, type, amount, time_millis, balance_after)
+      SELECT 7, v, 'CHARGE', 1, v * 10, v FROM generate_series(1, 40000) AS v`)
+    await pool.query(`INSERT INTO events (user_id, version, type, amount, time_millis, balance_after, ref, expires_millis)
+      SELECT 7, 40000 + n, 'HOLD', 1, 400000 + n, 40000, 40000 + n, 999999999 FROM generate_series(1, 5) AS n`)
+    await pool.query(`INSERT INTO events (user_id, version, type, amount, time_millis, balance_after, ref)
+      VALUES (7, 40006, 'RELEASE', 1, 400010, 40000, 40001)`)
+    await pool.query('ANALYZE events')
+    const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${holdsAtSql}`, [7, 500_000])
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
+    expect(plan).to.match(/Index Scan using events_by_ref on events h/).and.match(/using events_by_ref on events r/)
+    expect(plan).not.to.match(/events_by_user_time|Seq Scan/)
   })
 
   it('migrates a log written at step 2: each event gets its running balance, NOT NULL, and the audit agrees', async function () {

@@ -9,6 +9,7 @@ import { migrate, migrations } from '../../src/stores/sqlite/schema'
 import { timedStore } from '../../src/stores/timed'
 import type { StoreCall } from '../../src/events/store'
 import { balanceAtSql } from '../../src/stores/sqlite/sql/read-balance-at'
+import { holdsAtSql } from '../../src/stores/sqlite/sql/read-holds'
 import { tempDir, type TempDir } from '../support/sqlite'
 import { amount, userId } from '../support/values'
 import { balanceAfterSuite, type LogRow } from './balance-after'
@@ -54,6 +55,20 @@ describe('sqlite point-in-time read', function () {
     try {
       const plan = (db.prepare(`EXPLAIN QUERY PLAN ${balanceAtSql}`).all(1, 1_000) as { detail: string }[]).map((row) => row.detail)
       expect(plan).to.deep.equal(['SEARCH events USING INDEX events_by_user_time (user_id=? AND time_millis<?)'])
+    } finally {
+      db.close()
+    }
+  })
+
+  it('reads the holds active at that moment through events_by_ref only: not the user\'s whole history up to it', function () {
+    const db = openDatabase(path)
+    try {
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${holdsAtSql}`).all({ userId: 1, at: 1_000 }) as { detail: string }[]).map((row) => row.detail)
+      expect(plan).to.deep.equal([
+        'SEARCH h USING INDEX events_by_ref (user_id=? AND ref>?)',
+        'CORRELATED SCALAR SUBQUERY 1',
+        'SEARCH r USING INDEX events_by_ref (user_id=? AND ref=?)',
+      ])
     } finally {
       db.close()
     }
