@@ -18,11 +18,13 @@ import { benchServer, cpuMicros, postgresCpu, scratchDatabase } from './postgres
  * `npm run bench:http -- --store postgres` or `npm run bench:http:postgres`.
  * Prints each row's server CPU per request too (from /proc, so Linux only), the PostgreSQL server's beside it when it
  * runs on this machine, and the load average around the run.
+ * The floor rows (bench/server.ts `floor-postgres`: bare Koa appending through the store, no ledger) bound what any
+ * request path can reach on this schema and store; the goals' table prints each goal's floor beside it.
  * Options: --duration (s), --rounds, --connections (comma list), --only, --cpu-prof (see below).
  */
 const { values } = parseArgs({
   options: {
-    // 12 rows × (2 s warm-up + 3 rounds × 7 s): about 5 minutes in all.
+    // 18 rows × (2 s warm-up + 3 rounds × 7 s): about 7 minutes in all.
     duration: { type: 'string', default: '7' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50,200' },
@@ -41,7 +43,8 @@ const connectionCounts = values.connections.split(',').map(Number)
 const manyUsers = 10_000
 const root = resolve(__dirname, '..')
 
-type Target = 'reference' | 'one' | 'two' | 'conventional'
+/** `floor` and `floor-two`: bench/server.ts's floor on PostgreSQL, one process or two on one database. */
+type Target = 'reference' | 'one' | 'two' | 'conventional' | 'floor' | 'floor-two'
 
 interface Row {
   readonly name: string
@@ -61,6 +64,9 @@ const allRows: Row[] = connectionCounts.flatMap((connections) => [
   { name: `2 instances, hot user (${connections} conn)`, target: 'two', connections, path: hot },
   { name: `2 instances, 10k users (${connections} conn)`, target: 'two', connections, path: spread },
   { name: `conventional: Koa, a transaction per request, 10k users (${connections} conn)`, target: 'conventional', connections, path: spread },
+  { name: `floor: bare Koa + the store's appends, no ledger, 1 process, hot user (${connections} conn)`, target: 'floor', connections, path: hot },
+  { name: `floor: bare Koa + the store's appends, no ledger, 1 process, 10k users (${connections} conn)`, target: 'floor', connections, path: spread },
+  { name: `floor: bare Koa + the store's appends, no ledger, 2 processes, 10k users (${connections} conn)`, target: 'floor-two', connections, path: spread },
 ])
 const rows = allRows.filter((row) => row.target === 'reference' || row.name.includes(values.only))
 
@@ -74,9 +80,13 @@ function started(child: ChildProcess, pattern: RegExp, what: string): Promise<st
   })
 }
 
-async function startReference(): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts', 'reference'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
-  const port = await started(child, /^listening (\d+)$/, 'the reference server')
+/** With --cpu-prof, every server process but the conventional one writes its profile there when it exits. */
+const profileFlags = (): string[] => (values['cpu-prof'] === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']])
+
+/** One of bench/server.ts's servers: the reference, or a floor on `databaseUrl`. */
+async function startBenchServer(...args: string[]): Promise<Server> {
+  const child = spawn(process.execPath, [...profileFlags(), '--import', 'tsx', 'bench/server.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+  const port = await started(child, /^listening (\d+)$/, `bench/server.ts ${args[0]!}`)
   return { url: `http://127.0.0.1:${port}`, child }
 }
 
@@ -89,8 +99,7 @@ async function startConventional(databaseUrl: string): Promise<Server> {
 
 async function startInstance(databaseUrl: string): Promise<Server> {
   const port = await freePort()
-  const profile = values['cpu-prof'] === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']]
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...profileFlags(), '--import', 'tsx', 'src/main.ts'], {
     cwd: root,
     // LOG_LEVEL=warn keeps one log line per request out of the measurement, so the port is chosen here.
     // eslint-disable-next-line no-restricted-properties
@@ -171,7 +180,13 @@ const goalList: readonly Goal[] = [
   { name: '2 instances, 10k users', target: 'two', path: spread, against: 'conventional', wanted: {} },
 ]
 
-/** Each goal at each connection count: the ratio wanted, the one measured, and whether it is met. */
+/** The floor row beside a product row: the same users and processes, with no ledger and no request path around the appends. */
+const floorOf = (target: Target): Target => (target === 'two' ? 'floor-two' : 'floor')
+
+/**
+ * Each goal at each connection count: the ratio wanted, the one measured, whether it is met, and the floor's ratio
+ * beside it: a goal above its floor is out of reach for anything that appends to this schema through this store.
+ */
 function goals(counts: readonly number[], rps: (target: Target, path: () => string, connections: number) => number | undefined) {
   const shown = (against: Goal['against'], ratio: number) => (against === 'reference' ? `${Math.round(ratio * 100)}%` : `${ratio.toFixed(1)}x`)
   return counts.flatMap((connections) =>
@@ -180,12 +195,15 @@ function goals(counts: readonly number[], rps: (target: Target, path: () => stri
       const base = rps(against, spread, connections)
       if (got === undefined || base === undefined) return []
       const ratio = got / base
+      const floor = rps(floorOf(target), path, connections)
       const threshold = wanted[connections]
       return [{
         goal: `${name} vs ${against} (${connections} conn)`,
         wanted: threshold === undefined ? '' : `≥ ${shown(against, threshold)}`,
         got: shown(against, ratio),
         met: threshold === undefined ? '' : ratio >= threshold ? 'yes' : 'NO',
+        floor: floor === undefined ? '' : shown(against, floor / base),
+        'floor reaches it': floor === undefined || threshold === undefined ? '' : floor / base >= threshold ? 'yes' : 'NO',
       }]
     }),
   )
@@ -199,13 +217,19 @@ async function main(): Promise<void> {
   try {
     const databaseUrl = await scratchDatabase(server)
     postgresMicros = (await postgresCpu(databaseUrl)) ?? postgresMicros
-    const reference = await startReference()
-    const instances = [await startInstance(databaseUrl), await startInstance(databaseUrl)]
-    // Its own database on the same server, so neither sees the other's rows.
+    const reference = await startBenchServer('reference')
+    // Each target on a database of its own, so none sees another's rows: were the one-instance rows served by one
+    // of the pair, every user the other had written since would cost its first charge a conflict and a reload.
+    const one = await startInstance(databaseUrl)
+    const pairUrl = await scratchDatabase(server)
+    const pair = [await startInstance(pairUrl), await startInstance(pairUrl)]
     const conventional = await startConventional(await scratchDatabase(server))
-    children.push(reference.child, ...instances.map((i) => i.child), conventional.child)
-    const serversOf = (target: Target) =>
-      target === 'reference' ? [reference] : target === 'one' ? [instances[0]!] : target === 'conventional' ? [conventional] : instances
+    const floor = await startBenchServer('floor-postgres', await scratchDatabase(server), values['pool-size'])
+    const floorPairUrl = await scratchDatabase(server)
+    const floorPair = [await startBenchServer('floor-postgres', floorPairUrl, values['pool-size']), await startBenchServer('floor-postgres', floorPairUrl, values['pool-size'])]
+    const servers: Record<Target, Server[]> = { reference: [reference], one: [one], two: pair, conventional: [conventional], floor: [floor], 'floor-two': floorPair }
+    children.push(...Object.values(servers).flat().map((s) => s.child))
+    const serversOf = (target: Target) => servers[target]
     const load = () => loadavg().map((n) => n.toFixed(2)).join(', ')
     console.log(`load average before: ${load()}`)
 

@@ -17,16 +17,17 @@ import { LogSink } from '../src/http/log-sink'
 import { createLogger } from '../src/http/logging'
 import { createLedger } from '../src/projections/ledger'
 import { startService } from '../src/service'
+import { openPostgresStore } from '../src/stores/postgres'
 import { openSqliteStore, type Commit } from '../src/stores/sqlite'
 import type { CommitAnswer, CommitJob } from './commit-worker'
 import { InstantStore } from './instant-store'
 
 /**
  * One server for `bench/http.ts`, started in its own process so the load
- * generator does not share its event loop. Usage: `server.ts <kind> [sqlite file] [log buffer bytes]`;
+ * generator does not share its event loop. Usage: `server.ts <kind> [sqlite file | database url] [log buffer bytes | pool size]`;
  * prints `listening <port>` once ready, and answers any IPC message with its `Usage`.
  */
-const [kind, path = '', logBuffer] = process.argv.slice(2)
+const [kind, path = '', sizeArgument] = process.argv.slice(2)
 
 /** What this process has spent so far; the parent takes differences around each measurement. */
 export interface Usage {
@@ -78,7 +79,7 @@ const defaults = (() => {
  * and the parent reading this process's stdout does not share in the cost.
  */
 const requestLines = (): Logger =>
-  createLogger('info', new LogSink('/dev/null', logBuffer === undefined ? defaults.logBufferBytes : Number(logBuffer)))
+  createLogger('info', new LogSink('/dev/null', sizeArgument === undefined ? defaults.logBufferBytes : Number(sizeArgument)))
 
 /**
  * The second reference: the libraries the service keeps, each used plainly, as their READMEs show, around the
@@ -144,15 +145,16 @@ interface WaitingCharge {
 }
 
 /**
- * Not a reference but a floor: the bare Koa handler appending each charge through the SQLite store's group commit,
- * with the user's version kept in a Map (no load, no decider, no writer, no logs, metrics or headers). What it
- * costs over the bare reference is what a durable append to this schema costs on this machine, whatever the
- * request path around it. A user has one append in flight at a time and the charges that come meanwhile go in its
- * next one, as the service's writer batches them, so one hot user's floor has the service's shape: one append of
- * many events per commit, not many appends of one.
+ * Not a reference but a floor: the bare Koa handler appending each charge through a store's own appends (SQLite's
+ * group commit, or PostgreSQL's batch statement with one commit in flight across users), with the user's version
+ * kept in a Map (no decider, no writer, no logs, metrics or headers). What it costs over the bare reference is what
+ * a durable append to this schema costs on this machine, whatever the request path around it. A user has one
+ * append in flight at a time and the charges that come meanwhile go in its next one, as the service's writer
+ * batches them, so one hot user's floor has the service's shape: one append of many events per commit, not many
+ * appends of one. Another instance's write to the same user is a conflict: the version is read again and the
+ * same charges appended on it, as any writer of a shared log must.
  */
-function sqliteFloor(path: string): Server {
-  const store = openSqliteStore(path, { groupCommit: true, onCommit })
+function storeFloor(store: PointStore): Server {
   const versions = new Map<UserId, PointState>()
   /** Users with an append in flight, and the charges that came since. */
   const waiting = new Map<UserId, WaitingCharge[]>()
@@ -165,13 +167,19 @@ function sqliteFloor(path: string): Server {
       const balance = charges.reduce((sum, { amount }) => sum + amount, before.balance)
       const projection = { balance, version: before.version + charges.length }
       const written = await store.append(userId, before.version, { events, projection, receipts: [] })()
-      if (written._tag === 'Left') charges.forEach(({ fail }) => fail(new Error(written.left._tag)))
-      else {
+      if (written._tag === 'Right') {
         versions.set(userId, projection)
         // Each charge is answered with the balance it left, as the service answers a batch.
         let point = before.balance
         for (const { amount, answer } of charges) answer({ ...written.right, point: (point += amount) })
-      }
+      } else if (written.left._tag === 'VersionConflict') {
+        const read = await store.load(userId)()
+        if (read._tag === 'Right') {
+          versions.set(userId, read.right)
+          continue
+        }
+        charges.forEach(({ fail }) => fail(new Error(read.left._tag)))
+      } else charges.forEach(({ fail }) => fail(new Error(written.left._tag)))
       charges = waiting.get(userId) ?? []
       waiting.set(userId, [])
     }
@@ -253,7 +261,9 @@ function start(): Server | Promise<Server> {
     case 'libraries':
       return libraries()
     case 'floor':
-      return sqliteFloor(path)
+      return storeFloor(openSqliteStore(path, { groupCommit: true, onCommit }))
+    case 'floor-postgres':
+      return openPostgresStore(path, { poolSize: Number(sizeArgument ?? '10'), onCommit }).then(storeFloor)
     case 'floor-worker':
       return sqliteFloorOnWorker(path)
     case 'bare':
@@ -275,6 +285,7 @@ async function main(): Promise<void> {
   process.on('message', () => process.send?.(usage()))
   // An orderly exit on a signal, so that `node --cpu-prof` writes its profile (bench/profile.ts).
   process.once('SIGINT', () => process.exit(0))
+  process.once('SIGTERM', () => process.exit(0))
   console.log(`listening ${(server.address() as AddressInfo).port}`)
 }
 
