@@ -4,6 +4,12 @@ import pino from 'pino'
 const flushEveryMillis = 100
 
 /**
+ * The most a sink keeps unwritten while its writes fail (a full disk): lines beyond it are dropped, not kept, so a
+ * service answering 503 for hours on a full disk does not also grow its memory by a line a request.
+ */
+export const maxUnwrittenBytes = 1024 * 1024
+
+/**
  * Where the service's JSON lines go: a file descriptor (stdout) or a file, always written synchronously, so that no
  * write is ever in flight when the process ends. pino's asynchronous destination keeps one in flight and, once the
  * reader has gone (EPIPE), retried its exit flush forever, so the process never ended.
@@ -25,7 +31,7 @@ export class LogSink implements pino.DestinationStream {
   constructor(dest: number | string, bufferBytes: number) {
     const buffered = bufferBytes > 0
     // sonic-boom writes once it holds `minLength` bytes, in writes of at most `maxWrite`, and needs the first smaller.
-    this.file = pino.destination({ dest, sync: true, ...(buffered ? { minLength: bufferBytes - 1, maxWrite: bufferBytes } : {}) })
+    this.file = pino.destination({ dest, sync: true, maxLength: maxUnwrittenBytes, ...(buffered ? { minLength: bufferBytes - 1, maxWrite: bufferBytes } : {}) })
     this.file.on('error', (error: NodeJS.ErrnoException) => {
       // No one reads the log any more: drop the lines and keep serving. Any other failure (a full disk) is thrown
       // to whatever was writing, a request's log line as an unbuffered write's was.
@@ -35,7 +41,15 @@ export class LogSink implements pino.DestinationStream {
     this.file.on('write', (bytes: number) => {
       this.unwritten -= bytes
     })
+    this.file.on('drop', (line: string) => {
+      this.unwritten -= Buffer.byteLength(line)
+    })
     this.timer = buffered ? setInterval(() => this.tick(), flushEveryMillis).unref() : undefined
+  }
+
+  /** What is taken and not yet written: at most `maxUnwrittenBytes`. */
+  get unwrittenBytes(): number {
+    return this.unwritten
   }
 
   write(line: string): void {

@@ -4,7 +4,7 @@ import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { LogSink } from '../../src/http/log-sink'
+import { LogSink, maxUnwrittenBytes } from '../../src/http/log-sink'
 import { tempDir, type TempDir } from '../support/sqlite'
 
 const root = resolve(__dirname, '../..')
@@ -82,6 +82,24 @@ describe('LogSink: where log lines go (LOG_BUFFER_BYTES)', function () {
     }).to.throw(/ENOSPC/)
     // sonic-boom's own flushSync would retry this write every 100 ms for ever.
     expect(() => buffered.close()).to.not.throw()
+  })
+
+  it('keeps at most maxUnwrittenBytes while writes keep failing (a full disk), buffered or not: later lines are dropped', function () {
+    for (const bufferBytes of [0, 1024]) {
+      const sink = new LogSink('/dev/full', bufferBytes)
+      sinks.push(sink)
+      let failed = 0
+      // Twice the bound in lines, each write failing or dropped.
+      for (let n = 0; n < (2 * maxUnwrittenBytes) / line(0).length; n++) {
+        try {
+          sink.write(line(n))
+        } catch {
+          failed++
+        }
+      }
+      expect(failed, `${bufferBytes}: the failures were thrown`).to.be.greaterThan(0)
+      expect(sink.unwrittenBytes, `${bufferBytes}: kept in memory`).to.be.greaterThan(maxUnwrittenBytes - line(0).length).and.at.most(maxUnwrittenBytes)
+    }
   })
 
   /** The child's stdout lines, and its exit. */
