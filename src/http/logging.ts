@@ -106,7 +106,8 @@ export function requestLog(logger: Logger) {
         // Why a 5xx happened: the store's or the bug's code and message.
         error: notedFailure(ctx),
       }
-      if (ctx.status >= 500) log.error(line, 'request failed')
+      // 501 answers a method no route implements (a scanner's TRACE): the caller's doing, not a failure to page for.
+      if (ctx.status >= 500 && ctx.status !== 501) log.error(line, 'request failed')
       else if (quietRoutes.has(line.route)) log.debug(line, 'request completed')
       else log.info(line, 'request completed')
     }

@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import { request } from 'node:http'
 import { Writable } from 'node:stream'
 import type { Level } from 'pino'
 import { createLogger } from '../../src/http/logging'
@@ -157,5 +158,22 @@ describe('request logs', function () {
     await fetch(`${served.url}/metrics`)
     await fetch(`${served.url}/point/1`, { headers: { authorization: `Bearer ${secret}` } })
     expect(captured.requests().map((line) => line['route'])).to.deep.equal(['/point/:id'])
+  })
+
+  it('logs a method the service does not implement (501) as a completed request, not as a failure of the service', async function () {
+    await serve('info')
+    const status = await new Promise<number | undefined>((answered, failed) => {
+      const url = new URL(`${served.url}/point/1`)
+      request({ host: url.hostname, port: url.port, path: url.pathname, method: 'TRACE' }, (response) => {
+        response.resume()
+        answered(response.statusCode)
+      })
+        .on('error', failed)
+        .end()
+    })
+    expect(status).to.equal(501)
+    const [line, ...more] = captured.requests()
+    expect(more).to.deep.equal([])
+    expect(line).to.include({ level: 30, msg: 'request completed', status: 501 })
   })
 })
