@@ -1,7 +1,7 @@
 import { idempotencyKeyRule, positiveSafeInteger } from '../events/model'
 import type { Json } from './openapi-problems'
 import { positionTextPattern } from '../events/feed'
-import { feedPageBounds, idempotencyKeyHeaderPattern, instantPattern, pageBounds } from './requests'
+import { feedPageBounds, idempotencyKeyHeaderPattern, instantPattern, latestInstant, pageBounds } from './requests'
 
 /** The parameters and headers of the point routes, with the bounds their codecs enforce. */
 export const parameters = {
@@ -26,7 +26,8 @@ export const parameters = {
     description:
       'Answer the balance right after the user\'s events stamped at or before this moment, with `updateMillis` the ' +
       'time of the last of them (this moment itself, and point 0, if there is none): Unix milliseconds, or an ' +
-      'ISO-8601 date-time with its offset (a four-digit year, a real calendar date); not before 1970, not a bare date',
+      'ISO-8601 date-time with its offset (a four-digit year, a real calendar date); not before 1970, not a bare date; ' +
+      `in milliseconds at most ${latestInstant} (the latest moment a date can hold)`,
     schema: { type: 'string', pattern: instantPattern, examples: ['1767225600000', '2026-01-01T00:00:00Z'] },
   },
   limit: {

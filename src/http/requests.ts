@@ -72,7 +72,7 @@ export const HistoryPageQuery = t.type({ limit: bounded(pageBounds.limit), after
 export type HistoryPageQuery = t.TypeOf<typeof HistoryPageQuery>
 
 // The latest instant a JavaScript Date holds; epoch milliseconds past it could not be written back as a date.
-const latestInstant = 8_640_000_000_000_000
+export const latestInstant = 8_640_000_000_000_000
 
 // Four-digit years only (no expanded ±YYYYYY), upper-case T and Z, and seconds optional.
 const wallClock = String.raw`(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?`

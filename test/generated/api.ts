@@ -468,7 +468,7 @@ export interface operations {
     balance: {
         parameters: {
             query?: {
-                /** @description Answer the balance right after the user's events stamped at or before this moment, with `updateMillis` the time of the last of them (this moment itself, and point 0, if there is none): Unix milliseconds, or an ISO-8601 date-time with its offset (a four-digit year, a real calendar date); not before 1970, not a bare date */
+                /** @description Answer the balance right after the user's events stamped at or before this moment, with `updateMillis` the time of the last of them (this moment itself, and point 0, if there is none): Unix milliseconds, or an ISO-8601 date-time with its offset (a four-digit year, a real calendar date); not before 1970, not a bare date; in milliseconds at most 8640000000000000 (the latest moment a date can hold) */
                 at?: string;
             };
             header?: never;
