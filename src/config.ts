@@ -53,6 +53,7 @@ const Environment = t.type({
   HOLD_DEFAULT_TTL_SECONDS: withDefault(decimalIntIn(1, Math.floor(Number.MAX_SAFE_INTEGER / 1000), 'Seconds'), 900),
   HOLD_MAX_TTL_SECONDS: withDefault(decimalIntIn(1, Math.floor(Number.MAX_SAFE_INTEGER / 1000), 'Seconds'), 86_400),
   HOLD_SWEEP_INTERVAL_MS: withDefault(PositiveInt, 1_000),
+  HOLD_MAX_ACTIVE: withDefault(decimalIntIn(1, 100_000, 'Count'), 100),
   FEED_POLL_MS: withDefault(decimalIntIn(10, 60_000, 'Millis'), 100),
   FEED_HEARTBEAT_MS: withDefault(decimalIntIn(100, 3_600_000, 'Millis'), 15_000),
   FEED_STREAM_BUFFER_BYTES: withDefault(decimalIntIn(1_024, 1_073_741_824, 'Bytes'), 1_048_576),
@@ -80,6 +81,7 @@ export interface Config {
     readonly maxBalance: number
     readonly maxHoldTtlMillis?: number
     readonly defaultHoldTtlMillis?: number
+    readonly maxActiveHolds?: number
   }
   /** How often the sweeper records the expiry of holds past theirs: the most an EXPIRE event lags, plus one pass. */
   readonly holdSweepIntervalMs: number
@@ -147,6 +149,7 @@ const toConfig = (env: Environment): E.Either<string, Config> =>
           maxBalance: env.POINT_MAX_BALANCE,
           maxHoldTtlMillis: env.HOLD_MAX_TTL_SECONDS * 1000,
           defaultHoldTtlMillis: env.HOLD_DEFAULT_TTL_SECONDS * 1000,
+          maxActiveHolds: env.HOLD_MAX_ACTIVE,
         },
         holdSweepIntervalMs: env.HOLD_SWEEP_INTERVAL_MS,
         logLevel: env.LOG_LEVEL,

@@ -20,7 +20,7 @@ describe('configuration', function () {
       port: 3000,
       host: '127.0.0.1',
       store: { kind: 'sqlite', path: './data/points.db' },
-      limits: { maxAmount: 1_000_000, maxBalance: 10_000_000, maxHoldTtlMillis: 86_400_000, defaultHoldTtlMillis: 900_000 },
+      limits: { maxAmount: 1_000_000, maxBalance: 10_000_000, maxHoldTtlMillis: 86_400_000, defaultHoldTtlMillis: 900_000, maxActiveHolds: 100 },
       logLevel: 'info',
       shutdownTimeoutMs: 10_000,
       apiKeys: undefined,
@@ -47,10 +47,11 @@ describe('configuration', function () {
     { env: { POINT_STORE: 'sqlite' }, expected: { store: { kind: 'sqlite', path: './data/points.db' } } },
     { env: { SQLITE_PATH: '/tmp/p.db' }, expected: { store: { kind: 'sqlite', path: '/tmp/p.db' } } },
     { env: { LOG_LEVEL: 'debug' }, expected: { logLevel: 'debug' } },
-    { env: { POINT_MAX_AMOUNT: '500' }, expected: { limits: { maxAmount: 500, maxBalance: 10_000_000, maxHoldTtlMillis: 86_400_000, defaultHoldTtlMillis: 900_000 } } },
-    { env: { POINT_MAX_BALANCE: '9000', POINT_MAX_AMOUNT: '9000' }, expected: { limits: { maxAmount: 9000, maxBalance: 9000, maxHoldTtlMillis: 86_400_000, defaultHoldTtlMillis: 900_000 } } },
-    { env: { HOLD_DEFAULT_TTL_SECONDS: '60', HOLD_MAX_TTL_SECONDS: '3600' }, expected: { limits: { maxAmount: 1_000_000, maxBalance: 10_000_000, maxHoldTtlMillis: 3_600_000, defaultHoldTtlMillis: 60_000 } } },
+    { env: { POINT_MAX_AMOUNT: '500' }, expected: { limits: { maxAmount: 500, maxBalance: 10_000_000, maxHoldTtlMillis: 86_400_000, defaultHoldTtlMillis: 900_000, maxActiveHolds: 100 } } },
+    { env: { POINT_MAX_BALANCE: '9000', POINT_MAX_AMOUNT: '9000' }, expected: { limits: { maxAmount: 9000, maxBalance: 9000, maxHoldTtlMillis: 86_400_000, defaultHoldTtlMillis: 900_000, maxActiveHolds: 100 } } },
+    { env: { HOLD_DEFAULT_TTL_SECONDS: '60', HOLD_MAX_TTL_SECONDS: '3600' }, expected: { limits: { maxAmount: 1_000_000, maxBalance: 10_000_000, maxHoldTtlMillis: 3_600_000, defaultHoldTtlMillis: 60_000, maxActiveHolds: 100 } } },
     { env: { HOLD_SWEEP_INTERVAL_MS: '250' }, expected: { holdSweepIntervalMs: 250 } },
+    { env: { HOLD_MAX_ACTIVE: '3' }, expected: { limits: { maxAmount: 1_000_000, maxBalance: 10_000_000, maxHoldTtlMillis: 86_400_000, defaultHoldTtlMillis: 900_000, maxActiveHolds: 3 } } },
     { env: { IDEMPOTENCY_RETENTION_SECONDS: '3600' }, expected: { idempotencyRetentionMs: 3_600_000 } },
     { env: { IDEMPOTENCY_RETENTION_SECONDS: '1' }, expected: { idempotencyRetentionMs: 1_000 } },
     {
@@ -101,6 +102,9 @@ describe('configuration', function () {
     ['LOG_BUFFER_BYTES', '4kb'],
     ['LOG_BUFFER_BYTES', '4e3'],
     ['LOG_BUFFER_BYTES', ' 4096'],
+    ['HOLD_MAX_ACTIVE', '0'],
+    ['HOLD_MAX_ACTIVE', '100001'],
+    ['HOLD_MAX_ACTIVE', '1e2'],
   ]
   for (const [name, value] of refused) {
     it(`refuses ${name}=${JSON.stringify(value)} with a message naming ${name}`, function () {

@@ -11,10 +11,14 @@ export interface Limits {
   readonly maxHoldTtlMillis?: number
   /** How long a hold lasts when its command names no ttl; 15 minutes unless configured. */
   readonly defaultHoldTtlMillis?: number
+  /** Most holds one user may have active at once; 100 unless configured. */
+  readonly maxActiveHolds?: number
 }
 
 export const defaultMaxHoldTtlMillis = 86_400_000
 export const defaultHoldTtlMillis = 900_000
+// Each active hold is carried in the user's state and answered whole by GET /holds: the cap bounds both.
+export const defaultMaxActiveHolds = 100
 
 /** An active hold: points reserved until `expiresAt`, when it counts as released whether or not that is recorded. */
 export interface ActiveHold {
@@ -87,6 +91,13 @@ export const heldOf = (holds: Iterable<{ readonly amount: number; readonly expir
   let held = 0
   for (const hold of holds) if (hold.expiresAt > now) held += hold.amount
   return held
+}
+
+/** How many of the user's holds are active at `now`: an expired one counts as released, recorded or not. */
+const activeHolds = (state: PointState, now: number): number => {
+  let active = 0
+  for (const hold of state.holds?.values() ?? []) if (hold.expiresAt > now) active++
+  return active
 }
 
 /** What the user's active holds reserve at `now`. */
@@ -163,6 +174,10 @@ export const decider = (limits: Limits): Decide => (command, state, timeMillis, 
       const maxTtl = limits.maxHoldTtlMillis ?? defaultMaxHoldTtlMillis
       if (command.ttlMillis > maxTtl) {
         return E.left(rejection('HOLD_TTL_EXCEEDED', `ttl of ${command.ttlMillis / 1000} s is over the maximum of ${maxTtl / 1000} s`))
+      }
+      const maxActive = limits.maxActiveHolds ?? defaultMaxActiveHolds
+      if (activeHolds(state, timeMillis) >= maxActive) {
+        return E.left(rejection('TOO_MANY_HOLDS', `this user has ${maxActive} active holds, the most allowed: capture or release one first`))
       }
       if (available - command.amount < 0) return E.left(short(command.amount))
       const hold: PointEvent = { type: 'HOLD', userId, amount: command.amount, timeMillis, ref: state.version + 1, expiresAt: timeMillis + command.ttlMillis }

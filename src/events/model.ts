@@ -159,6 +159,7 @@ export const RejectionCode = t.keyof({
   USE_NOT_FOUND: null,
   REFUND_EXCEEDS_USE: null,
   HOLD_TTL_EXCEEDED: null,
+  TOO_MANY_HOLDS: null,
   HOLD_NOT_FOUND: null,
   HOLD_ALREADY_RESOLVED: null,
   CAPTURE_EXCEEDS_HOLD: null,

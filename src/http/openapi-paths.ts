@@ -125,6 +125,7 @@ export const paths = (secured: boolean): Record<string, Json> => ({
     { parameters: [parameters.id], body: 'HoldBody', answer: 'HoldPlaced', description: 'The hold placed and the balance right after it' },
     'AMOUNT_LIMIT_EXCEEDED',
     'HOLD_TTL_EXCEEDED',
+    'TOO_MANY_HOLDS',
     'INSUFFICIENT_BALANCE',
   ),
   '/point/{id}/holds': {

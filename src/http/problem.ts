@@ -24,6 +24,7 @@ export const problemCatalog = {
   USE_NOT_FOUND: { status: 404, title: 'The user has no use with this id' },
   REFUND_EXCEEDS_USE: { status: 409, title: 'The refunds of this use would add up to more than it' },
   HOLD_TTL_EXCEEDED: { status: 400, title: 'The ttl is over the maximum a hold may last' },
+  TOO_MANY_HOLDS: { status: 409, title: 'The user has the most active holds allowed' },
   HOLD_NOT_FOUND: { status: 404, title: 'The user has no hold with this id' },
   HOLD_ALREADY_RESOLVED: { status: 409, title: 'The hold was already captured, released or expired' },
   CAPTURE_EXCEEDS_HOLD: { status: 409, title: 'The capture is more than the hold' },

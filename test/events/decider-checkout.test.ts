@@ -98,6 +98,21 @@ describe('decider: refunds and holds', function () {
       given([charged(500)]).when(hold(1, 60_000)).then([event('HOLD', 1, { ref: 2, expiresAt: now + 60_000 }, now)])
     })
 
+    it('is refused past the most active holds a user may have, counting neither resolved nor expired ones', function () {
+      const capped = decider({ ...limits, maxActiveHolds: 2 })
+      const decideAfter = (history: readonly PointEvent[]) => capped(hold(1), history.reduce(evolve, initialState), now, noReferences)
+      const two = [charged(500), placed(2, 10), placed(3, 10)]
+      const refused = decideAfter(two)
+      expect(E.isLeft(refused) && refused.left).to.include({ _tag: 'Rejection', code: 'TOO_MANY_HOLDS' })
+      // Once one of them is released, or past its expiry, there is room for another.
+      expect(decideAfter([...two, event('RELEASE', 10, { ref: 2 })])).to.deep.equal(E.right([event('HOLD', 1, { ref: 5, expiresAt: now + 30_000 }, now)]))
+      expect(decideAfter([charged(500), placed(2, 10, 0), placed(3, 10)])).to.deep.equal(E.right([event('HOLD', 1, { ref: 4, expiresAt: now + 30_000 }, now)]))
+      // The default is 100.
+      const hundred = [charged(500), ...Array.from({ length: 100 }, (_, i) => placed(i + 2, 1))]
+      given(hundred).when(hold(1)).then('TOO_MANY_HOLDS')
+      given(hundred.slice(0, 100)).when(hold(1)).then([event('HOLD', 1, { ref: 101, expiresAt: now + 30_000 }, now)])
+    })
+
     it('moves no points: the balance stays, and the state keeps the hold until it is resolved', function () {
       const state = [charged(500), placed(2, 300)].reduce(evolve, initialState)
       expect(state).to.deep.equal({ balance: 500, version: 2, holds: new Map([[2, { amount: 300, expiresAt: now + 30_000 }]]) })

@@ -124,6 +124,7 @@ describe('model codecs', function () {
       'USE_NOT_FOUND',
       'REFUND_EXCEEDS_USE',
       'HOLD_TTL_EXCEEDED',
+      'TOO_MANY_HOLDS',
       'HOLD_NOT_FOUND',
       'HOLD_ALREADY_RESOLVED',
       'CAPTURE_EXCEEDS_HOLD',

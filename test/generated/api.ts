@@ -437,6 +437,7 @@ export interface components {
          *     - `USE_NOT_FOUND` (404): The user has no use with this id
          *     - `REFUND_EXCEEDS_USE` (409): The refunds of this use would add up to more than it
          *     - `HOLD_TTL_EXCEEDED` (400): The ttl is over the maximum a hold may last
+         *     - `TOO_MANY_HOLDS` (409): The user has the most active holds allowed
          *     - `HOLD_NOT_FOUND` (404): The user has no hold with this id
          *     - `HOLD_ALREADY_RESOLVED` (409): The hold was already captured, released or expired
          *     - `CAPTURE_EXCEEDS_HOLD` (409): The capture is more than the hold
@@ -450,7 +451,7 @@ export interface components {
             /** @description What went wrong with this request */
             detail: string;
             /** @enum {unknown} */
-            code: "INVALID_REQUEST" | "AMOUNT_LIMIT_EXCEEDED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "INSUFFICIENT_BALANCE" | "BALANCE_LIMIT_EXCEEDED" | "IDEMPOTENCY_KEY_REUSED" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT" | "USE_NOT_FOUND" | "REFUND_EXCEEDS_USE" | "HOLD_TTL_EXCEEDED" | "HOLD_NOT_FOUND" | "HOLD_ALREADY_RESOLVED" | "CAPTURE_EXCEEDS_HOLD";
+            code: "INVALID_REQUEST" | "AMOUNT_LIMIT_EXCEEDED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "INSUFFICIENT_BALANCE" | "BALANCE_LIMIT_EXCEEDED" | "IDEMPOTENCY_KEY_REUSED" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT" | "USE_NOT_FOUND" | "REFUND_EXCEEDS_USE" | "HOLD_TTL_EXCEEDED" | "TOO_MANY_HOLDS" | "HOLD_NOT_FOUND" | "HOLD_ALREADY_RESOLVED" | "CAPTURE_EXCEEDS_HOLD";
         };
         Status: {
             /** @enum {unknown} */
@@ -1291,7 +1292,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `INSUFFICIENT_BALANCE`: The available balance is too low for this use or hold */
+            /** @description `TOO_MANY_HOLDS`: The user has the most active holds allowed; `INSUFFICIENT_BALANCE`: The available balance is too low for this use or hold */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1299,7 +1300,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INSUFFICIENT_BALANCE";
+                        code: "TOO_MANY_HOLDS" | "INSUFFICIENT_BALANCE";
                         /** @constant */
                         status: 409;
                     };

@@ -6,7 +6,8 @@ import { HoldSweeper } from '../../src/events/hold-sweeper'
 import { runAudit, type AuditSource } from '../../src/projections/audit-run'
 import { patchJson, type TestServer } from '../support/server'
 
-export const checkoutLimits: Limits = { maxAmount: 60, maxBalance: 150, maxHoldTtlMillis: 100_000, defaultHoldTtlMillis: 30_000 }
+// Two active holds at most, so runs reach the cap.
+export const checkoutLimits: Limits = { maxAmount: 60, maxBalance: 150, maxHoldTtlMillis: 100_000, defaultHoldTtlMillis: 30_000, maxActiveHolds: 2 }
 
 interface Hold {
   readonly amount: number
@@ -160,6 +161,8 @@ const hold = (n: number, ttlSeconds: number) => (m: Readonly<CheckoutModel>, use
     const a = account(model, user)
     if (n > checkoutLimits.maxAmount) return refused(400, 'AMOUNT_LIMIT_EXCEEDED')
     if (ttlSeconds * 1000 > checkoutLimits.maxHoldTtlMillis!) return refused(400, 'HOLD_TTL_EXCEEDED')
+    const active = [...a.holds.values()].filter((h) => !h.ended && h.expiresAt > model.now).length
+    if (active >= checkoutLimits.maxActiveHolds!) return refused(409, 'TOO_MANY_HOLDS')
     if (a.balance - heldOf(a, model.now) < n) return refused(409, 'INSUFFICIENT_BALANCE')
     return accept(a, () => void a.holds.set(a.version + 1, { amount: n, expiresAt: model.now + ttlSeconds * 1000, ended: false }), false)
   },
@@ -280,6 +283,8 @@ export const checkoutCommands = fc.commands(
     // Now and then over the amount limit or the longest ttl.
     fc.tuple(user, fc.integer({ min: 1, max: 62 }), fc.integer({ min: 1, max: 102 }), keyed).map(([u, n, s, k]) => new Send(u, hold(n, s), k)),
     fc.tuple(user, fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 90 }), keyed).map(([u, n, s, k]) => new Send(u, hold(n, s), k)),
+    // Small ones, so a user's active holds reach the cap before their points run out.
+    fc.tuple(user, fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 90 }), keyed).map(([u, n, s, k]) => new Send(u, hold(n, s), k)),
     fc.tuple(user, pick, fc.option(amount, { nil: undefined }), keyed).map(([u, p, n, k]) => new Send(u, resolve('capture', p, n), k)),
     fc.tuple(user, pick, keyed).map(([u, p, k]) => new Send(u, resolve('release', p), k)),
     user.map((u) => new LearnUses(u)),
