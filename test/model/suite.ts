@@ -7,7 +7,7 @@ import { runAudit, type AuditSource } from '../../src/projections/audit-run'
 import { delegating } from '../../src/stores/delegating'
 import { patchJson, serveFixture, startTestServer, type TestServer } from '../support/server'
 import type { StoreFixture } from '../stores/contract'
-import { checkoutCommands, checkoutLimits, emptyCheckoutModel, type CheckoutReal } from './checkout-model'
+import { checkoutCommands, checkoutLimits, checkoutServeConfig, emptyCheckoutModel, type CheckoutReal } from './checkout-model'
 
 const limits: Limits = { maxAmount: 60, maxBalance: 150 }
 
@@ -201,7 +201,7 @@ export function modelSuite(name: string, fixture: () => Promise<StoreFixture & {
   describe(`model-based invariants with refunds and holds: ${name}`, function () {
     this.timeout(180_000)
     let now = 1_800_000_000_000
-    const served = serveFixture(fixture, { limits: checkoutLimits }, () => now)
+    const served = serveFixture(fixture, checkoutServeConfig, () => now)
     let run = 0
 
     it('agrees with a plain model on every answer, with clock steps past expiries and sweeps, and the audit passes after every run', async function () {
