@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
 import fc from 'fast-check'
+import type { Config } from '../../src/config'
 import type { Limits } from '../../src/events/decider'
 import { HoldSweeper } from '../../src/events/hold-sweeper'
 import { runAudit, type AuditSource } from '../../src/projections/audit-run'
@@ -8,6 +9,15 @@ import { patchJson, type TestServer } from '../support/server'
 
 // Two active holds at most, so runs reach the cap.
 export const checkoutLimits: Limits = { maxAmount: 60, maxBalance: 150, maxHoldTtlMillis: 100_000, defaultHoldTtlMillis: 30_000, maxActiveHolds: 2 }
+
+/**
+ * How the service under the model is configured. Its own sweeper never fires during a suite: `Sweep` is the only
+ * one. A hold's id is the user's log version, so an EXPIRE written by the service's timer (every second of wall
+ * time) between a `Tick` and the next `Sweep` would put every later hold id of that user one past the model's and
+ * fail the next capture, release or hold listing; shrinking such a failure outlasted the suite's timeout, hiding it.
+ * 2^31 - 1 ms is the longest interval a timer takes (Node fires a longer one after 1 ms).
+ */
+export const checkoutServeConfig: Partial<Config> = { limits: checkoutLimits, holdSweepIntervalMs: 2 ** 31 - 1 }
 
 interface Hold {
   readonly amount: number

@@ -7,7 +7,7 @@ import { runAudit, type AuditSource } from '../../src/projections/audit-run'
 import { delegating } from '../../src/stores/delegating'
 import { patchJson, serveFixture, startTestServer, type TestServer } from '../support/server'
 import type { StoreFixture } from '../stores/contract'
-import { checkoutCommands, checkoutLimits, emptyCheckoutModel, type CheckoutReal } from './checkout-model'
+import { checkoutCommands, checkoutLimits, checkoutServeConfig, emptyCheckoutModel, type CheckoutReal } from './checkout-model'
 
 const limits: Limits = { maxAmount: 60, maxBalance: 150 }
 
@@ -27,6 +27,13 @@ interface Real {
   /** A key never used before. */
   readonly key: () => string
 }
+
+/**
+ * fast-check stops this long before the describe's timeout and reports what it has: a failure found late then
+ * comes with its seed, path and the counterexample shrunk so far, not as a bare mocha timeout (shrinking runs of
+ * up to 40 commands, each followed by an audit, easily takes minutes). Running out of time is still a failure.
+ */
+const stopBefore = (timeoutMillis: number) => ({ plugins: [fc.interruptAfterTimeLimit(timeoutMillis - 30_000, { failOnInterrupt: true })] })
 
 const balanceOf = (m: Model, user: number) => m.balances.get(user) ?? 0
 
@@ -166,7 +173,8 @@ const commands = fc.commands(
  */
 export function modelSuite(name: string, fixture: () => Promise<StoreFixture & { store: AuditSource; twin?: PointStore }>): void {
   describe(`model-based invariants: ${name}`, function () {
-    this.timeout(120_000)
+    const timeoutMillis = 120_000
+    this.timeout(timeoutMillis)
     let twinStore: PointStore | undefined
     const served = serveFixture(async () => {
       const opened = await fixture()
@@ -193,15 +201,16 @@ export function modelSuite(name: string, fixture: () => Promise<StoreFixture & {
           await fc.asyncModelRun(() => ({ model: { balances: new Map(), events: new Map() }, real }), cmds)
           await new Audit().run({ balances: new Map(), events: new Map() }, real)
         }),
-        { numRuns: 25 },
+        { numRuns: 25, ...stopBefore(timeoutMillis) },
       )
     })
   })
 
   describe(`model-based invariants with refunds and holds: ${name}`, function () {
-    this.timeout(180_000)
+    const timeoutMillis = 180_000
+    this.timeout(timeoutMillis)
     let now = 1_800_000_000_000
-    const served = serveFixture(fixture, { limits: checkoutLimits }, () => now)
+    const served = serveFixture(fixture, checkoutServeConfig, () => now)
     let run = 0
 
     it('agrees with a plain model on every answer, with clock steps past expiries and sweeps, and the audit passes after every run', async function () {
@@ -215,7 +224,7 @@ export function modelSuite(name: string, fixture: () => Promise<StoreFixture & {
           const report = await runAudit(store, checkoutLimits)()
           expect(E.isRight(report) && report.right.findings).to.deep.equal([])
         }),
-        { numRuns: 25 },
+        { numRuns: 25, ...stopBefore(timeoutMillis) },
       )
     })
   })
