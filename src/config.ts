@@ -6,6 +6,10 @@ import { decimalIntIn, describeErrors, withDefault } from './codecs'
 
 const Port = decimalIntIn(0, 65535, 'Port')
 const PositiveInt = decimalIntIn(1, Number.MAX_SAFE_INTEGER, 'PositiveInt')
+// Node runs a timer set past 2^31 − 1 ms after 1 ms instead (a sweep every millisecond, keep-alive cut at once),
+// and PostgreSQL's statement_timeout is a 32-bit count of milliseconds: every duration a timer takes stays within it.
+const longestTimerMillis = 2_147_483_647
+const TimerMillis = decimalIntIn(1, longestTimerMillis, 'Millis')
 
 export const StoreKind = t.keyof({ memory: null, sqlite: null, postgres: null })
 export type StoreKind = t.TypeOf<typeof StoreKind>
@@ -38,21 +42,21 @@ const Environment = t.type({
   SQLITE_PATH: withDefault(t.string, './data/points.db'),
   DATABASE_URL: t.union([t.string, t.undefined]),
   PG_POOL_SIZE: withDefault(PositiveInt, 10),
-  PG_STATEMENT_TIMEOUT_MS: withDefault(decimalIntIn(0, Number.MAX_SAFE_INTEGER, 'Millis'), 5_000),
+  PG_STATEMENT_TIMEOUT_MS: withDefault(decimalIntIn(0, longestTimerMillis, 'Millis'), 5_000),
   POINT_MAX_AMOUNT: withDefault(PositiveInt, 1_000_000),
   POINT_MAX_BALANCE: withDefault(PositiveInt, 10_000_000),
   LOG_LEVEL: withDefault(LogLevel, 'info'),
-  SHUTDOWN_TIMEOUT_MS: withDefault(PositiveInt, 10_000),
+  SHUTDOWN_TIMEOUT_MS: withDefault(TimerMillis, 10_000),
   POINT_API_KEYS: OptionalApiKeys,
-  HTTP_HEADERS_TIMEOUT_MS: withDefault(PositiveInt, 5_000),
-  HTTP_REQUEST_TIMEOUT_MS: withDefault(PositiveInt, 10_000),
-  HTTP_KEEP_ALIVE_TIMEOUT_MS: withDefault(PositiveInt, 5_000),
+  HTTP_HEADERS_TIMEOUT_MS: withDefault(TimerMillis, 5_000),
+  HTTP_REQUEST_TIMEOUT_MS: withDefault(TimerMillis, 10_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: withDefault(TimerMillis, 5_000),
   PUBLIC_URL: PublicUrl,
   // At most what fits in milliseconds as a safe integer.
   IDEMPOTENCY_RETENTION_SECONDS: withDefault(decimalIntIn(1, Math.floor(Number.MAX_SAFE_INTEGER / 1000), 'Seconds'), 86_400),
   HOLD_DEFAULT_TTL_SECONDS: withDefault(decimalIntIn(1, Math.floor(Number.MAX_SAFE_INTEGER / 1000), 'Seconds'), 900),
   HOLD_MAX_TTL_SECONDS: withDefault(decimalIntIn(1, Math.floor(Number.MAX_SAFE_INTEGER / 1000), 'Seconds'), 86_400),
-  HOLD_SWEEP_INTERVAL_MS: withDefault(PositiveInt, 1_000),
+  HOLD_SWEEP_INTERVAL_MS: withDefault(TimerMillis, 1_000),
   HOLD_MAX_ACTIVE: withDefault(decimalIntIn(1, 100_000, 'Count'), 100),
   FEED_POLL_MS: withDefault(decimalIntIn(10, 60_000, 'Millis'), 100),
   FEED_HEARTBEAT_MS: withDefault(decimalIntIn(100, 3_600_000, 'Millis'), 15_000),
