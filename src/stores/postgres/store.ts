@@ -9,6 +9,7 @@ import { StoredEvent, type IdempotencyKey, type UserId, type UserPoint } from '.
 import {
   attempt,
   storeUnavailable,
+  type BalanceWithHolds,
   type HistoryQuery,
   type Locked,
   type Named,
@@ -32,6 +33,7 @@ import { loadState } from './sql/load-state'
 import { pruneReceipts } from './sql/prune-receipts'
 import { readBalance } from './sql/read-balance'
 import { readBalanceAt } from './sql/read-balance-at'
+import { readBalanceWithHolds } from './sql/read-balance-with-holds'
 import { readExpiredHolds } from './sql/read-expired-holds'
 import { readFeed } from './sql/read-feed'
 import { readHistory } from './sql/read-history'
@@ -149,6 +151,11 @@ export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
 
   balanceAt(userId: UserId, at: number): TE.TaskEither<StoreFault, UserPoint> {
     return this.read((db) => readBalanceAt(db, userId, at))
+  }
+
+  /** One statement, so one snapshot under READ COMMITTED, and one round trip where a transaction would take three. */
+  balanceWithHolds(userId: UserId, at?: number): TE.TaskEither<StoreFault, BalanceWithHolds> {
+    return this.read((db) => readBalanceWithHolds(db, userId, this.clock, at))
   }
 
   receipts(userId: UserId, keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {

@@ -7,6 +7,7 @@ import { loadState } from './sql/load-state'
 import { pruneReceipts } from './sql/prune-receipts'
 import { readBalance } from './sql/read-balance'
 import { readBalanceAt } from './sql/read-balance-at'
+import { readBalanceWithHolds } from './sql/read-balance-with-holds'
 import { readExpiredHolds } from './sql/read-expired-holds'
 import { readFeed } from './sql/read-feed'
 import { readHistory } from './sql/read-history'
@@ -24,6 +25,7 @@ export const prepareCatalogue = (db: Database) => ({
   readVersion: readVersion(db),
   readBalance: readBalance(db),
   readBalanceAt: readBalanceAt(db),
+  readBalanceWithHolds: readBalanceWithHolds(db),
   readHistory: readHistory(db),
   readFeed: readFeed(db),
   readReceipts: readReceipts(db),

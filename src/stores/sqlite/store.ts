@@ -5,7 +5,7 @@ import { initialState, type PointState } from '../../events/decider'
 import type { References } from '../../events/decider'
 import type { FeedEntry, FeedQuery } from '../../events/feed'
 import { StoredEvent, type IdempotencyKey, type UserId, type UserPoint } from '../../events/model'
-import { storeUnavailable, type HistoryQuery, type Named, type Plan, type PointStore, type Receipt, type StoredHold, type StoreFault } from '../../events/store'
+import { storeUnavailable, type BalanceWithHolds, type HistoryQuery, type Named, type Plan, type PointStore, type Receipt, type StoredHold, type StoreFault } from '../../events/store'
 import type { LogEntry, ProjectionRow } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
 import {
@@ -14,6 +14,7 @@ import {
   decodeRow,
   StateRow,
   storeFault,
+  toBalanceWithHolds,
   toDueHold,
   toReceipt,
   toReferences,
@@ -126,6 +127,16 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
     return this.readTogether(() => {
       const row = this.sql.readBalanceAt(userId, at)
       return row === undefined ? { id: userId, point: 0, updateMillis: at } : decodeRow(BalanceRow, row, { table: 'events', key: `user_id ${userId}, time_millis <= ${at}` })
+    })
+  }
+
+  /** One statement, so one snapshot even when it is the turn's only read and runs outside a transaction. */
+  balanceWithHolds(userId: UserId, at?: number): TE.TaskEither<StoreFault, BalanceWithHolds> {
+    return this.readTogether(() => {
+      const row = this.sql.readBalanceWithHolds(userId, at)
+      return at === undefined
+        ? toBalanceWithHolds(row, { id: userId, point: 0, updateMillis: this.clock() }, { table: 'balances', key: `user_id ${userId}` })
+        : toBalanceWithHolds(row, { id: userId, point: 0, updateMillis: at }, { table: 'events', key: `user_id ${userId}, time_millis <= ${at}` })
     })
   }
 
