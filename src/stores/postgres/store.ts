@@ -19,7 +19,7 @@ import {
   type StoredHold,
   type StoreFault,
 } from '../../events/store'
-import type { LogEntry, ProjectionRow } from '../../projections/audit'
+import type { HoldsRow, LogEntry, ProjectionRow, ReplayedState } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
 import { decodeRow, keyOf, storeFault, toStoredEvent, type AppendJob, type Appended, type Commit } from '../sql/rows'
 import { defaultReceiptRetentionMillis, type PrunesReceipts } from '../receipt-retention'
@@ -190,8 +190,12 @@ export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
     return this.audit.duplicateKeys()
   }
 
-  rebuild(states: ReadonlyArray<{ userId: UserId; balance: number; version: number }>): Promise<void> {
-    return this.audit.rebuild(states)
+  scanHolds(userId?: UserId): AsyncIterable<HoldsRow[]> {
+    return this.audit.scanHolds(userId)
+  }
+
+  rebuild(states: readonly ReplayedState[], userId?: UserId): Promise<void> {
+    return this.audit.rebuild(states, userId)
   }
 
   /** Commits what is waiting, then closes every connection. */

@@ -1,7 +1,9 @@
 import type { Database } from 'better-sqlite3'
 import { clearBalances } from './sql/clear-balances'
+import { clearHolds } from './sql/clear-holds'
 import { duplicateKeys } from './sql/duplicate-keys'
 import { insertEvents } from './sql/insert-events'
+import { insertHold } from './sql/insert-hold'
 import { insertReceipts } from './sql/insert-receipts'
 import { loadState } from './sql/load-state'
 import { pruneReceipts } from './sql/prune-receipts'
@@ -17,6 +19,7 @@ import { readEndings, readUses } from './sql/read-references'
 import { readVersion } from './sql/read-version'
 import { scanBalances } from './sql/scan-balances'
 import { scanEvents } from './sql/scan-events'
+import { scanHolds } from './sql/scan-holds'
 import { upsertBalance } from './sql/upsert-balance'
 
 /** Every statement the store runs, prepared once on its connection: one SQL operation a file under `sql/`. */
@@ -36,6 +39,9 @@ export const prepareCatalogue = (db: Database) => ({
   scanBalances: scanBalances(db),
   duplicateKeys: duplicateKeys(db),
   clearBalances: clearBalances(db),
+  scanHolds: scanHolds(db),
+  clearHolds: clearHolds(db),
+  insertHold: insertHold(db),
   pruneReceipts: pruneReceipts(db),
   readHolds: readHolds(db),
   readUses: readUses(db),

@@ -6,7 +6,7 @@ import type { References } from '../../events/decider'
 import type { FeedEntry, FeedQuery } from '../../events/feed'
 import { StoredEvent, type IdempotencyKey, type UserId, type UserPoint } from '../../events/model'
 import { storeUnavailable, type BalanceWithHolds, type HistoryQuery, type Named, type Plan, type PointStore, type Receipt, type StoredHold, type StoreFault } from '../../events/store'
-import type { LogEntry, ProjectionRow } from '../../projections/audit'
+import type { HoldsRow, LogEntry, ProjectionRow, ReplayedState } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
 import {
   activeHolds,
@@ -187,8 +187,12 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
     return this.audit.duplicateKeys()
   }
 
-  rebuild(states: ReadonlyArray<{ userId: UserId; balance: number; version: number }>): Promise<void> {
-    return this.audit.rebuild(states)
+  scanHolds(userId?: UserId): Iterable<HoldsRow[]> {
+    return this.audit.scanHolds(userId)
+  }
+
+  rebuild(states: readonly ReplayedState[], userId?: UserId): Promise<void> {
+    return this.audit.rebuild(states, userId)
   }
 
   /** Commits what is waiting, then closes the file. */
