@@ -166,8 +166,9 @@ async function runStore(name: string, env: Record<string, string>, built: number
 /** One call each way in this process, on the same file: the lookup, and the fold it replaced. */
 async function foldAgainstLookup(path: string): Promise<string> {
   const store = new SqliteStore(openDatabase(path))
-  // The same store without its lookup: reads then fold the history, as they did before it.
-  const folding: PointStore = { ...delegating(store), balanceAt: undefined }
+  // The same store without its lookups (the balance alone, and with its holds): reads then fold the history, as
+  // they did before them.
+  const folding: PointStore = { ...delegating(store), balanceAt: undefined, balanceWithHolds: undefined }
   const at = firstMillis + total
   const timed = async (reads: ReturnType<typeof createReads>) => {
     const rss = process.memoryUsage().rss

@@ -8,9 +8,11 @@ import { runAudit, type AuditReport } from './projections/audit-run'
 
 const usage = 'usage: npm run audit -- [--user ID] [--json] [--rebuild]'
 
-/** With --rebuild, a projection mismatch has been repaired; anything wrong in the log itself has not. */
-const unresolved = (report: AuditReport) =>
-  report.findings.filter((finding) => !(report.rebuilt && finding.kind === 'PROJECTION_MISMATCH'))
+/** Rewritten from the log by --rebuild: the balances and the holds table. */
+const rebuiltKinds: ReadonlySet<string> = new Set(['PROJECTION_MISMATCH', 'HOLD_ROW_MISMATCH'])
+
+/** With --rebuild, a projection or holds-table mismatch has been repaired; anything wrong in the log itself has not. */
+const unresolved = (report: AuditReport) => report.findings.filter((finding) => !(report.rebuilt && rebuiltKinds.has(finding.kind)))
 
 function printSummary(report: AuditReport): void {
   const rows: Array<[string, string]> = [
@@ -25,7 +27,7 @@ function printSummary(report: AuditReport): void {
   for (const finding of report.findings) console.log(`  ${JSON.stringify(finding)}`)
 }
 
-/** An audit reads the whole log and may rebuild the projection in one statement: no request-sized time limit. */
+/** An audit reads the whole log and may rebuild the projection and the holds table in one transaction: no request-sized time limit. */
 const withoutStatementTimeout = (store: StoreConfig): StoreConfig =>
   store.kind === 'postgres' ? { ...store, statementTimeoutMs: 0 } : store
 

@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { Client } from 'pg'
-import type { PointStore } from '../src/events/store'
+import * as E from 'fp-ts/Either'
+import type { PointStore, StoredHold } from '../src/events/store'
 import { createLedger } from '../src/projections/ledger'
 import { openPostgresStore } from '../src/stores/postgres'
 import { openSqliteStore } from '../src/stores/sqlite'
@@ -106,6 +107,40 @@ async function seed(target: Target): Promise<void> {
   await store.close()
 }
 
+/**
+ * Holds through the service, after `seed`: user 1 holds 100 (hold 3), 50 (hold 4) and 20 (hold 5), and releases a
+ * hold of 10 (hold 6, released at version 7); user 2 holds 10 (hold 3). Answers the holds each is left with.
+ */
+async function seedHolds(target: Target): Promise<StoredHold[][]> {
+  const store = await target.open()
+  try {
+    const ledger = createLedger({ store, limits })
+    const steps = [
+      ledger.hold(userId(1), amount(100), 60_000),
+      ledger.hold(userId(1), amount(50), 60_000),
+      ledger.hold(userId(1), amount(20), 60_000),
+      ledger.hold(userId(1), amount(10), 60_000),
+      ledger.release(userId(1), 6),
+      ledger.hold(userId(2), amount(10), 60_000),
+    ]
+    for (const step of steps) expect(E.isRight(await step())).to.equal(true)
+    return await heldBy(store)
+  } finally {
+    await store.close()
+  }
+}
+
+/** The holds of users 1 and 2 as the store reads them from its holds table. */
+async function heldBy(store: PointStore): Promise<StoredHold[][]> {
+  const held: StoredHold[][] = []
+  for (const user of [1, 2]) {
+    const holds = await store.holds(userId(user))()
+    if (E.isLeft(holds)) throw new Error(`the holds of user ${user} could not be read`)
+    held.push(holds.right)
+  }
+  return held
+}
+
 const targets: Array<[string, () => Promise<Target>]> = [
   ['SQLite file', sqliteTarget],
   ['PostgreSQL', postgresTarget],
@@ -199,6 +234,47 @@ for (const [name, makeTarget] of targets) {
       const one = await audit(target, '--user', '1', '--json')
       expect(one.code).to.equal(0)
       expect(JSON.parse(one.stdout)).to.include({ users: 1, events: 2 })
+    })
+
+    it('reports holds-table rows the log does not give (missing, extra, another amount or expiry); --rebuild writes them from the log', async function () {
+      const held = await seedHolds(target)
+      expect(held.map((holds) => holds.map((h) => h.holdId))).to.deep.equal([[3, 4, 5], [3]])
+      await target.tamper('DELETE FROM holds WHERE user_id = 1 AND hold_id = 3')
+      await target.tamper('UPDATE holds SET amount = 70 WHERE user_id = 1 AND hold_id = 4')
+      await target.tamper('UPDATE holds SET expires_millis = expires_millis + 1 WHERE user_id = 1 AND hold_id = 5')
+      // The released hold back, and one user 2 never placed.
+      await target.tamper('INSERT INTO holds (user_id, hold_id, amount, expires_millis, placed_millis) VALUES (1, 6, 10, 9000000000000, 1)')
+      await target.tamper('INSERT INTO holds (user_id, hold_id, amount, expires_millis, placed_millis) VALUES (2, 9, 5, 9000000000000, 1)')
+      const found = await audit(target, '--json')
+      expect(found.code).to.equal(1)
+      const [hold3, hold4, hold5] = held[0]!
+      const text = (h: StoredHold) => `amount ${h.amount}, expires ${h.expiresAt}, placed ${h.placedAt}`
+      expect(findings(found)).to.have.deep.members([
+        { kind: 'HOLD_ROW_MISMATCH', userId: 1, holdId: 3, stored: 'no row', replayed: text(hold3!) },
+        { kind: 'HOLD_ROW_MISMATCH', userId: 1, holdId: 4, stored: text({ ...hold4!, amount: 70 }), replayed: text(hold4!) },
+        { kind: 'HOLD_ROW_MISMATCH', userId: 1, holdId: 5, stored: text({ ...hold5!, expiresAt: hold5!.expiresAt + 1 }), replayed: text(hold5!) },
+        { kind: 'HOLD_ROW_MISMATCH', userId: 1, holdId: 6, stored: 'amount 10, expires 9000000000000, placed 1', replayed: 'no active hold' },
+        { kind: 'HOLD_ROW_MISMATCH', userId: 2, holdId: 9, stored: 'amount 5, expires 9000000000000, placed 1', replayed: 'no active hold' },
+      ])
+
+      expect((await audit(target, '--rebuild')).code, 'a rebuilt holds table is not a remaining finding').to.equal(0)
+      expect((await audit(target)).code).to.equal(0)
+      const store = await target.open()
+      try {
+        expect(await heldBy(store)).to.deep.equal(held)
+      } finally {
+        await store.close()
+      }
+    })
+
+    it('rebuilds one user alone with --user --rebuild: the other users\' balance and holds rows stay as they were', async function () {
+      await seedHolds(target)
+      await target.tamper('UPDATE balances SET point = point + 1 WHERE user_id IN (1, 2)')
+      await target.tamper('DELETE FROM holds WHERE user_id = 1 AND hold_id = 3')
+      expect((await audit(target, '--user', '1', '--rebuild')).code).to.equal(0)
+      // User 2's wrong balance is still there to be found, and its hold, which the log explains, too.
+      const found = await audit(target, '--json')
+      expect(findings(found)).to.deep.equal([{ kind: 'PROJECTION_MISMATCH', userId: 2, projected: 'point 51 at version 3', replayed: 'point 50 at version 3' }])
     })
 
     it('refuses a bad --user with exit code 2', async function () {

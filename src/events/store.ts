@@ -79,6 +79,12 @@ export interface StoredHold extends HoldView {
   readonly placedAt: number
 }
 
+/** A balance and the holds that stood against it in the same state of the log. */
+export interface BalanceWithHolds {
+  readonly point: UserPoint
+  readonly holds: StoredHold[]
+}
+
 /** Fills in the commit time of an accepted receipt. */
 export const recorded = (receipt: NewReceipt, updateMillis: number): Receipt => ({
   ...receipt,
@@ -152,6 +158,12 @@ export interface PointStore {
    * (`at` itself when there is none), looked up rather than folded. Without it the read side folds `history`.
    */
   balanceAt?(userId: UserId, at: number): TE.TaskEither<StoreFault, UserPoint>
+  /**
+   * Optional: what `balance` and `holds` answer (with `at`, `balanceAt` and `holds(userId, at)`), from one snapshot.
+   * Read one after the other, a write committed in between makes one answer of two states: points counted both as
+   * held and as spent, or `available` below zero. A store whose reads can be one snapshot implements this.
+   */
+  balanceWithHolds?(userId: UserId, at?: number): TE.TaskEither<StoreFault, BalanceWithHolds>
   /** The user's events, oldest first, straight from the log. */
   history(userId: UserId, query?: HistoryQuery): TE.TaskEither<StoreFault, StoredEvent[]>
   /**
@@ -170,7 +182,10 @@ export interface PointStore {
   close(): Promise<void>
 }
 
-/** The store calls an observer is told of; `appendLocked` counts as `append`. */
+/**
+ * The store calls an observer is told of; `appendLocked` counts as `append`, and `balanceWithHolds` as `balance`
+ * (`balanceAt` with `at`), the read it stands in for, so a dashboard's series do not change with the store.
+ */
 export type StoreCall = 'load' | 'append' | 'balance' | 'balanceAt' | 'history' | 'receipts' | 'references' | 'holds' | 'expiredHolds' | 'feed'
 
 /** Told how long each store call took and whether it answered or faulted. */

@@ -2,7 +2,7 @@ import * as TE from 'fp-ts/TaskEither'
 import type { Limits } from '../events/decider'
 import type { UserId } from '../events/model'
 import { storeUnavailable, type StoreUnavailable } from '../events/store'
-import { Auditor, type Finding, type LogEntry, type ProjectionRow } from './audit'
+import { Auditor, type Finding, type HoldsRow, type LogEntry, type ProjectionRow, type ReplayedState } from './audit'
 
 /** Rows in arrays, read synchronously or not, as the store's driver does. */
 export type Chunks<A> = AsyncIterable<readonly A[]> | Iterable<readonly A[]>
@@ -22,13 +22,21 @@ export interface AuditSource {
   scanProjections(userId?: UserId): Chunks<ProjectionRow>
   /** (user, idempotency key) pairs stored more than once. */
   duplicateKeys(): AsyncIterable<DuplicateKey> | Iterable<DuplicateKey>
-  /** Replaces the projection with these states, in one transaction where the store has them. */
-  rebuild(states: ReadonlyArray<{ readonly userId: UserId; readonly balance: number; readonly version: number }>): Promise<void>
+  /**
+   * Optional, for stores that keep a holds table beside the log: its rows, every user's or one user's, in chunks.
+   * Without it the store's holds are read from the log itself, and there is nothing to compare.
+   */
+  scanHolds?(userId?: UserId): Chunks<HoldsRow>
+  /**
+   * Replaces the projection (and the holds table, where the store keeps one) with these states, in one transaction
+   * where the store has them: every user's rows, or with `userId`, that user's alone, as the audit read them.
+   */
+  rebuild(states: readonly ReplayedState[], userId?: UserId): Promise<void>
 }
 
 export interface AuditOptions {
   readonly userId?: UserId
-  /** Write the replayed balances back into the projection after reading. */
+  /** Write the replayed balances back into the projection, and the replayed holds into the holds table, after reading. */
   readonly rebuild?: boolean
   readonly clock?: () => number
 }
@@ -65,7 +73,11 @@ async function audit(source: AuditSource, limits: Limits, options: AuditOptions)
   if (options.userId === undefined) {
     for await (const { userId, key, count } of source.duplicateKeys()) auditor.duplicateKey(userId, key, count)
   }
-  if (options.rebuild === true) await source.rebuild(auditor.replayed())
+  if (source.scanHolds !== undefined) {
+    for await (const chunk of source.scanHolds(options.userId)) for (const row of chunk) auditor.holdRow(row)
+    auditor.missingHoldRows()
+  }
+  if (options.rebuild === true) await source.rebuild(auditor.replayed(), options.userId)
 
   const seconds = (clock() - started) / 1000
   return {

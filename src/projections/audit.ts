@@ -29,6 +29,26 @@ export interface ProjectionRow {
   readonly version?: number
 }
 
+/** One row of the holds table, which SQL stores keep from the log by trigger: a hold no event has resolved yet. */
+export interface HoldsRow {
+  readonly userId: UserId
+  readonly holdId: number
+  readonly amount: number
+  readonly expiresAt: number
+  readonly placedAt: number
+}
+
+/** A hold the log leaves unresolved, as a rebuild writes it back. */
+export type ReplayedHold = Omit<HoldsRow, 'userId'>
+
+/** What the log implies for one user: the projection row, and the holds its events leave unresolved. */
+export interface ReplayedState {
+  readonly userId: UserId
+  readonly balance: number
+  readonly version: number
+  readonly holds: readonly ReplayedHold[]
+}
+
 export type Finding =
   | { readonly kind: 'NEGATIVE_BALANCE'; readonly userId: UserId; readonly eventId: number; readonly balance: number }
   | { readonly kind: 'OVER_MAXIMUM'; readonly userId: UserId; readonly eventId: number; readonly balance: number }
@@ -41,6 +61,7 @@ export type Finding =
   | { readonly kind: 'HOLD_RESOLVED_TWICE'; readonly userId: UserId; readonly eventId: number; readonly holdId: number }
   | { readonly kind: 'CAPTURE_OVER_HOLD'; readonly userId: UserId; readonly eventId: number; readonly holdId: number; readonly captured: number; readonly held: number }
   | { readonly kind: 'NEGATIVE_AVAILABLE'; readonly userId: UserId; readonly eventId: number; readonly available: number }
+  | { readonly kind: 'HOLD_ROW_MISMATCH'; readonly userId: UserId; readonly holdId: number; readonly stored: string; readonly replayed: string }
 
 interface Replayed {
   balance: number
@@ -48,8 +69,8 @@ interface Replayed {
   lastId: number
   lastVersion: number
   lastTime: number
-  /** Active holds: what each reserves, until when. */
-  holds?: Map<number, { amount: number; expiresAt: number }>
+  /** Active holds: what each reserves, until when, and when it was placed. */
+  holds?: Map<number, { amount: number; expiresAt: number; placedAt: number }>
   /** Holds resolved, to find a second resolution. */
   ended?: Set<number>
   /** What refunds have given back of each use refunded so far. */
@@ -66,6 +87,10 @@ const held = (user: Replayed, at: number | undefined): number => {
 const describe = (point: number, version?: number): string =>
   version === undefined ? `point ${point}` : `point ${point} at version ${version}`
 
+const describeHold = ({ amount, expiresAt, placedAt }: Omit<ReplayedHold, 'holdId'>): string => `amount ${amount}, expires ${expiresAt}, placed ${placedAt}`
+
+const holdKey = (userId: UserId, holdId: number): string => `${userId}:${holdId}`
+
 /**
  * Replays a log one event at a time, keeping a running balance per user, and of
  * the links only what refunds and holds need (refunded uses, holds), so memory
@@ -75,6 +100,8 @@ const describe = (point: number, version?: number): string =>
 export class Auditor {
   readonly findings: Finding[] = []
   private readonly users = new Map<UserId, Replayed>()
+  /** The active holds a holds-table row has been compared with: the rest have no row. */
+  private readonly holdRows = new Set<string>()
   private eventCount = 0
 
   constructor(private readonly limits: Limits) {}
@@ -135,7 +162,7 @@ export class Auditor {
       case 'HOLD':
         user.holds ??= new Map()
         if (user.holds.has(ref) || user.ended?.has(ref) === true) return bad(`hold ${ref} placed twice`)
-        user.holds.set(ref, { amount: entry.amount, expiresAt: entry.expiresAt ?? Number.POSITIVE_INFINITY })
+        user.holds.set(ref, { amount: entry.amount, expiresAt: entry.expiresAt ?? Number.POSITIVE_INFINITY, placedAt: entry.timeMillis ?? entry.decidedAt ?? 0 })
         return
       default: {
         if (user.ended?.has(ref) === true) return void this.findings.push({ kind: 'HOLD_RESOLVED_TWICE', userId, eventId, holdId: ref })
@@ -175,13 +202,41 @@ export class Auditor {
     }
   }
 
+  /**
+   * Compares a holds-table row with the hold the log leaves unresolved; call once per row, after every event. A row
+   * the log does not explain (the hold never placed, or resolved) is as wrong as one with another amount or time.
+   */
+  holdRow(row: HoldsRow): void {
+    const hold = this.users.get(row.userId)?.holds?.get(row.holdId)
+    const stored = describeHold(row)
+    if (hold !== undefined) this.holdRows.add(holdKey(row.userId, row.holdId))
+    const replayed = hold === undefined ? 'no active hold' : describeHold(hold)
+    if (stored !== replayed) this.findings.push({ kind: 'HOLD_ROW_MISMATCH', userId: row.userId, holdId: row.holdId, stored, replayed })
+  }
+
+  /** An active hold with no holds-table row is a mismatch too; call once, after every row. */
+  missingHoldRows(): void {
+    for (const [userId, user] of this.users) {
+      for (const [holdId, hold] of user.holds ?? []) {
+        if (!this.holdRows.has(holdKey(userId, holdId))) {
+          this.findings.push({ kind: 'HOLD_ROW_MISMATCH', userId, holdId, stored: 'no row', replayed: describeHold(hold) })
+        }
+      }
+    }
+  }
+
   duplicateKey(userId: UserId, key: string, count: number): void {
     this.findings.push({ kind: 'DUPLICATE_KEY', userId, key, count })
   }
 
-  /** The state the log implies for each user, for rebuilding the projection. */
-  replayed(): Array<{ readonly userId: UserId; readonly balance: number; readonly version: number }> {
-    return [...this.users].map(([userId, { balance, version }]) => ({ userId, balance, version }))
+  /** The state the log implies for each user, for rebuilding the projection and the holds table. */
+  replayed(): ReplayedState[] {
+    return [...this.users].map(([userId, { balance, version, holds }]) => ({
+      userId,
+      balance,
+      version,
+      holds: [...(holds ?? [])].map(([holdId, hold]) => ({ holdId, ...hold })),
+    }))
   }
 
   private checkOrder(user: Replayed, entry: LogEntry): void {

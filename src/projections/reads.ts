@@ -29,39 +29,42 @@ export interface HistoryPage {
 }
 
 export const createReads = (store: PointStore, clock: () => number = Date.now): Reads => ({
-  balance: (userId) => read(withHeld(store, userId, store.balance(userId), clock)),
+  balance: (userId) => read(withHeld(store, userId, () => store.balance(userId), clock)),
   history: (userId) => read(store.history(userId)),
   historyPage: (userId, { after, limit }) =>
     pipe(
       read(store.history(userId, { after, limit: limit + 1 })),
       TE.map((events) => toPage(events, limit)),
     ),
-  balanceAt: (userId, at) => read(withHeld(store, userId, store.balanceAt?.(userId, at) ?? foldedAt(store, userId, at), () => at, at)),
+  balanceAt: (userId, at) => read(withHeld(store, userId, () => store.balanceAt?.(userId, at) ?? foldedAt(store, userId, at), () => at, at)),
   holds: (userId) => {
     const now = clock()
     return read(TE.map((holds: StoredHold[]) => holds.filter((hold) => hold.expiresAt > now))(store.holds(userId)))
   },
 })
 
-/** A balance with the holds that reserved points of it at the moment `clock` gives (as of `at`, when given). */
+/**
+ * A balance with the holds that reserved points of it at the moment `clock` gives (as of `at`, when given): from
+ * one snapshot where the store reads them together, else `balance` and then the holds, which a write committed in
+ * between can make an answer of two states (the memory store's tables have no snapshot to give).
+ */
 const withHeld = (
   store: PointStore,
   userId: UserId,
-  balance: TE.TaskEither<StoreFault, UserPoint>,
+  balance: () => TE.TaskEither<StoreFault, UserPoint>,
   clock: () => number,
   at?: number,
 ): TE.TaskEither<StoreFault, Balance> =>
   pipe(
-    balance,
-    TE.flatMap((point) =>
+    store.balanceWithHolds?.(userId, at) ??
       pipe(
-        store.holds(userId, at),
-        TE.map((holds) => {
-          const held = heldOf(holds, clock())
-          return { ...point, held, available: point.point - held }
-        }),
+        balance(),
+        TE.flatMap((point) => TE.map((holds: StoredHold[]) => ({ point, holds }))(store.holds(userId, at))),
       ),
-    ),
+    TE.map(({ point, holds }) => {
+      const held = heldOf(holds, clock())
+      return { ...point, held, available: point.point - held }
+    }),
   )
 
 /** A store that cannot look the balance up (the given tables): the fold of the user's events up to `at`. */

@@ -17,6 +17,7 @@ export const delegating = (inner: PointStore, overrides: Partial<PointStore> = {
   close: () => inner.close(),
   ...(inner.appendLocked === undefined ? {} : { appendLocked: inner.appendLocked.bind(inner) }),
   ...(inner.balanceAt === undefined ? {} : { balanceAt: inner.balanceAt.bind(inner) }),
+  ...(inner.balanceWithHolds === undefined ? {} : { balanceWithHolds: inner.balanceWithHolds.bind(inner) }),
   ...(inner.readiness === undefined ? {} : { readiness: inner.readiness.bind(inner) }),
   ...(inner.feed === undefined ? {} : { feed: inner.feed.bind(inner) }),
   ...(inner.feedPositions === undefined ? {} : { feedPositions: inner.feedPositions }),
@@ -30,6 +31,7 @@ export type Around = <A>(call: StoreCall, task: TE.TaskEither<StoreFault, A>) =>
 export const wrapping = (inner: PointStore, around: Around): PointStore => {
   const locked = inner.appendLocked?.bind(inner)
   const balanceAt = inner.balanceAt?.bind(inner)
+  const withHolds = inner.balanceWithHolds?.bind(inner)
   const feed = inner.feed?.bind(inner)
   return delegating(inner, {
     load: (userId) => around('load', inner.load(userId)),
@@ -44,6 +46,9 @@ export const wrapping = (inner: PointStore, around: Around): PointStore => {
       ? {}
       : { appendLocked: <P extends Plan>(userId: UserId, plan: (state: PointState) => P) => around('append', locked(userId, plan)) }),
     ...(balanceAt === undefined ? {} : { balanceAt: (userId: UserId, at: number) => around('balanceAt', balanceAt(userId, at)) }),
+    ...(withHolds === undefined
+      ? {}
+      : { balanceWithHolds: (userId: UserId, at?: number) => around(at === undefined ? 'balance' : 'balanceAt', withHolds(userId, at)) }),
     ...(feed === undefined ? {} : { feed: (query: FeedQuery) => around('feed', feed(query)) }),
   })
 }

@@ -299,6 +299,11 @@ export class MemoryStore implements PointStore, AuditSource {
     return []
   }
 
+  /**
+   * Sets the balance rows of these users, and no others: a rebuild of one user leaves the rest alone. There is no
+   * holds table here to rebuild: the holds are folded from the log on each read, and the sweeper's index of them
+   * is written with each event.
+   */
   async rebuild(states: ReadonlyArray<{ userId: UserId; balance: number }>): Promise<void> {
     for (const { userId, balance } of states) await this.points.insertOrUpdate(userId, balance)
   }

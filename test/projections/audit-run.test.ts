@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
-import type { LogEntry, ProjectionRow } from '../../src/projections/audit'
+import type { HoldsRow, LogEntry, ProjectionRow } from '../../src/projections/audit'
 import { runAudit, type AuditReport, type AuditSource, type DuplicateKey } from '../../src/projections/audit-run'
 import { createLedger } from '../../src/projections/ledger'
 import { MemoryStore } from '../../src/stores/memory'
@@ -70,7 +70,8 @@ describe('runAudit on a source given as arrays', function () {
   const asked: { events: Array<number | undefined>; projections: Array<number | undefined>; duplicates: number } = { events: [], projections: [], duplicates: 0 }
 
   /** Events and rows in chunks, one chunk read asynchronously, as a driver would stream them. */
-  const source = (events: LogEntry[], rows: ProjectionRow[], duplicates: DuplicateKey[] = []): AuditSource => ({
+  const source = (events: LogEntry[], rows: ProjectionRow[], duplicates: DuplicateKey[] = [], holds?: HoldsRow[]): AuditSource => ({
+    ...(holds === undefined ? {} : { scanHolds: (user?: number) => [holds.filter((h) => user === undefined || h.userId === user)] }),
     scanEvents: (user) => {
       asked.events.push(user)
       const mine = events.filter((e) => user === undefined || e.userId === user)
@@ -87,8 +88,8 @@ describe('runAudit on a source given as arrays', function () {
       asked.duplicates += 1
       return duplicates
     },
-    rebuild: (states) => {
-      rebuilds.push(states)
+    rebuild: (states, user) => {
+      rebuilds.push(user === undefined ? states : { states, user })
       return Promise.resolve()
     },
   })
@@ -145,7 +146,40 @@ describe('runAudit on a source given as arrays', function () {
   it('rebuilds the projection from the replayed states when asked', async function () {
     const result = await report(runAudit(source([entry(1, 1, 'CHARGE', 10), entry(2, 1, 'USE', 3)], [{ userId: userId(1), point: 99 }]), limits, { rebuild: true }))
     expect(result.rebuilt).to.equal(true)
-    expect(rebuilds).to.deep.equal([[{ userId: 1, balance: 7, version: 2 }]])
+    expect(rebuilds).to.deep.equal([[{ userId: 1, balance: 7, version: 2, holds: [] }]])
+  })
+
+  const hold = (id: number, user: number, ref: number, n: number, timeMillis: number): LogEntry => ({ ...entry(id, user, 'CHARGE', n), type: 'HOLD', ref, expiresAt: 9_000, timeMillis })
+  const ended = (id: number, user: number, type: 'RELEASE' | 'CAPTURE', ref: number, n: number): LogEntry => ({ ...entry(id, user, 'CHARGE', n), type, ref, timeMillis: 50 })
+  const row = (user: number, holdId: number, n: number, expiresAt: number, placedAt: number): HoldsRow => ({ userId: userId(user), holdId, amount: n, expiresAt, placedAt })
+
+  it('compares the holds table with the holds the log leaves unresolved: a row missing, extra, or with another amount, expiry or time', async function () {
+    const events = [{ ...entry(1, 1, 'CHARGE', 100), timeMillis: 5 }, hold(2, 1, 2, 10, 10), hold(3, 1, 3, 20, 11), hold(4, 1, 4, 30, 12), hold(5, 1, 5, 5, 13), ended(6, 1, 'RELEASE', 5, 5), hold(7, 1, 7, 1, 60)]
+    const rows = [row(1, 3, 25, 9_000, 11), row(1, 4, 30, 8_000, 12), row(1, 5, 5, 9_000, 13), row(1, 7, 1, 9_000, 99), row(2, 1, 1, 9_000, 1)]
+    const result = await report(runAudit(source(events, [{ userId: userId(1), point: 100 }], [], rows), limits))
+    expect(result.findings).to.deep.equal([
+      { kind: 'HOLD_ROW_MISMATCH', userId: 1, holdId: 3, stored: 'amount 25, expires 9000, placed 11', replayed: 'amount 20, expires 9000, placed 11' },
+      { kind: 'HOLD_ROW_MISMATCH', userId: 1, holdId: 4, stored: 'amount 30, expires 8000, placed 12', replayed: 'amount 30, expires 9000, placed 12' },
+      { kind: 'HOLD_ROW_MISMATCH', userId: 1, holdId: 5, stored: 'amount 5, expires 9000, placed 13', replayed: 'no active hold' },
+      { kind: 'HOLD_ROW_MISMATCH', userId: 1, holdId: 7, stored: 'amount 1, expires 9000, placed 99', replayed: 'amount 1, expires 9000, placed 60' },
+      { kind: 'HOLD_ROW_MISMATCH', userId: 2, holdId: 1, stored: 'amount 1, expires 9000, placed 1', replayed: 'no active hold' },
+      { kind: 'HOLD_ROW_MISMATCH', userId: 1, holdId: 2, stored: 'no row', replayed: 'amount 10, expires 9000, placed 10' },
+    ])
+  })
+
+  it('passes a holds table that is the fold of the log, and a store without one is not asked', async function () {
+    const events = [{ ...entry(1, 1, 'CHARGE', 100), timeMillis: 5 }, hold(2, 1, 2, 10, 10), hold(3, 1, 3, 20, 11), ended(4, 1, 'CAPTURE', 3, 20)]
+    const projection = [{ userId: userId(1), point: 80 }]
+    expect((await report(runAudit(source(events, projection, [], [row(1, 2, 10, 9_000, 10)]), limits))).findings).to.deep.equal([])
+    expect((await report(runAudit(source(events, projection), limits))).findings).to.deep.equal([])
+  })
+
+  it('rebuilds with the holds each user is left with, and a one-user audit rebuilds that user alone', async function () {
+    const events = [{ ...entry(1, 1, 'CHARGE', 100), timeMillis: 5 }, hold(2, 1, 2, 10, 10), hold(3, 1, 3, 20, 11), ended(4, 1, 'RELEASE', 3, 20), entry(5, 2, 'CHARGE', 7)]
+    await report(runAudit(source(events, [], [], []), limits, { rebuild: true }))
+    await report(runAudit(source(events, [], [], []), limits, { rebuild: true, userId: userId(1) }))
+    const user1 = { userId: 1, balance: 100, version: 4, holds: [{ holdId: 2, amount: 10, expiresAt: 9_000, placedAt: 10 }] }
+    expect(rebuilds).to.deep.equal([[user1, { userId: 2, balance: 7, version: 1, holds: [] }], { states: [user1], user: 1 }])
   })
 
   it('answers StoreUnavailable with the cause when the source fails', async function () {

@@ -36,8 +36,8 @@ describe('Auditor', function () {
     expect(auditor.events).to.equal(3)
     expect(auditor.userCount).to.equal(2)
     expect(auditor.replayed()).to.deep.equal([
-      { userId: 1, balance: 300, version: 2 },
-      { userId: 2, balance: 10, version: 1 },
+      { userId: 1, balance: 300, version: 2, holds: [] },
+      { userId: 2, balance: 10, version: 1, holds: [] },
     ])
   })
 
@@ -179,7 +179,7 @@ describe('Auditor', function () {
       const bad: LogEntry = { ...entry(1, 'CHARGE', 1, 2), invalid: 'type REFUND' }
       const auditor = audit([first, bad, entry(1, 'USE', 4, 3)], [{ user: 1, point: 6, version: 3 }])
       expect(auditor.findings).to.deep.equal([{ kind: 'BAD_EVENT', userId: 1, eventId: bad.id, detail: 'type REFUND' }])
-      expect(auditor.replayed()).to.deep.equal([{ userId: 1, balance: 6, version: 3 }])
+      expect(auditor.replayed()).to.deep.equal([{ userId: 1, balance: 6, version: 3, holds: [] }])
     })
 
     it('reports an id equal to the one before it', function () {

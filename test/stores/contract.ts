@@ -203,6 +203,35 @@ export function storeContract(name: string, fixture: (options?: FixtureOptions) 
       for (const u of users) expect(right(await store.balance(userId(u))())).to.include({ point: u })
     })
 
+    it('answers a balance with the holds active then, now by its clock and as of a moment, one read or two', async function () {
+      const hold = (ref: number, n: number, timeMillis: number, expiresAt: number): PointEvent => ({ ...charge(1, n, timeMillis), type: 'HOLD', ref, expiresAt })
+      const events: PointEvent[] = [
+        charge(1, 100, 10),
+        hold(2, 30, 20, now + window),
+        // Past its expiry by the clock, and at 45, but no EXPIRE written: the reader's clock decides.
+        hold(3, 20, 30, 40),
+        hold(4, 5, 35, now + window),
+        { ...charge(1, 5, 50), type: 'RELEASE', ref: 4 },
+      ]
+      right(await store.append(userId(1), 0, { events, projection: { balance: 100, version: 5 }, receipts: [] })())
+      const reads = createReads(store, () => now)
+      const funds = ({ point, held, available }: { point: number; held: number; available: number }) => ({ point, held, available })
+      expect(funds(right(await reads.balance(userId(1))()))).to.deep.equal({ point: 100, held: 30, available: 70 })
+      expect(funds(right(await reads.balance(userId(9))()))).to.deep.equal({ point: 0, held: 0, available: 0 })
+      // Funds only: the memory store's history has no rows for holds, so its `updateMillis` as of a moment is the last movement's.
+      expect(funds(right(await reads.balanceAt(userId(1), 36)()))).to.deep.equal({ point: 100, held: 55, available: 45 })
+      expect(funds(right(await reads.balanceAt(userId(1), 45)()))).to.deep.equal({ point: 100, held: 35, available: 65 })
+      expect(funds(right(await reads.balanceAt(userId(1), 50)()))).to.deep.equal({ point: 100, held: 30, available: 70 })
+      expect(right(await reads.balanceAt(userId(1), 5)())).to.deep.equal({ id: 1, point: 0, held: 0, available: 0, updateMillis: 5 })
+      // A store that reads both at once answers what its two reads do, in the same order.
+      const together = store.balanceWithHolds?.bind(store)
+      if (together === undefined) return
+      for (const [user, at] of [[1, undefined], [9, undefined], [1, 5], [1, 20], [1, 36], [1, 45], [1, 50], [9, 50]] as const) {
+        const point = right(await (at === undefined ? store.balance(userId(user)) : store.balanceAt!(userId(user), at))())
+        expect(right(await together(userId(user), at)())).to.deep.equal({ point, holds: right(await store.holds(userId(user), at)()) })
+      }
+    })
+
     describe('point-in-time balance', function () {
       const at = async (user: number, moment: number) => {
         // Nothing is held here: the fields holds add are checked with the holds.

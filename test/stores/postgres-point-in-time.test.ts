@@ -7,6 +7,7 @@ import { runAudit } from '../../src/projections/audit-run'
 import { openPostgresStore } from '../../src/stores/postgres'
 import { migratePostgres, pgMigrations } from '../../src/stores/postgres/schema'
 import { balanceAtSql } from '../../src/stores/postgres/sql/read-balance-at'
+import { balanceAtWithHoldsSql } from '../../src/stores/postgres/sql/read-balance-with-holds'
 import { holdsAtSql } from '../../src/stores/postgres/sql/read-holds'
 import { freshDatabase, postgresFixture, type FreshDatabase } from '../support/postgres'
 import { amount, userId } from '../support/values'
@@ -86,6 +87,11 @@ describe('postgres point-in-time read', function () {
     const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
     expect(plan).to.match(/Index Scan using events_by_ref on events h/).and.match(/using events_by_ref on events r/)
     expect(plan).not.to.match(/events_by_user_time|Seq Scan/)
+    // Read with the balance in one statement, each part keeps its plan: the holds do not walk the history either.
+    const together = await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${balanceAtWithHoldsSql}`, [7, 500_000])
+    const both = together.rows.map((r) => r['QUERY PLAN']).join('\n')
+    expect(both).to.match(/Index Scan Backward using events_by_user_time on events/).and.match(/using events_by_ref on events h/).and.match(/using events_by_ref on events r/)
+    expect(both).not.to.match(/Seq Scan|Bitmap/)
   })
 
   it('migrates a log written at step 2: each event gets its running balance, NOT NULL, and the audit agrees', async function () {

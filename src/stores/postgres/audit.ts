@@ -1,12 +1,14 @@
 import type { Pool } from 'pg'
 import type { UserId } from '../../events/model'
-import type { LogEntry, ProjectionRow } from '../../projections/audit'
+import type { HoldsRow, LogEntry, ProjectionRow, ReplayedState } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
 import { transaction } from './pool'
 import { duplicateKeys } from './sql/duplicate-keys'
 import { replaceBalances } from './sql/replace-balances'
+import { replaceHolds } from './sql/replace-holds'
 import { scanBalances } from './sql/scan-balances'
 import { scanEvents } from './sql/scan-events'
+import { scanHolds } from './sql/scan-holds'
 
 /** What an audit reads from the database, a page per query, so a large log streams in flat memory. */
 export class PostgresAudit implements AuditSource {
@@ -27,9 +29,21 @@ export class PostgresAudit implements AuditSource {
     yield* await duplicateKeys(this.pool)
   }
 
-  /** Replaces the whole projection in one transaction. */
-  rebuild(states: ReadonlyArray<{ userId: UserId; balance: number; version: number }>): Promise<void> {
-    return transaction(this.pool, (client) => replaceBalances(client, states, this.clock()))
+  async *scanHolds(userId?: UserId): AsyncGenerator<HoldsRow[]> {
+    for (let after = { userId: 0, holdId: 0 }; ; ) {
+      const rows = await scanHolds(this.pool, userId, after.userId, after.holdId)
+      if (rows.length === 0) return
+      yield rows
+      after = rows[rows.length - 1]!
+    }
+  }
+
+  /** Replaces the projection and the holds table, every user's rows or one user's, in one transaction. */
+  rebuild(states: readonly ReplayedState[], userId?: UserId): Promise<void> {
+    return transaction(this.pool, async (client) => {
+      await replaceBalances(client, states, this.clock(), userId)
+      await replaceHolds(client, states, userId)
+    })
   }
 }
 

@@ -3,7 +3,7 @@ import { pipe } from 'fp-ts/function'
 import * as t from 'io-ts'
 import type { ActiveHold, References } from '../../events/decider'
 import { Amount, IdempotencyKey, RejectionCode, StoredEvent, UserId, type UserPoint } from '../../events/model'
-import { storeCorrupt, storeUnavailable, versionConflict, type Plan, type Receipt, type StoredHold, type StoreFault } from '../../events/store'
+import { storeCorrupt, storeUnavailable, versionConflict, type BalanceWithHolds, type Plan, type Receipt, type StoredHold, type StoreFault } from '../../events/store'
 import type { LogEntry } from '../../projections/audit'
 
 /** One step of a schema, never edited once released: a change is a new step. */
@@ -160,6 +160,21 @@ export const toStoredEvent = (row: unknown): StoredEvent => decodeRow(StoredEven
 const HoldRow = t.type({ holdId: t.number, amount: Amount, expiresAt: t.number, placedAt: t.number })
 
 export const toStoredHold = (row: unknown): StoredHold => decodeRow(HoldRow, row, { table: 'holds', key: keyOf(row, 'holdId') })
+
+/** A `holds` column of the balance reads: a JSON array, NULL for none on PostgreSQL, which parses it; text from SQLite. */
+const HoldsColumn = t.union([t.null, t.array(t.unknown)])
+
+const parsed = (column: unknown): unknown =>
+  typeof column === 'string' ? E.getOrElseW(() => undefined)(E.tryCatch(() => JSON.parse(column) as unknown, E.toError)) : column
+
+/** The row of the statement that reads a balance and its holds together; no row is `empty` with no holds. */
+export const toBalanceWithHolds = (row: unknown, empty: UserPoint, where: RowRef): BalanceWithHolds => {
+  if (row === undefined) return { point: empty, holds: [] }
+  // The codec keeps keys it does not know: the balance is taken without its `holds`.
+  const { id, point, updateMillis } = decodeRow(BalanceRow, row, where)
+  const holds = decodeRow(HoldsColumn, parsed((row as { holds?: unknown }).holds), where) ?? []
+  return { point: { id, point, updateMillis }, holds: holds.map(toStoredHold) }
+}
 
 /** The active holds as the decider keeps them, by id. */
 export const activeHolds = (holds: readonly StoredHold[]): { holds?: ReadonlyMap<number, ActiveHold> } =>

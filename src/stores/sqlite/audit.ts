@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import type { UserId } from '../../events/model'
-import type { LogEntry, ProjectionRow } from '../../projections/audit'
+import type { HoldsRow, LogEntry, ProjectionRow, ReplayedState } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
 import { signedEntry } from '../sql/rows'
 import type { Catalogue } from './catalogue'
@@ -34,12 +34,20 @@ export class SqliteAudit implements AuditSource {
     return this.sql.duplicateKeys()
   }
 
-  /** Replaces the whole projection in one transaction. */
-  rebuild(states: ReadonlyArray<{ userId: UserId; balance: number; version: number }>): Promise<void> {
+  *scanHolds(userId?: UserId): Generator<HoldsRow[]> {
+    yield* chunks(this.sql.scanHolds(userId), ([userId, holdId, amount, expiresAt, placedAt]) => ({ userId, holdId, amount, expiresAt, placedAt }))
+  }
+
+  /** Replaces the projection and the holds table, every user's rows or one user's, in one transaction. */
+  rebuild(states: readonly ReplayedState[], userId?: UserId): Promise<void> {
     const now = this.clock()
     this.db.transaction(() => {
-      this.sql.clearBalances()
-      for (const { userId, balance, version } of states) this.sql.upsertBalance(userId, { balance, version }, now)
+      this.sql.clearBalances(userId)
+      this.sql.clearHolds(userId)
+      for (const { userId: user, balance, version, holds } of states) {
+        this.sql.upsertBalance(user, { balance, version }, now)
+        for (const hold of holds) this.sql.insertHold(user, hold)
+      }
     }).immediate()
     return Promise.resolve()
   }

@@ -1,12 +1,15 @@
 import type { Database } from 'better-sqlite3'
 import { clearBalances } from './sql/clear-balances'
+import { clearHolds } from './sql/clear-holds'
 import { duplicateKeys } from './sql/duplicate-keys'
 import { insertEvents } from './sql/insert-events'
+import { insertHold } from './sql/insert-hold'
 import { insertReceipts } from './sql/insert-receipts'
 import { loadState } from './sql/load-state'
 import { pruneReceipts } from './sql/prune-receipts'
 import { readBalance } from './sql/read-balance'
 import { readBalanceAt } from './sql/read-balance-at'
+import { readBalanceWithHolds } from './sql/read-balance-with-holds'
 import { readExpiredHolds } from './sql/read-expired-holds'
 import { readFeed } from './sql/read-feed'
 import { readHistory } from './sql/read-history'
@@ -16,6 +19,7 @@ import { readEndings, readUses } from './sql/read-references'
 import { readVersion } from './sql/read-version'
 import { scanBalances } from './sql/scan-balances'
 import { scanEvents } from './sql/scan-events'
+import { scanHolds } from './sql/scan-holds'
 import { upsertBalance } from './sql/upsert-balance'
 
 /** Every statement the store runs, prepared once on its connection: one SQL operation a file under `sql/`. */
@@ -24,6 +28,7 @@ export const prepareCatalogue = (db: Database) => ({
   readVersion: readVersion(db),
   readBalance: readBalance(db),
   readBalanceAt: readBalanceAt(db),
+  readBalanceWithHolds: readBalanceWithHolds(db),
   readHistory: readHistory(db),
   readFeed: readFeed(db),
   readReceipts: readReceipts(db),
@@ -34,6 +39,9 @@ export const prepareCatalogue = (db: Database) => ({
   scanBalances: scanBalances(db),
   duplicateKeys: duplicateKeys(db),
   clearBalances: clearBalances(db),
+  scanHolds: scanHolds(db),
+  clearHolds: clearHolds(db),
+  insertHold: insertHold(db),
   pruneReceipts: pruneReceipts(db),
   readHolds: readHolds(db),
   readUses: readUses(db),

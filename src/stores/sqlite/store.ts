@@ -5,8 +5,8 @@ import { initialState, type PointState } from '../../events/decider'
 import type { References } from '../../events/decider'
 import type { FeedEntry, FeedQuery } from '../../events/feed'
 import { StoredEvent, type IdempotencyKey, type UserId, type UserPoint } from '../../events/model'
-import { storeUnavailable, type HistoryQuery, type Named, type Plan, type PointStore, type Receipt, type StoredHold, type StoreFault } from '../../events/store'
-import type { LogEntry, ProjectionRow } from '../../projections/audit'
+import { storeUnavailable, type BalanceWithHolds, type HistoryQuery, type Named, type Plan, type PointStore, type Receipt, type StoredHold, type StoreFault } from '../../events/store'
+import type { HoldsRow, LogEntry, ProjectionRow, ReplayedState } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
 import {
   activeHolds,
@@ -14,6 +14,7 @@ import {
   decodeRow,
   StateRow,
   storeFault,
+  toBalanceWithHolds,
   toDueHold,
   toReceipt,
   toReferences,
@@ -129,6 +130,16 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
     })
   }
 
+  /** One statement, so one snapshot even when it is the turn's only read and runs outside a transaction. */
+  balanceWithHolds(userId: UserId, at?: number): TE.TaskEither<StoreFault, BalanceWithHolds> {
+    return this.readTogether(() => {
+      const row = this.sql.readBalanceWithHolds(userId, at)
+      return at === undefined
+        ? toBalanceWithHolds(row, { id: userId, point: 0, updateMillis: this.clock() }, { table: 'balances', key: `user_id ${userId}` })
+        : toBalanceWithHolds(row, { id: userId, point: 0, updateMillis: at }, { table: 'events', key: `user_id ${userId}, time_millis <= ${at}` })
+    })
+  }
+
   receipts(userId: UserId, keys: readonly IdempotencyKey[]): TE.TaskEither<StoreFault, Receipt[]> {
     return this.readTogether(() => this.sql.readReceipts(userId, keys, this.clock() - this.receiptRetentionMillis).map(toReceipt))
   }
@@ -176,8 +187,12 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
     return this.audit.duplicateKeys()
   }
 
-  rebuild(states: ReadonlyArray<{ userId: UserId; balance: number; version: number }>): Promise<void> {
-    return this.audit.rebuild(states)
+  scanHolds(userId?: UserId): Iterable<HoldsRow[]> {
+    return this.audit.scanHolds(userId)
+  }
+
+  rebuild(states: readonly ReplayedState[], userId?: UserId): Promise<void> {
+    return this.audit.rebuild(states, userId)
   }
 
   /** Commits what is waiting, then closes the file. */
