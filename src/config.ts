@@ -7,9 +7,11 @@ import { decimalIntIn, describeErrors, withDefault } from './codecs'
 const Port = decimalIntIn(0, 65535, 'Port')
 const PositiveInt = decimalIntIn(1, Number.MAX_SAFE_INTEGER, 'PositiveInt')
 // Node runs a timer set past 2^31 − 1 ms after 1 ms instead (a sweep every millisecond, keep-alive cut at once),
-// and PostgreSQL's statement_timeout is a 32-bit count of milliseconds: every duration a timer takes stays within it.
-const longestTimerMillis = 2_147_483_647
-const TimerMillis = decimalIntIn(1, longestTimerMillis, 'Millis')
+// and PostgreSQL's statement_timeout is a 32-bit count of milliseconds. Some durations get a margin added before
+// they reach a timer (the shutdown's 5 s watchdog, the client's 1 s past the statement timeout), so every one
+// stays well within it: about 23 days.
+const longestDurationMillis = 2_000_000_000
+const TimerMillis = decimalIntIn(1, longestDurationMillis, 'Millis')
 
 export const StoreKind = t.keyof({ memory: null, sqlite: null, postgres: null })
 export type StoreKind = t.TypeOf<typeof StoreKind>
@@ -42,7 +44,7 @@ const Environment = t.type({
   SQLITE_PATH: withDefault(t.string, './data/points.db'),
   DATABASE_URL: t.union([t.string, t.undefined]),
   PG_POOL_SIZE: withDefault(PositiveInt, 10),
-  PG_STATEMENT_TIMEOUT_MS: withDefault(decimalIntIn(0, longestTimerMillis, 'Millis'), 5_000),
+  PG_STATEMENT_TIMEOUT_MS: withDefault(decimalIntIn(0, longestDurationMillis, 'Millis'), 5_000),
   POINT_MAX_AMOUNT: withDefault(PositiveInt, 1_000_000),
   POINT_MAX_BALANCE: withDefault(PositiveInt, 10_000_000),
   LOG_LEVEL: withDefault(LogLevel, 'info'),

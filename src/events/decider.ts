@@ -176,8 +176,9 @@ export const decider = (limits: Limits): Decide => (command, state, timeMillis, 
         return E.left(rejection('HOLD_TTL_EXCEEDED', `ttl of ${command.ttlMillis / 1000} s is over the maximum of ${maxTtl / 1000} s`))
       }
       const maxActive = limits.maxActiveHolds ?? defaultMaxActiveHolds
-      if (activeHolds(state, timeMillis) >= maxActive) {
-        return E.left(rejection('TOO_MANY_HOLDS', `this user has ${maxActive} active holds, the most allowed: capture or release one first`))
+      const active = activeHolds(state, timeMillis)
+      if (active >= maxActive) {
+        return E.left(rejection('TOO_MANY_HOLDS', `this user has ${active} active holds and at most ${maxActive} are allowed: capture or release one first`))
       }
       if (available - command.amount < 0) return E.left(short(command.amount))
       const hold: PointEvent = { type: 'HOLD', userId, amount: command.amount, timeMillis, ref: state.version + 1, expiresAt: timeMillis + command.ttlMillis }

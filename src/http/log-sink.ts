@@ -5,7 +5,8 @@ const flushEveryMillis = 100
 
 /**
  * The most a sink keeps unwritten while its writes fail (a full disk): lines beyond it are dropped, not kept, so a
- * service answering 503 for hours on a full disk does not also grow its memory by a line a request.
+ * service answering 503 for hours on a full disk does not also grow its memory by a line a request. (A single line
+ * longer than this is dropped too.)
  */
 export const maxUnwrittenBytes = 1024 * 1024
 
@@ -42,7 +43,12 @@ export class LogSink implements pino.DestinationStream {
       this.unwritten -= bytes
     })
     this.file.on('drop', (line: string) => {
-      this.unwritten -= Buffer.byteLength(line)
+      const bytes = Buffer.byteLength(line)
+      this.unwritten -= bytes
+      // sonic-boom tries its backlog again only on a line it keeps, and with the bound reached it keeps none: an
+      // empty one retries it (unbuffered, no timer would), and once the disk has room this line follows it.
+      this.file.write('')
+      if (this.unwritten + bytes <= maxUnwrittenBytes) this.write(line)
     })
     this.timer = buffered ? setInterval(() => this.tick(), flushEveryMillis).unref() : undefined
   }

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import fs, { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { LogSink, maxUnwrittenBytes } from '../../src/http/log-sink'
@@ -99,6 +99,36 @@ describe('LogSink: where log lines go (LOG_BUFFER_BYTES)', function () {
       }
       expect(failed, `${bufferBytes}: the failures were thrown`).to.be.greaterThan(0)
       expect(sink.unwrittenBytes, `${bufferBytes}: kept in memory`).to.be.greaterThan(maxUnwrittenBytes - line(0).length).and.at.most(maxUnwrittenBytes)
+    }
+  })
+
+  it('writes what it kept, and logs again, once a full disk has room, buffered or not', function () {
+    for (const bufferBytes of [0, 1024]) {
+      const path = join(dir.path, `recovers-${bufferBytes}`)
+      const sink = new LogSink(path, bufferBytes)
+      sinks.push(sink)
+      const realWrite = fs.writeSync
+      fs.writeSync = (() => {
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+      })
+      try {
+        for (let n = 0; n < (2 * maxUnwrittenBytes) / line(0).length; n++) {
+          try {
+            sink.write(line(n))
+          } catch {
+            // The full disk, thrown to the line that met it.
+          }
+        }
+      } finally {
+        fs.writeSync = realWrite
+      }
+      const kept = sink.unwrittenBytes
+      sink.write(line(-1))
+      sink.flush()
+      const text = readFileSync(path, 'utf8')
+      expect(text.length, `${bufferBytes}: what was kept is written`).to.be.at.least(kept)
+      expect(text.endsWith(line(-1)), `${bufferBytes}: the next line follows it`).to.equal(true)
+      expect(sink.unwrittenBytes).to.equal(0)
     }
   })
 
