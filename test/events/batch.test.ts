@@ -76,6 +76,15 @@ describe('batch planner', function () {
     })
   })
 
+  it('counts the holds placed earlier in the same batch against the cap, and frees a place once one is released', function () {
+    const hold = (n: number): Command => ({ type: 'Hold', userId: user, amount: amount(n), ttlMillis: 60_000 })
+    const release = (holdId: number): Command => ({ type: 'Release', userId: user, holdId })
+    const plan = planBatch({ userId: user, decide: decider({ ...limits, maxActiveHolds: 2 }), clock: () => now }, [hold(1), hold(1), hold(1), release(2), hold(1)], { balance: 10, version: 1 }, new Map())
+    const codes = answers(user, plan.verdicts, committed).map((outcome) => (E.isLeft(outcome) && outcome.left._tag === 'Rejection' ? outcome.left.code : E.isRight(outcome) ? 'accepted' : outcome.left._tag))
+    expect(codes).to.deep.equal(['accepted', 'accepted', 'TOO_MANY_HOLDS', 'accepted', 'accepted'])
+    expect(plan.events.map((event) => [event.type, event.ref])).to.deep.equal([['HOLD', 2], ['HOLD', 3], ['RELEASE', 2], ['HOLD', 5]])
+  })
+
   it('writes nothing when every command is rejected and none has a key', function () {
     const plan = planBatch({ userId: user, decide: decider(limits), clock: () => now }, [use(1), charge(2_000)], empty, new Map())
     expect(writesNothing(plan)).to.equal(true)
