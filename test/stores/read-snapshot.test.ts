@@ -109,6 +109,22 @@ const arming = () => {
   }
 }
 
+/** A fixture on a store under test and its writer: both closed, then their files or database removed, at the end. */
+const snapshotFixture = (
+  store: PointStore & { close: () => Promise<void> },
+  writer: PointStore & { close: () => Promise<void> },
+  write: ReturnType<typeof arming>,
+  remove: () => Promise<void>,
+): SnapshotFixture => ({
+  store,
+  writer,
+  afterNextStatement: write.arm,
+  dispose: async () => {
+    await Promise.all([store.close(), writer.close()])
+    await remove()
+  },
+})
+
 snapshotSuite('postgres', async () => {
   const database = await freshDatabase()
   const store = await openPostgresStore(database.url)
@@ -122,15 +138,7 @@ snapshotSuite('postgres', async () => {
     await write.fire()
     return answer
   }
-  return {
-    store,
-    writer,
-    afterNextStatement: write.arm,
-    dispose: async () => {
-      await Promise.all([store.close(), writer.close()])
-      await database.drop()
-    },
-  }
+  return snapshotFixture(store, writer, write, () => database.drop())
 })
 
 /**
@@ -153,15 +161,7 @@ const sqliteSnapshot = (alone: boolean) => async (): Promise<SnapshotFixture> =>
       return answer
     }
   }
-  return {
-    store,
-    writer,
-    afterNextStatement: write.arm,
-    dispose: async () => {
-      await Promise.all([store.close(), writer.close()])
-      await dir.remove()
-    },
-  }
+  return snapshotFixture(store, writer, write, () => dir.remove())
 }
 
 snapshotSuite('sqlite, another connection writing', sqliteSnapshot(false))
