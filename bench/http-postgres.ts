@@ -217,18 +217,22 @@ async function main(): Promise<void> {
   try {
     const databaseUrl = await scratchDatabase(server)
     postgresMicros = (await postgresCpu(databaseUrl)) ?? postgresMicros
-    const reference = await startBenchServer('reference')
+    // Each process is registered as it starts, so a later start that fails still leaves none behind.
+    const kept = (server: Server): Server => (children.push(server.child), server)
+    const reference = kept(await startBenchServer('reference'))
     // Each target on a database of its own, so none sees another's rows: were the one-instance rows served by one
     // of the pair, every user the other had written since would cost its first charge a conflict and a reload.
-    const one = await startInstance(databaseUrl)
+    const one = kept(await startInstance(databaseUrl))
     const pairUrl = await scratchDatabase(server)
-    const pair = [await startInstance(pairUrl), await startInstance(pairUrl)]
-    const conventional = await startConventional(await scratchDatabase(server))
-    const floor = await startBenchServer('floor-postgres', await scratchDatabase(server), values['pool-size'])
+    const pair = [kept(await startInstance(pairUrl)), kept(await startInstance(pairUrl))]
+    const conventional = kept(await startConventional(await scratchDatabase(server)))
+    const floor = kept(await startBenchServer('floor-postgres', await scratchDatabase(server), values['pool-size']))
     const floorPairUrl = await scratchDatabase(server)
-    const floorPair = [await startBenchServer('floor-postgres', floorPairUrl, values['pool-size']), await startBenchServer('floor-postgres', floorPairUrl, values['pool-size'])]
+    const floorPair = [
+      kept(await startBenchServer('floor-postgres', floorPairUrl, values['pool-size'])),
+      kept(await startBenchServer('floor-postgres', floorPairUrl, values['pool-size'])),
+    ]
     const servers: Record<Target, Server[]> = { reference: [reference], one: [one], two: pair, conventional: [conventional], floor: [floor], 'floor-two': floorPair }
-    children.push(...Object.values(servers).flat().map((s) => s.child))
     const serversOf = (target: Target) => servers[target]
     const load = () => loadavg().map((n) => n.toFixed(2)).join(', ')
     console.log(`load average before: ${load()}`)

@@ -94,7 +94,7 @@ export const heldOf = (holds: Iterable<{ readonly amount: number; readonly expir
 }
 
 /** How many of the user's holds are active at `now`: an expired one counts as released, recorded or not. */
-const activeHolds = (state: PointState, now: number): number => {
+const activeHoldCount = (state: PointState, now: number): number => {
   let active = 0
   for (const hold of state.holds?.values() ?? []) if (hold.expiresAt > now) active++
   return active
@@ -176,7 +176,7 @@ export const decider = (limits: Limits): Decide => (command, state, timeMillis, 
         return E.left(rejection('HOLD_TTL_EXCEEDED', `ttl of ${command.ttlMillis / 1000} s is over the maximum of ${maxTtl / 1000} s`))
       }
       const maxActive = limits.maxActiveHolds ?? defaultMaxActiveHolds
-      const active = activeHolds(state, timeMillis)
+      const active = activeHoldCount(state, timeMillis)
       if (active >= maxActive) {
         return E.left(rejection('TOO_MANY_HOLDS', `this user has ${active} active holds and at most ${maxActive} are allowed: capture or release one first`))
       }

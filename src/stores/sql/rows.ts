@@ -167,13 +167,16 @@ const HoldsColumn = t.union([t.null, t.array(t.unknown)])
 const parsed = (column: unknown): unknown =>
   typeof column === 'string' ? E.getOrElseW(() => undefined)(E.tryCatch(() => JSON.parse(column) as unknown, E.toError)) : column
 
+/** The `holds` column of a row that reads a balance and its holds together. */
+export const holdsColumn = (row: unknown, where: RowRef): StoredHold[] =>
+  (decodeRow(HoldsColumn, parsed((row as { holds?: unknown }).holds), where) ?? []).map(toStoredHold)
+
 /** The row of the statement that reads a balance and its holds together; no row is `empty` with no holds. */
 export const toBalanceWithHolds = (row: unknown, empty: UserPoint, where: RowRef): BalanceWithHolds => {
   if (row === undefined) return { point: empty, holds: [] }
   // The codec keeps keys it does not know: the balance is taken without its `holds`.
   const { id, point, updateMillis } = decodeRow(BalanceRow, row, where)
-  const holds = decodeRow(HoldsColumn, parsed((row as { holds?: unknown }).holds), where) ?? []
-  return { point: { id, point, updateMillis }, holds: holds.map(toStoredHold) }
+  return { point: { id, point, updateMillis }, holds: holdsColumn(row, where) }
 }
 
 /** The active holds as the decider keeps them, by id. */

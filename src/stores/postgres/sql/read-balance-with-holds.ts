@@ -3,16 +3,14 @@ import type { BalanceWithHolds } from '../../../events/store'
 import { toBalanceWithHolds } from '../../sql/rows'
 import type { Executor } from '../pool'
 import { balanceAtSql } from './read-balance-at'
-import { holdsAtSql } from './read-holds'
+import { holdsAtSql, holdsOfBalanceJson } from './read-holds'
 
 /**
  * Under READ COMMITTED each statement has its own snapshot, so the holds come in the same statement as the balance,
  * as one JSON array: two statements, on one connection or two, would let a commit land between them. A user
  * without a balance row has no events, so no holds either.
  */
-export const balanceWithHoldsSql = `SELECT user_id AS id, point, update_millis AS "updateMillis",
-    (SELECT json_agg(json_build_object('holdId', h.hold_id, 'amount', h.amount, 'expiresAt', h.expires_millis, 'placedAt', h.placed_millis)
-       ORDER BY h.hold_id) FROM holds h WHERE h.user_id = b.user_id) AS holds
+export const balanceWithHoldsSql = `SELECT user_id AS id, point, update_millis AS "updateMillis", ${holdsOfBalanceJson} AS holds
   FROM balances b WHERE user_id = $1`
 
 /**

@@ -14,6 +14,10 @@ export const holdsAtSql = `SELECT h.ref AS "holdId", h.amount, h.expires_millis 
       AND r.type IN ('CAPTURE', 'RELEASE', 'EXPIRE') AND r.time_millis <= $2)
   ORDER BY h.ref`
 
+/** The holds of the `balances` row `b` as one JSON array (NULL for none), for a statement that reads both at once. */
+export const holdsOfBalanceJson = `(SELECT json_agg(json_build_object('holdId', h.hold_id, 'amount', h.amount, 'expiresAt', h.expires_millis, 'placedAt', h.placed_millis)
+       ORDER BY h.hold_id) FROM holds h WHERE h.user_id = b.user_id)`
+
 /** The user's holds no event has resolved yet, from the table the trigger keeps; with `at`, those active then. */
 export async function readHolds(db: Executor, userId: UserId, at?: number): Promise<StoredHold[]> {
   const { rows } =

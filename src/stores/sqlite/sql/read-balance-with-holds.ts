@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3'
 import type { UserId } from '../../../events/model'
 import { balanceAtSql } from './read-balance-at'
-import { holdsAtSql } from './read-holds'
+import { holdColumns, holdsAtSql } from './read-holds'
 
 const holdsArray = `json_group_array(json_object('holdId', h.holdId, 'amount', h.amount, 'expiresAt', h.expiresAt, 'placedAt', h.placedAt) ORDER BY h.holdId)`
 
@@ -11,8 +11,7 @@ const holdsArray = `json_group_array(json_object('holdId', h.holdId, 'amount', h
  * commits of the turn between. A user without a balance row has no events, so no holds either.
  */
 export const balanceWithHoldsSql = `SELECT user_id AS id, point, update_millis AS updateMillis,
-    (SELECT ${holdsArray} FROM (SELECT hold_id AS holdId, amount, expires_millis AS expiresAt, placed_millis AS placedAt
-       FROM holds WHERE user_id = b.user_id) h) AS holds
+    (SELECT ${holdsArray} FROM (SELECT ${holdColumns} FROM holds WHERE user_id = b.user_id) h) AS holds
   FROM balances b WHERE user_id = @userId`
 
 /**

@@ -1,7 +1,8 @@
 import type { Database } from 'better-sqlite3'
 import type { UserId } from '../../../events/model'
 
-const columns = 'hold_id AS holdId, amount, expires_millis AS expiresAt, placed_millis AS placedAt'
+/** The holds table's columns as a hold is read. */
+export const holdColumns = 'hold_id AS holdId, amount, expires_millis AS expiresAt, placed_millis AS placedAt'
 
 /**
  * The holds a user had active at `at`: placed at or before it and not resolved by then, from the log. Both reads go
@@ -18,7 +19,7 @@ export const holdsAtSql = `SELECT h.ref AS holdId, h.amount, h.expires_millis AS
 
 /** The user's holds no event has resolved yet, from the table the triggers keep; with `at`, those active then. */
 export const readHolds = (db: Database) => {
-  const active = db.prepare<[UserId], unknown>(`SELECT ${columns} FROM holds WHERE user_id = ? ORDER BY hold_id`)
+  const active = db.prepare<[UserId], unknown>(`SELECT ${holdColumns} FROM holds WHERE user_id = ? ORDER BY hold_id`)
   const asOf = db.prepare<{ userId: UserId; at: number }, unknown>(holdsAtSql)
   return (userId: UserId, at?: number): unknown[] => (at === undefined ? active.all(userId) : asOf.all({ userId, at }))
 }
