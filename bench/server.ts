@@ -1,4 +1,3 @@
-import * as E from 'fp-ts/Either'
 import Router from '@koa/router'
 import Koa from 'koa'
 import bodyParser from 'koa-bodyparser'
@@ -14,11 +13,9 @@ import { initialState, type PointState } from '../src/events/decider'
 import type { Amount, UserId, UserPoint } from '../src/events/model'
 import type { PointStore } from '../src/events/store'
 import { createApp } from '../src/http/app'
-import { Lifecycle } from '../src/http/lifecycle'
-import { Metrics } from '../src/http/metrics'
 import { LogSink } from '../src/http/log-sink'
 import { createLogger } from '../src/http/logging'
-import { createLedger, type Ledger } from '../src/projections/ledger'
+import { createLedger } from '../src/projections/ledger'
 import { startService } from '../src/service'
 import { openPostgresStore } from '../src/stores/postgres'
 import { openSqliteStore, type Commit } from '../src/stores/sqlite'
@@ -27,7 +24,7 @@ import { InstantStore } from './instant-store'
 
 /**
  * One server for `bench/http.ts`, started in its own process so the load
- * generator does not share its event loop. Usage: `server.ts <kind> [sqlite file | database url] [log buffer bytes | pool size | warn]`;
+ * generator does not share its event loop. Usage: `server.ts <kind> [sqlite file | database url] [log buffer bytes | pool size]`;
  * prints `listening <port>` once ready, and answers any IPC message with its `Usage`.
  */
 const [kind, path = '', sizeArgument] = process.argv.slice(2)
@@ -83,9 +80,6 @@ const defaults = (() => {
  */
 const requestLines = (): Logger =>
   createLogger('info', new LogSink('/dev/null', sizeArgument === undefined ? defaults.logBufferBytes : Number(sizeArgument)))
-
-/** Request lines built but not written, as a service's at LOG_LEVEL=warn. */
-const quietLines = (): Logger => createLogger('warn', new LogSink('/dev/null', defaults.logBufferBytes))
 
 /**
  * The second reference: the libraries the service keeps, each used plainly, as their READMEs show, around the
@@ -161,11 +155,6 @@ interface WaitingCharge {
  * same charges appended on it, as any writer of a shared log must.
  */
 function storeFloor(store: PointStore): Server {
-  return chargeServer(storeAppends(store))
-}
-
-/** The floor's charge: each user's charges appended through `store`, its version kept in a Map (see storeFloor). */
-function storeAppends(store: PointStore): (request: Charge) => Promise<UserPoint> {
   const versions = new Map<UserId, PointState>()
   /** Users with an append in flight, and the charges that came since. */
   const waiting = new Map<UserId, WaitingCharge[]>()
@@ -196,13 +185,15 @@ function storeAppends(store: PointStore): (request: Charge) => Promise<UserPoint
     }
     waiting.delete(userId)
   }
-  return ({ userId, amount }) =>
-    new Promise<UserPoint>((answer, fail) => {
-      const queued = waiting.get(userId)
-      if (queued !== undefined) return void queued.push({ amount, answer, fail })
-      waiting.set(userId, [])
-      void appendAll(userId, { amount, answer, fail })
-    })
+  return chargeServer(
+    ({ userId, amount }) =>
+      new Promise<UserPoint>((answer, fail) => {
+        const queued = waiting.get(userId)
+        if (queued !== undefined) return void queued.push({ amount, answer, fail })
+        waiting.set(userId, [])
+        void appendAll(userId, { amount, answer, fail })
+      }),
+  )
 }
 
 /**
@@ -255,39 +246,6 @@ async function ledger(store: PointStore): Promise<Server> {
   return service.server
 }
 
-/** A charge that only adds to a Map: the ceiling's. */
-function mapCharges(): (request: Charge) => Promise<UserPoint> {
-  const points = new Map<UserId, number>()
-  return ({ userId, amount }) => {
-    const point = (points.get(userId) ?? 0) + amount
-    points.set(userId, point)
-    return Promise.resolve({ id: userId, point, updateMillis: Date.now() })
-  }
-}
-
-/**
- * The ceiling: the service's whole request path (operations layers, routes, decoding, the answer) around a ledger
- * whose charge is `charge` and nothing else: no writer, decider or state. With `mapCharges` no store either: what
- * no ledger and no store behind this request path can exceed, since they can only add to it. With the floor's
- * `storeAppends`, what no ledger can exceed on that store behind this request path.
- */
-function ceiling(logger: Logger, charge: (request: Charge) => Promise<UserPoint>): Server {
-  const config = parseConfig({ PORT: '0' })
-  if (config._tag === 'Left') throw new Error(config.left)
-  const store = new InstantStore()
-  const ledger: Ledger = {
-    ...createLedger({ store, limits: config.right.limits }),
-    charge: (userId, amount) => async () => {
-      const point = await charge({ userId, amount })
-      return E.right({ ...point, held: 0, available: point.point })
-    },
-  }
-  const lifecycle = new Lifecycle()
-  lifecycle.ready()
-  const operations = { lifecycle, metrics: new Metrics(), store, limits: config.right.limits, apiKeys: undefined }
-  return createApp({ ledger, logger, operations }).listen(0, '127.0.0.1')
-}
-
 /** Our routes, decoding and writer alone: the app without the operations layers (logs, metrics, headers, health). */
 function bare(store: PointStore): Server {
   const config = parseConfig({ PORT: '0' })
@@ -312,12 +270,6 @@ function start(): Server | Promise<Server> {
       return bare(new InstantStore())
     case 'instant':
       return ledger(new InstantStore())
-    case 'ceiling':
-      // `bench/server.ts ceiling - warn`: its request lines built but not written, as a service at LOG_LEVEL=warn.
-      return ceiling(sizeArgument === 'warn' ? quietLines() : requestLines(), mapCharges())
-    case 'ceiling-postgres':
-      // The request lines as the PostgreSQL bench's instances have them, at LOG_LEVEL=warn.
-      return openPostgresStore(path, { poolSize: Number(sizeArgument ?? '10'), onCommit }).then((store) => ceiling(quietLines(), storeAppends(store)))
     case 'group':
       return ledger(openSqliteStore(path, { groupCommit: true, onCommit }))
     case 'single':
