@@ -24,7 +24,7 @@ import { benchServer, cpuMicros, postgresCpu, scratchDatabase } from './postgres
  */
 const { values } = parseArgs({
   options: {
-    // 18 rows × (2 s warm-up + 3 rounds × 7 s): about 7 minutes in all.
+    // 24 rows × (2 s warm-up + 3 rounds × 7 s): about 9.5 minutes in all.
     duration: { type: 'string', default: '7' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50,200' },
@@ -44,7 +44,7 @@ const manyUsers = 10_000
 const root = resolve(__dirname, '..')
 
 /** `floor` and `floor-two`: bench/server.ts's floor on PostgreSQL, one process or two on one database. */
-type Target = 'reference' | 'one' | 'two' | 'conventional' | 'floor' | 'floor-two'
+type Target = 'reference' | 'one' | 'two' | 'conventional' | 'floor' | 'floor-two' | 'minimal' | 'minimal-two'
 
 interface Row {
   readonly name: string
@@ -67,6 +67,9 @@ const allRows: Row[] = connectionCounts.flatMap((connections) => [
   { name: `floor: bare Koa + the store's appends, no ledger, 1 process, hot user (${connections} conn)`, target: 'floor', connections, path: hot },
   { name: `floor: bare Koa + the store's appends, no ledger, 1 process, 10k users (${connections} conn)`, target: 'floor', connections, path: spread },
   { name: `floor: bare Koa + the store's appends, no ledger, 2 processes, 10k users (${connections} conn)`, target: 'floor-two', connections, path: spread },
+  { name: `floor of the stack: bare Koa + a one-table log, 1 process, hot user (${connections} conn)`, target: 'minimal', connections, path: hot },
+  { name: `floor of the stack: bare Koa + a one-table log, 1 process, 10k users (${connections} conn)`, target: 'minimal', connections, path: spread },
+  { name: `floor of the stack: bare Koa + a one-table log, 2 processes, 10k users (${connections} conn)`, target: 'minimal-two', connections, path: spread },
 ])
 const rows = allRows.filter((row) => row.target === 'reference' || row.name.includes(values.only))
 
@@ -183,6 +186,9 @@ const goalList: readonly Goal[] = [
 /** The floor row beside a product row: the same users and processes, with no ledger and no request path around the appends. */
 const floorOf = (target: Target): Target => (target === 'two' ? 'floor-two' : 'floor')
 
+/** The stack's floor beside a product row: the same, appending to a one-table log (bench/minimal-postgres.ts). */
+const stackFloorOf = (target: Target): Target => (target === 'two' ? 'minimal-two' : 'minimal')
+
 /**
  * Each goal at each connection count: the ratio wanted, the one measured, whether it is met, and the floor's ratio
  * beside it: a goal above its floor is out of reach for anything that appends to this schema through this store.
@@ -196,6 +202,7 @@ function goals(counts: readonly number[], rps: (target: Target, path: () => stri
       if (got === undefined || base === undefined) return []
       const ratio = got / base
       const floor = rps(floorOf(target), path, connections)
+      const stackFloor = rps(stackFloorOf(target), path, connections)
       const threshold = wanted[connections]
       return [{
         goal: `${name} vs ${against} (${connections} conn)`,
@@ -204,6 +211,8 @@ function goals(counts: readonly number[], rps: (target: Target, path: () => stri
         met: threshold === undefined ? '' : ratio >= threshold ? 'yes' : 'NO',
         floor: floor === undefined ? '' : shown(against, floor / base),
         'floor reaches it': floor === undefined || threshold === undefined ? '' : floor / base >= threshold ? 'yes' : 'NO',
+        'stack floor': stackFloor === undefined ? '' : shown(against, stackFloor / base),
+        'stack floor reaches it': stackFloor === undefined || threshold === undefined ? '' : stackFloor / base >= threshold ? 'yes' : 'NO',
       }]
     }),
   )
@@ -232,7 +241,19 @@ async function main(): Promise<void> {
       kept(await startBenchServer('floor-postgres', floorPairUrl, values['pool-size'])),
       kept(await startBenchServer('floor-postgres', floorPairUrl, values['pool-size'])),
     ]
-    const servers: Record<Target, Server[]> = { reference: [reference], one: [one], two: pair, conventional: [conventional], floor: [floor], 'floor-two': floorPair }
+    const minimal = kept(await startBenchServer('floor-minimal-postgres', await scratchDatabase(server)))
+    const minimalPairUrl = await scratchDatabase(server)
+    const minimalPair = [kept(await startBenchServer('floor-minimal-postgres', minimalPairUrl)), kept(await startBenchServer('floor-minimal-postgres', minimalPairUrl))]
+    const servers: Record<Target, Server[]> = {
+      reference: [reference],
+      one: [one],
+      two: pair,
+      conventional: [conventional],
+      floor: [floor],
+      'floor-two': floorPair,
+      minimal: [minimal],
+      'minimal-two': minimalPair,
+    }
     const serversOf = (target: Target) => servers[target]
     const load = () => loadavg().map((n) => n.toFixed(2)).join(', ')
     console.log(`load average before: ${load()}`)

@@ -21,6 +21,8 @@ import { openPostgresStore } from '../src/stores/postgres'
 import { openSqliteStore, type Commit } from '../src/stores/sqlite'
 import type { CommitAnswer, CommitJob } from './commit-worker'
 import { InstantStore } from './instant-store'
+import { MinimalPgLog } from './minimal-postgres'
+import { MinimalLog } from './minimal-sqlite'
 
 /**
  * One server for `bench/http.ts`, started in its own process so the load
@@ -266,6 +268,14 @@ function start(): Server | Promise<Server> {
       return openPostgresStore(path, { poolSize: Number(sizeArgument ?? '10'), onCommit }).then(storeFloor)
     case 'floor-worker':
       return sqliteFloorOnWorker(path)
+    case 'floor-minimal': {
+      const log = new MinimalLog(path, onCommit)
+      return chargeServer(async ({ userId, amount }) => ({ id: userId, point: await log.charge(userId, amount), updateMillis: Date.now() }))
+    }
+    case 'floor-minimal-postgres': {
+      const log = new MinimalPgLog(path, onCommit)
+      return chargeServer(async ({ userId, amount }) => ({ id: userId, point: await log.charge(userId, amount), updateMillis: Date.now() }))
+    }
     case 'bare':
       return bare(new InstantStore())
     case 'instant':

@@ -15,9 +15,12 @@ export interface CommitOptions {
 }
 
 /**
- * Writes jobs in one transaction and answers each: one fsync for them all. Each job
- * runs in its own savepoint, so one job's refusal leaves the others be; if the
- * transaction cannot commit, none of them is applied.
+ * Writes jobs in one transaction and answers each: one fsync for them all. One job's
+ * refusal leaves the others be; if the transaction cannot commit, none of them is applied.
+ * A batch is first written without savepoints, which cost about an eighth of an append
+ * (docs/performance.md, "The stack's floor"). A stale job writes nothing, so that is safe
+ * until a job throws after some of its writes: then the batch is written again from the
+ * start, each job in its own savepoint.
  */
 export function committer(
   db: Database,
@@ -40,6 +43,16 @@ export function committer(
     }
   }
   const commitAll = db.transaction((jobs: readonly AppendJob[], updateMillis: number) => jobs.map((job) => member(job, updateMillis)))
+  const commitPlain = db.transaction((jobs: readonly AppendJob[], updateMillis: number) =>
+    jobs.map((job) => {
+      try {
+        return write(sql, job, updateMillis, receiptRetentionMillis)
+      } catch (error) {
+        if (!db.inTransaction || isFileFault(error)) throw error
+        throw new MemberFailed()
+      }
+    }),
+  )
 
   return (jobs) => {
     if (!db.open) return jobs.map(() => E.left(storeUnavailable(new Error('the store is closed'))))
@@ -50,11 +63,17 @@ export function committer(
     const before = moved()
     if (before !== undefined) return refuse(before)
     const started = performance.now()
+    const updateMillis = clock()
     let results: Appended[]
     try {
-      results = commitAll.immediate(jobs, clock())
+      results = commitPlain.immediate(jobs, updateMillis)
     } catch (error) {
-      return refuse(error)
+      if (!(error instanceof MemberFailed)) return refuse(error)
+      try {
+        results = commitAll.immediate(jobs, updateMillis)
+      } catch (again) {
+        return refuse(again)
+      }
     }
     // Outside the try: once committed, the callers must hear so, whatever the hook does.
     onCommit({ appends: jobs.length, millis: performance.now() - started })
@@ -78,6 +97,9 @@ function write(sql: Catalogue, job: AppendJob, updateMillis: number, receiptRete
 
 const isFileFault = (error: unknown): boolean =>
   error instanceof Sqlite.SqliteError && (error.code === 'SQLITE_FULL' || error.code.startsWith('SQLITE_IOERR'))
+
+/** A job failed in a batch written without savepoints; the rollback took every job's writes back. */
+class MemberFailed extends Error {}
 
 /** One of the job's keys has a live receipt of the same user, recorded by another writer first. */
 class ReceiptClash extends Error {}
