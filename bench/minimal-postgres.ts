@@ -14,7 +14,8 @@ interface Waiting {
  * flight for every charge that came while the one before was out. A row whose version another process took
  * first is refused by the key; its user's version and balance are read again and its charge goes in the next
  * statement. No projection, no history or feed index, no receipts, and no check that a user's rows after a
- * refused one are refused too, which only flatters it: it bounds any shared log on pg here from above.
+ * refused one are refused too (they go in on a stale balance: a lost update no ledger may make), all of which
+ * only flatters it: it bounds from above a shared log on pg here that commits this way, one statement in flight.
  */
 export class MinimalPgLog {
   private readonly pool: pg.Pool
@@ -30,7 +31,17 @@ export class MinimalPgLog {
         'CREATE TABLE IF NOT EXISTS minimal_log (user_id bigint NOT NULL, version int NOT NULL, amount bigint NOT NULL, ' +
           'balance_after bigint NOT NULL, time_millis bigint NOT NULL, PRIMARY KEY (user_id, version))',
       )
-      .then(() => undefined)
+      .then(
+        () => undefined,
+        // Two processes create it at once; the one that loses the race finds it made.
+        (error: Error) =>
+          this.pool.query('SELECT 1 FROM minimal_log LIMIT 0').then(
+            () => undefined,
+            () => {
+              throw error
+            },
+          ),
+      )
   }
 
   charge(userId: UserId, amount: Amount): Promise<number> {
@@ -42,31 +53,35 @@ export class MinimalPgLog {
 
   private async flush(): Promise<void> {
     this.inFlight = true
-    await this.ready
     while (this.pending.length > 0) {
       const batch = this.pending
       this.pending = []
       const started = performance.now()
       const now = Date.now()
+      // Kept apart until the commit, so a failed statement leaves the users' versions as the table has them.
+      const written = new Map<UserId, { version: number; balance: number }>()
       const rows = batch.map(({ userId, amount }) => {
-        const before = this.state.get(userId) ?? { version: 0, balance: 0 }
+        const before = written.get(userId) ?? this.state.get(userId) ?? { version: 0, balance: 0 }
         const after = { version: before.version + 1, balance: before.balance + amount }
-        this.state.set(userId, after)
+        written.set(userId, after)
         return { userId, amount, ...after }
       })
       try {
-        const written = await this.pool.query<{ user_id: string; version: number }>(
+        await this.ready
+        const inserted = await this.pool.query<{ user_id: string; version: number }>(
           `INSERT INTO minimal_log SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[])
            ON CONFLICT DO NOTHING RETURNING user_id, version`,
           [rows.map((r) => r.userId), rows.map((r) => r.version), rows.map((r) => r.amount), rows.map((r) => r.balance), rows.map(() => now)],
         )
         this.onCommit({ appends: batch.length, millis: performance.now() - started })
-        const accepted = new Set(written.rows.map((r) => `${r.user_id}:${r.version}`))
+        const accepted = new Set(inserted.rows.map((r) => `${r.user_id}:${r.version}`))
         const refused: Waiting[] = []
         batch.forEach((waiting, i) => {
           const row = rows[i]!
-          if (accepted.has(`${row.userId}:${row.version}`)) waiting.answer(row.balance)
-          else refused.push(waiting)
+          if (accepted.has(`${row.userId}:${row.version}`)) {
+            this.state.set(row.userId, { version: row.version, balance: row.balance })
+            waiting.answer(row.balance)
+          } else refused.push(waiting)
         })
         if (refused.length > 0) await this.reload(refused)
       } catch (error) {
