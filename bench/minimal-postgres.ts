@@ -1,5 +1,6 @@
 import pg from 'pg'
 import type { Amount, UserId } from '../src/events/model'
+import type { Commit } from '../src/stores/sqlite'
 
 interface Waiting {
   readonly userId: UserId
@@ -24,7 +25,7 @@ export class MinimalPgLog {
   private inFlight = false
   private readonly ready: Promise<void>
 
-  constructor(url: string, private readonly onCommit: (commit: { readonly appends: number; readonly millis: number }) => void) {
+  constructor(url: string, private readonly onCommit: (commit: Commit) => void) {
     this.pool = new pg.Pool({ connectionString: url, max: 2 })
     this.ready = this.pool
       .query(

@@ -1,8 +1,6 @@
 import Database from 'better-sqlite3'
 import type { Amount, UserId } from '../src/events/model'
-
-/** What one commit took, for the bench's appends-per-commit and loop-in-commit columns. */
-export type OnCommit = (commit: { readonly appends: number; readonly millis: number }) => void
+import type { Commit } from '../src/stores/sqlite'
 
 /**
  * The least a durable event log can write on this stack: one table, one row per event clustered on (user, version)
@@ -18,7 +16,7 @@ export class MinimalLog {
   private readonly balances = new Map<UserId, { balance: number; version: number }>()
   private pending: { userId: UserId; amount: Amount; answer: (point: number) => void; fail: (error: Error) => void }[] = []
 
-  constructor(path: string, private readonly onCommit: OnCommit) {
+  constructor(path: string, private readonly onCommit: (commit: Commit) => void) {
     this.db = new Database(path)
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = FULL')

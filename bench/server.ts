@@ -242,6 +242,10 @@ function sqliteFloorOnWorker(path: string): Server {
   })
 }
 
+/** The stack's floor: bare Koa charging a one-table log (bench/minimal-sqlite.ts, bench/minimal-postgres.ts). */
+const logFloor = (log: { charge(userId: UserId, amount: Amount): Promise<number> }): Server =>
+  chargeServer(async ({ userId, amount }) => ({ id: userId, point: await log.charge(userId, amount), updateMillis: Date.now() }))
+
 /** The service as `npm start` wires it, on the given store, its request lines at `info`. */
 async function ledger(store: PointStore): Promise<Server> {
   const service = await startService(defaults, requestLines(), store)
@@ -268,14 +272,10 @@ function start(): Server | Promise<Server> {
       return openPostgresStore(path, { poolSize: Number(sizeArgument ?? '10'), onCommit }).then(storeFloor)
     case 'floor-worker':
       return sqliteFloorOnWorker(path)
-    case 'floor-minimal': {
-      const log = new MinimalLog(path, onCommit)
-      return chargeServer(async ({ userId, amount }) => ({ id: userId, point: await log.charge(userId, amount), updateMillis: Date.now() }))
-    }
-    case 'floor-minimal-postgres': {
-      const log = new MinimalPgLog(path, onCommit)
-      return chargeServer(async ({ userId, amount }) => ({ id: userId, point: await log.charge(userId, amount), updateMillis: Date.now() }))
-    }
+    case 'floor-minimal':
+      return logFloor(new MinimalLog(path, onCommit))
+    case 'floor-minimal-postgres':
+      return logFloor(new MinimalPgLog(path, onCommit))
     case 'bare':
       return bare(new InstantStore())
     case 'instant':

@@ -27,6 +27,9 @@ export function committer(
   sql: Catalogue,
   { clock, receiptRetentionMillis, onCommit, moved = () => undefined }: CommitOptions,
 ): (jobs: readonly AppendJob[]) => Appended[] {
+  // A full disk or an I/O error is the file's, not a job's: the whole batch fails, as its commit would.
+  const isBatchFault = (error: unknown): boolean => !db.inTransaction || isFileFault(error)
+
   // Nested inside `commitAll`, each append runs in its own savepoint.
   const appendOne = db.transaction((job: AppendJob, updateMillis: number) => write(sql, job, updateMillis, receiptRetentionMillis))
 
@@ -35,8 +38,7 @@ export function committer(
     try {
       return appendOne(job, updateMillis)
     } catch (error) {
-      // A full disk or an I/O error is the file's, not this job's: the whole batch fails, as its commit would.
-      if (!db.inTransaction || isFileFault(error)) throw error
+      if (isBatchFault(error)) throw error
       // Another writer recorded one of these keys first: like a version race, retried after a fresh read.
       if (isReceiptClash(error)) return conflicted(job)
       return E.left(storeUnavailable(error))
@@ -48,7 +50,7 @@ export function committer(
       try {
         return write(sql, job, updateMillis, receiptRetentionMillis)
       } catch (error) {
-        if (!db.inTransaction || isFileFault(error)) throw error
+        if (isBatchFault(error)) throw error
         throw new MemberFailed()
       }
     }),
