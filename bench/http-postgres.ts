@@ -24,7 +24,7 @@ import { benchServer, cpuMicros, postgresCpu, scratchDatabase } from './postgres
  */
 const { values } = parseArgs({
   options: {
-    // 24 rows × (2 s warm-up + 3 rounds × 7 s): about 9.5 minutes in all.
+    // 30 rows × (2 s warm-up + 3 rounds × 7 s): about 12 minutes in all.
     duration: { type: 'string', default: '7' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50,200' },
@@ -44,7 +44,7 @@ const manyUsers = 10_000
 const root = resolve(__dirname, '..')
 
 /** `floor` and `floor-two`: bench/server.ts's floor on PostgreSQL, one process or two on one database. */
-type Target = 'reference' | 'one' | 'two' | 'conventional' | 'floor' | 'floor-two' | 'minimal' | 'minimal-two'
+type Target = 'reference' | 'one' | 'two' | 'conventional' | 'floor' | 'floor-two' | 'minimal' | 'minimal-two' | 'libraries' | 'libraries-two'
 
 interface Row {
   readonly name: string
@@ -70,6 +70,9 @@ const allRows: Row[] = connectionCounts.flatMap((connections) => [
   { name: `floor of the stack: bare Koa + a one-table log, 1 process, hot user (${connections} conn)`, target: 'minimal', connections, path: hot },
   { name: `floor of the stack: bare Koa + a one-table log, 1 process, 10k users (${connections} conn)`, target: 'minimal', connections, path: spread },
   { name: `floor of the stack: bare Koa + a one-table log, 2 processes, 10k users (${connections} conn)`, target: 'minimal-two', connections, path: spread },
+  { name: `floor of the libraries: the libraries at their cheapest + a one-table log, 1 process, hot user (${connections} conn)`, target: 'libraries', connections, path: hot },
+  { name: `floor of the libraries: the libraries at their cheapest + a one-table log, 1 process, 10k users (${connections} conn)`, target: 'libraries', connections, path: spread },
+  { name: `floor of the libraries: the libraries at their cheapest + a one-table log, 2 processes, 10k users (${connections} conn)`, target: 'libraries-two', connections, path: spread },
 ])
 const rows = allRows.filter((row) => row.target === 'reference' || row.name.includes(values.only))
 
@@ -189,6 +192,9 @@ const floorOf = (target: Target): Target => (target === 'two' ? 'floor-two' : 'f
 /** The stack's floor beside a product row: the same, appending to a one-table log (bench/minimal-postgres.ts). */
 const stackFloorOf = (target: Target): Target => (target === 'two' ? 'minimal-two' : 'minimal')
 
+/** The libraries' floor beside a product row: the stack's floor behind the libraries the service keeps, at their cheapest. */
+const librariesFloorOf = (target: Target): Target => (target === 'two' ? 'libraries-two' : 'libraries')
+
 /**
  * Each goal at each connection count: the ratio wanted, the one measured, whether it is met, and the floor's ratio
  * beside it: a goal above its floor is out of reach for anything that appends to this schema through this store.
@@ -203,6 +209,7 @@ function goals(counts: readonly number[], rps: (target: Target, path: () => stri
       const ratio = got / base
       const floor = rps(floorOf(target), path, connections)
       const stackFloor = rps(stackFloorOf(target), path, connections)
+      const librariesFloor = rps(librariesFloorOf(target), path, connections)
       const threshold = wanted[connections]
       return [{
         goal: `${name} vs ${against} (${connections} conn)`,
@@ -213,6 +220,8 @@ function goals(counts: readonly number[], rps: (target: Target, path: () => stri
         'floor reaches it': floor === undefined || threshold === undefined ? '' : floor / base >= threshold ? 'yes' : 'NO',
         'stack floor': stackFloor === undefined ? '' : shown(against, stackFloor / base),
         'stack floor reaches it': stackFloor === undefined || threshold === undefined ? '' : stackFloor / base >= threshold ? 'yes' : 'NO',
+        'libraries floor': librariesFloor === undefined ? '' : shown(against, librariesFloor / base),
+        'libraries floor reaches it': librariesFloor === undefined || threshold === undefined ? '' : librariesFloor / base >= threshold ? 'yes' : 'NO',
       }]
     }),
   )
@@ -244,6 +253,9 @@ async function main(): Promise<void> {
     const minimal = kept(await startBenchServer('floor-minimal-postgres', await scratchDatabase(server)))
     const minimalPairUrl = await scratchDatabase(server)
     const minimalPair = [kept(await startBenchServer('floor-minimal-postgres', minimalPairUrl)), kept(await startBenchServer('floor-minimal-postgres', minimalPairUrl))]
+    const libraries = kept(await startBenchServer('floor-libraries-postgres', await scratchDatabase(server)))
+    const librariesPairUrl = await scratchDatabase(server)
+    const librariesPair = [kept(await startBenchServer('floor-libraries-postgres', librariesPairUrl)), kept(await startBenchServer('floor-libraries-postgres', librariesPairUrl))]
     const servers: Record<Target, Server[]> = {
       reference: [reference],
       one: [one],
@@ -253,6 +265,8 @@ async function main(): Promise<void> {
       'floor-two': floorPair,
       minimal: [minimal],
       'minimal-two': minimalPair,
+      libraries: [libraries],
+      'libraries-two': librariesPair,
     }
     const serversOf = (target: Target) => servers[target]
     const load = () => loadavg().map((n) => n.toFixed(2)).join(', ')

@@ -15,6 +15,8 @@ import type { PointStore } from '../src/events/store'
 import { createApp } from '../src/http/app'
 import { LogSink } from '../src/http/log-sink'
 import { createLogger } from '../src/http/logging'
+import { helmetOptions } from '../src/http/operations'
+import { securityHeaders } from '../src/http/security-headers'
 import { createLedger } from '../src/projections/ledger'
 import { startService } from '../src/service'
 import { openPostgresStore } from '../src/stores/postgres'
@@ -246,6 +248,71 @@ function sqliteFloorOnWorker(path: string): Server {
 const logFloor = (log: { charge(userId: UserId, amount: Amount): Promise<number> }): Server =>
   chargeServer(async ({ userId, amount }) => ({ id: userId, point: await log.charge(userId, amount), updateMillis: Date.now() }))
 
+/**
+ * The libraries' floor: the stack's floor behind the libraries the service keeps, each used as cheaply as a
+ * service could use it and still have it: Koa, koa-bodyparser, @koa/router with the one route, helmet's headers
+ * worked out once (`src/http/security-headers.ts`), a pino line of method, URL, status and duration through the
+ * buffered sink `npm start` writes with and no redaction, and one prom-client observation on a labelled child
+ * looked up once. No request id, auth, decoding, decider, projection or index. What it misses in every run, no
+ * ledger that keeps these libraries and commits this way can reach. On PostgreSQL the line is at `warn`, so
+ * not written, as bench/http-postgres.ts runs the service.
+ */
+function librariesFloor(log: { charge(userId: UserId, amount: Amount): Promise<number> }, level: 'info' | 'warn' = 'info'): Server {
+  const lines = pino({ base: null, level }, new LogSink('/dev/null', sizeArgument === undefined ? defaults.logBufferBytes : Number(sizeArgument)))
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from request to response',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [new Registry()],
+  })
+  const charged = duration.labels('PATCH', '/point/:id/charge', '200')
+  const router = new Router()
+  router.patch('/point/:id/charge', async (ctx) => {
+    const userId = Number(ctx.params['id']) as UserId
+    const amount = Number((ctx.request.body as { amount: unknown }).amount) as Amount
+    ctx.body = { id: userId, point: await log.charge(userId, amount), updateMillis: Date.now() }
+  })
+  const app = new Koa()
+  app.use(async (ctx, next) => {
+    const started = performance.now()
+    await next()
+    const durationMs = performance.now() - started
+    const status = ctx.status
+    if (status === 200) charged.observe(durationMs / 1000)
+    else duration.observe({ method: ctx.method, route: String((ctx as { _matchedRoute?: unknown })._matchedRoute), status }, durationMs / 1000)
+    lines.info({ method: ctx.method, url: ctx.url, status, durationMs }, 'request completed')
+  })
+  app.use(securityHeaders(helmetOptions))
+  app.use(bodyParser({ enableTypes: ['json'] }))
+  app.use(router.routes())
+  return app.listen(0, '127.0.0.1')
+}
+
+/**
+ * The libraries' ceiling: the libraries' floor with no I/O at all, each charge added to a Map and answered at the
+ * end of its event-loop turn, as the floors' and the service's answers go out together after a commit. What it
+ * misses, no ledger that keeps these libraries reaches, however it stores.
+ */
+function librariesCeiling(): Server {
+  const points = new Map<UserId, number>()
+  let turn: (() => void)[] | undefined
+  return librariesFloor({
+    charge: (userId, amount) =>
+      new Promise((answer) => {
+        if (turn === undefined) {
+          const answers: (() => void)[] = (turn = [])
+          setImmediate(() => {
+            turn = undefined
+            for (const send of answers) send()
+          })
+        }
+        const point = (points.get(userId) ?? 0) + amount
+        points.set(userId, point)
+        turn.push(() => answer(point))
+      }),
+  })
+}
+
 /** The service as `npm start` wires it, on the given store, its request lines at `info`. */
 async function ledger(store: PointStore): Promise<Server> {
   const service = await startService(defaults, requestLines(), store)
@@ -276,6 +343,12 @@ function start(): Server | Promise<Server> {
       return logFloor(new MinimalLog(path, onCommit))
     case 'floor-minimal-postgres':
       return logFloor(new MinimalPgLog(path, onCommit))
+    case 'ceiling-libraries':
+      return librariesCeiling()
+    case 'floor-libraries':
+      return librariesFloor(new MinimalLog(path, onCommit))
+    case 'floor-libraries-postgres':
+      return librariesFloor(new MinimalPgLog(path, onCommit), 'warn')
     case 'bare':
       return bare(new InstantStore())
     case 'instant':
