@@ -19,7 +19,11 @@ import { benchServer, cpuMicros, postgresCpu, scratchDatabase } from './postgres
  * Prints each row's server CPU per request too (from /proc, so Linux only), the PostgreSQL server's beside it when it
  * runs on this machine, and the load average around the run.
  * The floor rows (bench/server.ts `floor-postgres`: bare Koa appending through the store, no ledger) bound what any
- * request path can reach on this schema and store; the goals' table prints each goal's floor beside it.
+ * request path can reach on this schema and store; the goals' table prints each goal's floor beside it. The stack's
+ * floor (`floor-minimal-postgres`: bare Koa appending to a one-table log) bounds any ledger on this stack that commits
+ * with one statement in flight; the libraries' floor (`floor-libraries-postgres`: the same behind the libraries the
+ * service keeps, at their cheapest, and no request line, as the instances here run at LOG_LEVEL=warn) bounds any
+ * such ledger that keeps those libraries. The goals' table prints both.
  * Options: --duration (s), --rounds, --connections (comma list), --only, --cpu-prof (see below).
  */
 const { values } = parseArgs({
@@ -44,7 +48,7 @@ const manyUsers = 10_000
 const root = resolve(__dirname, '..')
 
 /** `floor` and `floor-two`: bench/server.ts's floor on PostgreSQL, one process or two on one database. */
-type Target = 'reference' | 'one' | 'two' | 'conventional' | 'floor' | 'floor-two' | 'minimal' | 'minimal-two' | 'libraries' | 'libraries-two'
+type Target = 'reference' | 'one' | 'two' | 'conventional' | 'floor' | 'floor-two' | 'minimal' | 'minimal-two' | 'libraries-floor' | 'libraries-floor-two'
 
 interface Row {
   readonly name: string
@@ -70,9 +74,9 @@ const allRows: Row[] = connectionCounts.flatMap((connections) => [
   { name: `floor of the stack: bare Koa + a one-table log, 1 process, hot user (${connections} conn)`, target: 'minimal', connections, path: hot },
   { name: `floor of the stack: bare Koa + a one-table log, 1 process, 10k users (${connections} conn)`, target: 'minimal', connections, path: spread },
   { name: `floor of the stack: bare Koa + a one-table log, 2 processes, 10k users (${connections} conn)`, target: 'minimal-two', connections, path: spread },
-  { name: `floor of the libraries: the libraries at their cheapest + a one-table log, 1 process, hot user (${connections} conn)`, target: 'libraries', connections, path: hot },
-  { name: `floor of the libraries: the libraries at their cheapest + a one-table log, 1 process, 10k users (${connections} conn)`, target: 'libraries', connections, path: spread },
-  { name: `floor of the libraries: the libraries at their cheapest + a one-table log, 2 processes, 10k users (${connections} conn)`, target: 'libraries-two', connections, path: spread },
+  { name: `floor of the libraries: the libraries at their cheapest (no request line) + a one-table log, 1 process, hot user (${connections} conn)`, target: 'libraries-floor', connections, path: hot },
+  { name: `floor of the libraries: the libraries at their cheapest (no request line) + a one-table log, 1 process, 10k users (${connections} conn)`, target: 'libraries-floor', connections, path: spread },
+  { name: `floor of the libraries: the libraries at their cheapest (no request line) + a one-table log, 2 processes, 10k users (${connections} conn)`, target: 'libraries-floor-two', connections, path: spread },
 ])
 const rows = allRows.filter((row) => row.target === 'reference' || row.name.includes(values.only))
 
@@ -193,7 +197,7 @@ const floorOf = (target: Target): Target => (target === 'two' ? 'floor-two' : 'f
 const stackFloorOf = (target: Target): Target => (target === 'two' ? 'minimal-two' : 'minimal')
 
 /** The libraries' floor beside a product row: the stack's floor behind the libraries the service keeps, at their cheapest. */
-const librariesFloorOf = (target: Target): Target => (target === 'two' ? 'libraries-two' : 'libraries')
+const librariesFloorOf = (target: Target): Target => (target === 'two' ? 'libraries-floor-two' : 'libraries-floor')
 
 /**
  * Each goal at each connection count: the ratio wanted, the one measured, whether it is met, and the floor's ratio
@@ -253,9 +257,12 @@ async function main(): Promise<void> {
     const minimal = kept(await startBenchServer('floor-minimal-postgres', await scratchDatabase(server)))
     const minimalPairUrl = await scratchDatabase(server)
     const minimalPair = [kept(await startBenchServer('floor-minimal-postgres', minimalPairUrl)), kept(await startBenchServer('floor-minimal-postgres', minimalPairUrl))]
-    const libraries = kept(await startBenchServer('floor-libraries-postgres', await scratchDatabase(server)))
-    const librariesPairUrl = await scratchDatabase(server)
-    const librariesPair = [kept(await startBenchServer('floor-libraries-postgres', librariesPairUrl)), kept(await startBenchServer('floor-libraries-postgres', librariesPairUrl))]
+    const librariesFloor = kept(await startBenchServer('floor-libraries-postgres', await scratchDatabase(server)))
+    const librariesFloorPairUrl = await scratchDatabase(server)
+    const librariesFloorPair = [
+      kept(await startBenchServer('floor-libraries-postgres', librariesFloorPairUrl)),
+      kept(await startBenchServer('floor-libraries-postgres', librariesFloorPairUrl)),
+    ]
     const servers: Record<Target, Server[]> = {
       reference: [reference],
       one: [one],
@@ -265,8 +272,8 @@ async function main(): Promise<void> {
       'floor-two': floorPair,
       minimal: [minimal],
       'minimal-two': minimalPair,
-      libraries: [libraries],
-      'libraries-two': librariesPair,
+      'libraries-floor': [librariesFloor],
+      'libraries-floor-two': librariesFloorPair,
     }
     const serversOf = (target: Target) => servers[target]
     const load = () => loadavg().map((n) => n.toFixed(2)).join(', ')

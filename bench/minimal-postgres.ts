@@ -69,17 +69,22 @@ export class MinimalPgLog {
       })
       try {
         await this.ready
-        const inserted = await this.pool.query<{ user_id: string; version: number }>(
-          `INSERT INTO minimal_log SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[])
-           ON CONFLICT DO NOTHING RETURNING user_id, version`,
-          [rows.map((r) => r.userId), rows.map((r) => r.version), rows.map((r) => r.amount), rows.map((r) => r.balance), rows.map(() => now)],
+        // One row back whatever the batch's size: null when every row went in, else the keys that did.
+        const inserted = await this.pool.query<{ accepted: string[] | null }>(
+          `WITH ins AS (
+             INSERT INTO minimal_log SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[])
+             ON CONFLICT DO NOTHING RETURNING user_id, version)
+           SELECT CASE WHEN count(*) = $6 THEN NULL ELSE array_agg(user_id || ':' || version) END AS accepted FROM ins`,
+          [rows.map((r) => r.userId), rows.map((r) => r.version), rows.map((r) => r.amount), rows.map((r) => r.balance), rows.map(() => now), rows.length],
         )
         this.onCommit({ appends: batch.length, millis: performance.now() - started })
-        const accepted = new Set(inserted.rows.map((r) => `${r.user_id}:${r.version}`))
+        const [answer] = inserted.rows
+        if (answer === undefined) throw new Error('the insert gave no answer')
+        const accepted = answer.accepted === null ? undefined : new Set(answer.accepted)
         const refused: Waiting[] = []
         batch.forEach((waiting, i) => {
           const row = rows[i]!
-          if (accepted.has(`${row.userId}:${row.version}`)) {
+          if (accepted === undefined || accepted.has(`${row.userId}:${row.version}`)) {
             this.state.set(row.userId, { version: row.version, balance: row.balance })
             waiting.answer(row.balance)
           } else refused.push(waiting)

@@ -13,7 +13,7 @@ interface HelmetHeaders {
  * out at startup. Every directive here is a constant (no per-request function such as a nonce), so each response
  * would get exactly these; helmet's own middleware would work them out again for every request.
  */
-const headersOf = (options: HelmetOptions): HelmetHeaders => {
+export const headersOf = (options: HelmetOptions): HelmetHeaders => {
   const set = new Map<string, string>()
   const removed: string[] = []
   const recorder = {
