@@ -55,7 +55,8 @@ export class MinimalPgLog {
   private async flush(): Promise<void> {
     this.inFlight = true
     while (this.pending.length > 0) {
-      const batch = this.pending
+      // In user order, as the product's store takes its locks, so two processes' statements never deadlock on a key.
+      const batch = this.pending.sort((a, b) => a.userId - b.userId)
       this.pending = []
       const started = performance.now()
       const now = Date.now()
