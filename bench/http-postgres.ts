@@ -190,14 +190,17 @@ const goalList: readonly Goal[] = [
   { name: '2 instances, 10k users', target: 'two', path: spread, against: 'conventional', wanted: {} },
 ]
 
-/** The floor row beside a product row: the same users and processes, with no ledger and no request path around the appends. */
-const floorOf = (target: Target): Target => (target === 'two' ? 'floor-two' : 'floor')
-
-/** The stack's floor beside a product row: the same, appending to a one-table log (bench/minimal-postgres.ts). */
-const stackFloorOf = (target: Target): Target => (target === 'two' ? 'minimal-two' : 'minimal')
-
-/** The libraries' floor beside a product row: the stack's floor behind the libraries the service keeps, at their cheapest. */
-const librariesFloorOf = (target: Target): Target => (target === 'two' ? 'libraries-floor-two' : 'libraries-floor')
+/**
+ * The floors beside a product row, as the goals' table prints them: the store's floor (the same users and processes
+ * with no ledger and no request path around the store's appends), the stack's floor (appending to a one-table log,
+ * bench/minimal-postgres.ts) and the libraries' floor (the stack's floor behind the libraries the service keeps, at
+ * their cheapest). Each has a target for one process and one for two.
+ */
+const floors: ReadonlyArray<{ readonly column: string; readonly one: Target; readonly two: Target }> = [
+  { column: 'floor', one: 'floor', two: 'floor-two' },
+  { column: 'stack floor', one: 'minimal', two: 'minimal-two' },
+  { column: 'libraries floor', one: 'libraries-floor', two: 'libraries-floor-two' },
+]
 
 /**
  * Each goal at each connection count: the ratio wanted, the one measured, whether it is met, and the floor's ratio
@@ -211,21 +214,20 @@ function goals(counts: readonly number[], rps: (target: Target, path: () => stri
       const base = rps(against, spread, connections)
       if (got === undefined || base === undefined) return []
       const ratio = got / base
-      const floor = rps(floorOf(target), path, connections)
-      const stackFloor = rps(stackFloorOf(target), path, connections)
-      const librariesFloor = rps(librariesFloorOf(target), path, connections)
       const threshold = wanted[connections]
+      const floorColumns = floors.flatMap(({ column, one, two }): Array<[string, string]> => {
+        const floor = rps(target === 'two' ? two : one, path, connections)
+        return [
+          [column, floor === undefined ? '' : shown(against, floor / base)],
+          [`${column} reaches it`, floor === undefined || threshold === undefined ? '' : floor / base >= threshold ? 'yes' : 'NO'],
+        ]
+      })
       return [{
         goal: `${name} vs ${against} (${connections} conn)`,
         wanted: threshold === undefined ? '' : `≥ ${shown(against, threshold)}`,
         got: shown(against, ratio),
         met: threshold === undefined ? '' : ratio >= threshold ? 'yes' : 'NO',
-        floor: floor === undefined ? '' : shown(against, floor / base),
-        'floor reaches it': floor === undefined || threshold === undefined ? '' : floor / base >= threshold ? 'yes' : 'NO',
-        'stack floor': stackFloor === undefined ? '' : shown(against, stackFloor / base),
-        'stack floor reaches it': stackFloor === undefined || threshold === undefined ? '' : stackFloor / base >= threshold ? 'yes' : 'NO',
-        'libraries floor': librariesFloor === undefined ? '' : shown(against, librariesFloor / base),
-        'libraries floor reaches it': librariesFloor === undefined || threshold === undefined ? '' : librariesFloor / base >= threshold ? 'yes' : 'NO',
+        ...Object.fromEntries(floorColumns),
       }]
     }),
   )
@@ -248,21 +250,16 @@ async function main(): Promise<void> {
     const pairUrl = await scratchDatabase(server)
     const pair = [kept(await startInstance(pairUrl)), kept(await startInstance(pairUrl))]
     const conventional = kept(await startConventional(await scratchDatabase(server)))
-    const floor = kept(await startBenchServer('floor-postgres', await scratchDatabase(server), values['pool-size']))
-    const floorPairUrl = await scratchDatabase(server)
-    const floorPair = [
-      kept(await startBenchServer('floor-postgres', floorPairUrl, values['pool-size'])),
-      kept(await startBenchServer('floor-postgres', floorPairUrl, values['pool-size'])),
-    ]
-    const minimal = kept(await startBenchServer('floor-minimal-postgres', await scratchDatabase(server)))
-    const minimalPairUrl = await scratchDatabase(server)
-    const minimalPair = [kept(await startBenchServer('floor-minimal-postgres', minimalPairUrl)), kept(await startBenchServer('floor-minimal-postgres', minimalPairUrl))]
-    const librariesFloor = kept(await startBenchServer('floor-libraries-postgres', await scratchDatabase(server)))
-    const librariesFloorPairUrl = await scratchDatabase(server)
-    const librariesFloorPair = [
-      kept(await startBenchServer('floor-libraries-postgres', librariesFloorPairUrl)),
-      kept(await startBenchServer('floor-libraries-postgres', librariesFloorPairUrl)),
-    ]
+    // A bench server alone, and two sharing a database, each on a database of its own.
+    const aloneAndPair = async (kind: string, ...more: string[]): Promise<[Server, Server[]]> => {
+      const alone = kept(await startBenchServer(kind, await scratchDatabase(server), ...more))
+      const sharedUrl = await scratchDatabase(server)
+      const first = kept(await startBenchServer(kind, sharedUrl, ...more))
+      return [alone, [first, kept(await startBenchServer(kind, sharedUrl, ...more))]]
+    }
+    const [floor, floorPair] = await aloneAndPair('floor-postgres', values['pool-size'])
+    const [minimal, minimalPair] = await aloneAndPair('floor-minimal-postgres')
+    const [librariesFloor, librariesFloorPair] = await aloneAndPair('floor-libraries-postgres')
     const servers: Record<Target, Server[]> = {
       reference: [reference],
       one: [one],

@@ -44,16 +44,23 @@ interface Row {
 const anyUser = (): number => 1 + Math.floor(Math.random() * manyUsers)
 const chargeBody = JSON.stringify({ amount: 1 })
 
+// The floors' and the ceiling's rows, named once: the goals below print each beside the goal it bounds.
+const stackFloorRow = 'floor of the stack: bare Koa + a one-table SQLite log'
+const stackFloorHotRow = 'floor of the stack, 1 hot user'
+const librariesFloorRow = 'floor of the libraries: the libraries at their cheapest + a one-table SQLite log'
+const librariesFloorHotRow = 'floor of the libraries, 1 hot user'
+const librariesCeilingRow = 'ceiling of the libraries: the libraries at their cheapest + a Map, answered per turn'
+
 const allRows: readonly Row[] = [
   { name: 'reference: bare Koa PATCH, Map', server: 'reference', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'reference: the libraries used plainly, PATCH, Map', server: 'libraries', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'floor: bare Koa + SQLite group commit, no ledger', server: 'floor', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'floor, 1 hot user', server: 'floor', method: 'PATCH', path: () => '/point/1/charge' },
-  { name: 'floor of the stack: bare Koa + a one-table SQLite log', server: 'floor-minimal', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
-  { name: 'floor of the stack, 1 hot user', server: 'floor-minimal', method: 'PATCH', path: () => '/point/1/charge' },
-  { name: "floor of the libraries: the libraries at their cheapest + a one-table SQLite log", server: 'floor-libraries', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
-  { name: 'floor of the libraries, 1 hot user', server: 'floor-libraries', method: 'PATCH', path: () => '/point/1/charge' },
-  { name: 'ceiling of the libraries: the libraries at their cheapest + a Map, answered per turn', server: 'ceiling-libraries', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
+  { name: stackFloorRow, server: 'floor-minimal', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
+  { name: stackFloorHotRow, server: 'floor-minimal', method: 'PATCH', path: () => '/point/1/charge' },
+  { name: librariesFloorRow, server: 'floor-libraries', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
+  { name: librariesFloorHotRow, server: 'floor-libraries', method: 'PATCH', path: () => '/point/1/charge' },
+  { name: librariesCeilingRow, server: 'ceiling-libraries', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'floor, its commits on a worker thread', server: 'floor-worker', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'charge, no-I/O store, API only (no logs, metrics, headers)', server: 'bare', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
   { name: 'charge, no-I/O store (stack cost)', server: 'instant', method: 'PATCH', path: () => `/point/${anyUser()}/charge` },
@@ -206,12 +213,15 @@ interface Goal {
 
 const timesText = (x: number) => `${x.toFixed(2)}x`
 
+/** The floors of the charge goals over 10,000 users. */
+const spreadFloors = { stackFloor: stackFloorRow, librariesFloor: librariesFloorRow, librariesCeiling: librariesCeilingRow }
+
 /** Issue #15's request-path goals, each a ratio within this run. */
 const goals: Goal[] = [
-  { row: 'charge, SQLite, group commit', stackFloor: 'floor of the stack: bare Koa + a one-table SQLite log', librariesFloor: 'floor of the libraries: the libraries at their cheapest + a one-table SQLite log', librariesCeiling: 'ceiling of the libraries: the libraries at their cheapest + a Map, answered per turn', what: 'req/s vs the libraries reference (goal >= 125%)', measured: (f, _b, l) => f.rps / l.rps, format: percent, met: (x) => x >= 1.25 },
-  { row: 'charge, SQLite, group commit', stackFloor: 'floor of the stack: bare Koa + a one-table SQLite log', librariesFloor: 'floor of the libraries: the libraries at their cheapest + a one-table SQLite log', librariesCeiling: 'ceiling of the libraries: the libraries at their cheapest + a Map, answered per turn', what: 'req/s vs the bare reference (goal >= 50%)', measured: (f, b) => f.rps / b.rps, format: percent, met: (x) => x >= 0.5 },
-  { row: 'charge, SQLite, group commit', stackFloor: 'floor of the stack: bare Koa + a one-table SQLite log', librariesFloor: 'floor of the libraries: the libraries at their cheapest + a one-table SQLite log', librariesCeiling: 'ceiling of the libraries: the libraries at their cheapest + a Map, answered per turn', what: 'p99 vs the bare reference (goal <= 2x)', measured: (f, b) => f.p99 / b.p99, format: timesText, met: (x) => x <= 2 },
-  { row: 'charge, SQLite, group commit, 1 hot user', stackFloor: 'floor of the stack, 1 hot user', librariesFloor: 'floor of the libraries, 1 hot user', librariesCeiling: '', what: 'req/s vs the bare reference (goal >= 70%)', measured: (f, b) => f.rps / b.rps, format: percent, met: (x) => x >= 0.7 },
+  { row: 'charge, SQLite, group commit', ...spreadFloors, what: 'req/s vs the libraries reference (goal >= 125%)', measured: (f, _b, l) => f.rps / l.rps, format: percent, met: (x) => x >= 1.25 },
+  { row: 'charge, SQLite, group commit', ...spreadFloors, what: 'req/s vs the bare reference (goal >= 50%)', measured: (f, b) => f.rps / b.rps, format: percent, met: (x) => x >= 0.5 },
+  { row: 'charge, SQLite, group commit', ...spreadFloors, what: 'p99 vs the bare reference (goal <= 2x)', measured: (f, b) => f.p99 / b.p99, format: timesText, met: (x) => x <= 2 },
+  { row: 'charge, SQLite, group commit, 1 hot user', stackFloor: stackFloorHotRow, librariesFloor: librariesFloorHotRow, librariesCeiling: '', what: 'req/s vs the bare reference (goal >= 70%)', measured: (f, b) => f.rps / b.rps, format: percent, met: (x) => x >= 0.7 },
   { row: 'GET /point/{id}, SQLite', stackFloor: '', librariesFloor: '', librariesCeiling: '', what: 'req/s vs the bare reference (goal >= 60%)', measured: (f, b) => f.rps / b.rps, format: percent, met: (x) => x >= 0.6 },
 ]
 

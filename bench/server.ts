@@ -244,8 +244,13 @@ function sqliteFloorOnWorker(path: string): Server {
   })
 }
 
-/** The stack's floor: bare Koa charging a one-table log (bench/minimal-sqlite.ts, bench/minimal-postgres.ts). */
-const logFloor = (log: { charge(userId: UserId, amount: Amount): Promise<number> }): Server =>
+/** A one-table log (bench/minimal-sqlite.ts, bench/minimal-postgres.ts): a charge resolves to the balance it left. */
+interface ChargeLog {
+  charge(userId: UserId, amount: Amount): Promise<number>
+}
+
+/** The stack's floor: bare Koa charging a one-table log. */
+const logFloor = (log: ChargeLog): Server =>
   chargeServer(async ({ userId, amount }) => ({ id: userId, point: await log.charge(userId, amount), updateMillis: Date.now() }))
 
 /**
@@ -257,7 +262,7 @@ const logFloor = (log: { charge(userId: UserId, amount: Amount): Promise<number>
  * index. What it misses in every run, no ledger that keeps these libraries and commits this way can reach. On
  * PostgreSQL the line is at `warn`, so not even built, as bench/http-postgres.ts runs the service.
  */
-function librariesFloor(log: { charge(userId: UserId, amount: Amount): Promise<number> }, level: 'info' | 'warn' = 'info'): Server {
+function librariesFloor(log: ChargeLog, level: 'info' | 'warn' = 'info'): Server {
   const lines = pino({ base: null, timestamp: false, level }, pino.destination({ dest: '/dev/null', sync: true, minLength: 4_096 }))
   const logged = lines.isLevelEnabled('info')
   const duration = new Histogram({ name: 'http_request_duration_seconds', help: 'Time from request to response', registers: [new Registry()] })
