@@ -51,11 +51,49 @@ describe('sqlite point-in-time read', function () {
     await dir.remove()
   })
 
-  it('is one search of events_by_user_time: no scan of the log, no sort', function () {
+  it('is a binary search of events_by_user_version: each step one indexed lookup, no scan of the log, no sort', function () {
     const db = openDatabase(path)
     try {
       const plan = (db.prepare(`EXPLAIN QUERY PLAN ${balanceAtSql}`).all({ userId: 1, at: 1_000 }) as { detail: string }[]).map((row) => row.detail)
-      expect(plan).to.deep.equal(['SEARCH events USING INDEX events_by_user_time (user_id=? AND time_millis<?)'])
+      expect(plan.filter((step) => step.startsWith('SEARCH'))).to.deep.equal([
+        'SEARCH events USING INDEX events_by_user_version (user_id=? AND version=?)',
+        'SEARCH events USING COVERING INDEX events_by_user_version (user_id=?)',
+        'SEARCH e USING INDEX events_by_user_version (user_id=? AND version=?)',
+      ])
+      // The only scans are of the search's own steps, a few dozen rows at most.
+      expect(plan.filter((step) => /SCAN|TEMP B-TREE/.test(step))).to.deep.equal(['SCAN CONSTANT ROW', 'SCAN s', 'SCAN search'])
+    } finally {
+      db.close()
+    }
+  })
+
+  it('finds the last event at or before each moment, with times repeated and a user without events', function () {
+    const db = openDatabase(path)
+    try {
+      const insert = db.prepare("INSERT INTO events (user_id, version, type, amount, time_millis, balance_after) VALUES (?, ?, 'CHARGE', 1, ?, ?)")
+      ;[10, 10, 20, 30, 30, 30, 40].forEach((time, i) => insert.run(1, i + 1, time, i + 1))
+      // Another user's events between them must not count.
+      ;[15, 25, 35].forEach((time, i) => insert.run(2, i + 1, time, 100 + i))
+      const at = db.prepare<{ userId: number; at: number }, { point: number; updateMillis: number } | undefined>(balanceAtSql)
+      const found = [0, 9, 10, 15, 20, 29, 30, 35, 40, 1_000].map((moment) => at.get({ userId: 1, at: moment }))
+      expect(found.map((row) => row && [row.point, row.updateMillis])).to.deep.equal([
+        undefined, undefined, [2, 10], [2, 10], [3, 20], [3, 20], [6, 30], [6, 30], [7, 40], [7, 40],
+      ])
+      expect(at.get({ userId: 3, at: 1_000 })).to.equal(undefined)
+    } finally {
+      db.close()
+    }
+  })
+
+  it('drops the time index at step 8, from a log written at step 7, and the read still answers from it', function () {
+    const old = new Sqlite(path)
+    migrate(old, migrations.filter((step) => step.version <= 7))
+    old.prepare("INSERT INTO events (user_id, version, type, amount, time_millis, balance_after) VALUES (1, 1, 'CHARGE', 5, 10, 5)").run()
+    old.close()
+    const db = openDatabase(path)
+    try {
+      expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name = 'events_by_user_time'").all()).to.deep.equal([])
+      expect(db.prepare(balanceAtSql).get({ userId: 1, at: 10 })).to.deep.equal({ id: 1, point: 5, updateMillis: 10 })
     } finally {
       db.close()
     }
@@ -73,7 +111,7 @@ describe('sqlite point-in-time read', function () {
       // Read with the balance in one statement, each part keeps its plan, and nothing scans the log.
       const both = (db.prepare(`EXPLAIN QUERY PLAN ${balanceAtWithHoldsSql}`).all({ userId: 1, at: 1_000 }) as { detail: string }[]).map((row) => row.detail)
       expect(both).to.include.members([
-        'SEARCH events USING INDEX events_by_user_time (user_id=? AND time_millis<?)',
+        'SEARCH e USING INDEX events_by_user_version (user_id=? AND version=?)',
         'SEARCH h USING INDEX events_by_ref (user_id=? AND ref>?)',
         'SEARCH r USING INDEX events_by_ref (user_id=? AND ref=?)',
       ])
