@@ -2,9 +2,24 @@ import type { UserId, UserPoint } from '../../../events/model'
 import { BalanceRow, decodeRow } from '../../sql/rows'
 import type { Executor } from '../pool'
 
-/** Exported so a test can check its plan: one backward scan of events_by_user_time, stopped at the first row. */
-export const balanceAtSql = `SELECT user_id AS id, balance_after AS point, time_millis AS "updateMillis" FROM events
-  WHERE user_id = $1 AND time_millis <= $2 ORDER BY time_millis DESC, version DESC LIMIT 1`
+/**
+ * The user's last event at or before `at`, found by a binary search on its versions: times never go backwards
+ * along a user's versions (see claim-and-write.ts), so they are sorted by version too, and no index on time is
+ * kept for this read alone (schema step 8). `low` is the last version known to be at or before `at` (0: none
+ * yet), `high` the last one that may be; each step looks up the middle event through events_by_user_version, so
+ * a user of a million events costs about twenty lookups. One statement, so one snapshot under READ COMMITTED,
+ * whatever commits meanwhile. Exported so a test can check its plan.
+ */
+export const balanceAtSql = `WITH RECURSIVE search (low, high) AS (
+      SELECT 0, (SELECT max(version) FROM events WHERE user_id = $1)
+      UNION ALL
+      SELECT CASE WHEN e.time_millis <= $2 THEN e.version ELSE s.low END,
+             CASE WHEN e.time_millis <= $2 THEN s.high ELSE e.version - 1 END
+        FROM search s JOIN events e ON e.user_id = $1 AND e.version = (s.low + s.high + 1) / 2
+        WHERE s.low < s.high
+    )
+  SELECT user_id AS id, balance_after AS point, time_millis AS "updateMillis" FROM events
+  WHERE user_id = $1 AND version = (SELECT low FROM search WHERE low = high)`
 
 /** The balance after the user's last event at or before `at`; 0 as of `at` if there is none. */
 export async function readBalanceAt(db: Executor, userId: UserId, at: number): Promise<UserPoint> {
