@@ -6,7 +6,10 @@ import { routeOf } from './paths'
 
 const censor = '[redacted]'
 
-/** Headers that carry credentials; pino censors them in any line a logger writes, as a second guard. */
+/**
+ * Headers that carry credentials; pino censors them in any line the service's logger writes, as a second guard.
+ * Request lines are the exception: their headers and URL are censored before the line is built, by a wider rule.
+ */
 const redact = {
   paths: [
     'req.headers.authorization',
@@ -86,8 +89,11 @@ const requestId = (ctx: Context): string => {
 
 /** One JSON line per request: its id (echoed as `X-Request-Id`), route, status and duration. */
 export function requestLog(logger: Logger) {
-  // Redacted here too, whatever logger the service was given.
-  const log = logger.child({}, { redact })
+  // No pino redaction for these lines: `loggedHeaders` censors every header a redact path names (and any other
+  // spelling of a credential's name) and the line holds nothing else they name, so pino's clone and walk of the
+  // headers for every request would find nothing left to censor. Whatever logger the service was given, these
+  // lines are censored the same; its other lines keep its own redaction.
+  const log = logger.child({}, { redact: [] })
 
   return async (ctx: Context, next: Next): Promise<void> => {
     const started = performance.now()
