@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Context, Middleware, Next } from 'koa'
 import type { ApiKey, Scope } from '../api-keys'
-import { problem, sendProblem } from './problem'
+import { problem, sendProblem, type Problem } from './problem'
 
 interface KnownKey {
   readonly digest: Buffer
@@ -36,20 +36,26 @@ export const openAccess: RequireScope = () => (_ctx, next) => next()
 export function requireApiKey(keys: readonly ApiKey[]): RequireScope {
   const known: KnownKey[] = keys.map(({ key, scopes }) => ({ digest: digest(key), scopes: new Set(scopes) }))
 
+  /** The refusal for a request, or undefined when its key has `scope`. */
+  const refused = (ctx: Context, scope: Scope): Problem | undefined => {
+    // Node keeps only the first of two Authorization headers; a proxy may act on the other, so neither is trusted.
+    if ((ctx.req.headersDistinct['authorization']?.length ?? 0) > 1) return problem('INVALID_REQUEST', 'Authorization: send the header once')
+    const presented = bearerToken(ctx.get('Authorization'))
+    const key = presented === undefined ? undefined : lookUp(known, presented)
+    if (key === undefined) {
+      ctx.set('WWW-Authenticate', 'Bearer realm="point-ledger"')
+      return problem('UNAUTHORIZED', presented === undefined ? 'send Authorization: Bearer <key>' : 'the API key is not known')
+    }
+    return key.scopes.has(scope) ? undefined : problem('FORBIDDEN', `the API key lacks the "${scope}" scope`)
+  }
+
+  // Not async: a let-in request gets `next`'s promise itself, not one more awaiting it; koa-compose makes a throw
+  // here a rejection as it would be from an async function.
   return (scope) =>
-    async (ctx: Context, next: Next): Promise<void> => {
-      // Node keeps only the first of two Authorization headers; a proxy may act on the other, so neither is trusted.
-      if ((ctx.req.headersDistinct['authorization']?.length ?? 0) > 1) {
-        return sendProblem(ctx, problem('INVALID_REQUEST', 'Authorization: send the header once'))
-      }
-      const presented = bearerToken(ctx.get('Authorization'))
-      const key = presented === undefined ? undefined : lookUp(known, presented)
-      if (key === undefined) {
-        ctx.set('WWW-Authenticate', 'Bearer realm="point-ledger"')
-        const detail = presented === undefined ? 'send Authorization: Bearer <key>' : 'the API key is not known'
-        return sendProblem(ctx, problem('UNAUTHORIZED', detail))
-      }
-      if (!key.scopes.has(scope)) return sendProblem(ctx, problem('FORBIDDEN', `the API key lacks the "${scope}" scope`))
-      await next()
+    (ctx: Context, next: Next): Promise<void> => {
+      const refusal = refused(ctx, scope)
+      if (refusal === undefined) return next()
+      sendProblem(ctx, refusal)
+      return Promise.resolve()
     }
 }

@@ -58,12 +58,15 @@ export class Lifecycle {
     }
   }
 
-  /** Registered with each API route, ahead of its other guards: while draining, new work is refused before it starts. */
-  readonly refuseWhileDraining = async (ctx: Context, next: Next): Promise<void> => {
-    if (this.current === 'draining') {
-      return sendProblem(ctx, problem('SHUTTING_DOWN', 'the service is draining; nothing was applied, retry elsewhere'))
-    }
-    await next()
+  /**
+   * Registered with each API route, ahead of its other guards: while draining, new work is refused before it starts.
+   * Not async: it hands on `next`'s promise rather than awaiting it in one more of its own, and koa-compose makes
+   * a throw here a rejection as it would be from an async function.
+   */
+  readonly refuseWhileDraining = (ctx: Context, next: Next): Promise<void> => {
+    if (this.current !== 'draining') return next()
+    sendProblem(ctx, problem('SHUTTING_DOWN', 'the service is draining; nothing was applied, retry elsewhere'))
+    return Promise.resolve()
   }
 
   private release(): void {

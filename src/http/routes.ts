@@ -33,36 +33,55 @@ interface Refusal {
 /** A failed use case's answer. */
 const refusal = (failure: CommandFailure): Refusal => ({ problem: fromFailure(failure), error: loggedFailure(failure) })
 
-/** Runs a route's task and writes its answer as JSON or its problem as problem+json. */
-const reply = async (ctx: Context, task: TE.TaskEither<Problem | Refusal, Answer>): Promise<void> => {
-  const result = await task()
+/** Writes a route's answer as JSON or its problem as problem+json. */
+const answer = (ctx: Context, result: E.Either<Problem | Refusal, Answer>): void => {
   if (E.isLeft(result)) {
     const refused: Refusal = 'problem' in result.left ? result.left : { problem: result.left }
-    ctx.set(refused.headers ?? {})
+    if (refused.headers !== undefined) ctx.set(refused.headers)
     noteFailure(ctx, refused.error)
     return sendProblem(ctx, refused.problem)
   }
   ctx.status = 200
-  ctx.set(result.right.headers ?? {})
+  if (result.right.headers !== undefined) ctx.set(result.right.headers)
   ctx.body = result.right.body
 }
 
-const userId = (ctx: Context): E.Either<Problem, UserId> => decode(UserIdParam, 'id')((ctx.params as Record<string, unknown>)['id'])
+/** Runs a route's task and writes what it answers. */
+const reply = async (ctx: Context, task: TE.TaskEither<Problem | Refusal, Answer>): Promise<void> => answer(ctx, await task())
+
+// Each decoder is made once, not for every request: a closure each time, and tsx compiles every read of an
+// imported name, such as a codec's, to a getter call.
+const userIdOf = decode(UserIdParam, 'id')
+const holdIdOf = decode(HoldIdParam, 'holdId')
+const idempotencyKeyOf = decode(IdempotencyKeyHeader, 'Idempotency-Key')
+const instantOf = decode(InstantParam, 'at')
+const historyPageOf = decode(HistoryPageQuery, 'query')
+
+const userId = (ctx: Context): E.Either<Problem, UserId> => userIdOf((ctx.params as Record<string, unknown>)['id'])
 
 /** A JSON body decoded by `codec`. */
-const body =
-  <A>(codec: t.Decoder<unknown, A>) =>
-  (ctx: Context): E.Either<Problem, A> =>
+const body = <A>(codec: t.Decoder<unknown, A>) => {
+  const decodeBody = decode(codec, 'body')
+  return (ctx: Context): E.Either<Problem, A> =>
     ctx.is('application/json') === 'application/json'
-      ? decode(codec, 'body')(ctx.request.body)
+      ? decodeBody(ctx.request.body)
       : E.left(problem('INVALID_REQUEST', 'Content-Type must be application/json'))
+}
 
 /** Whether the request carries a body: `Content-Length: 0`, which clients send with an empty PATCH, is none. */
 const bodySent = (ctx: Context): boolean => ctx.get('transfer-encoding') !== '' || (ctx.request.length ?? 0) > 0
 
-const amount = (ctx: Context): E.Either<Problem, Amount> => E.map((decoded: AmountBody) => decoded.amount)(body(AmountBody)(ctx))
+const amountBody = body(AmountBody)
 
-const holdId = (ctx: Context): E.Either<Problem, number> => decode(HoldIdParam, 'holdId')((ctx.params as Record<string, unknown>)['holdId'])
+const amount = (ctx: Context): E.Either<Problem, Amount> => {
+  const decoded = amountBody(ctx)
+  return E.isLeft(decoded) ? decoded : E.right(decoded.right.amount)
+}
+
+const holdId = (ctx: Context): E.Either<Problem, number> => holdIdOf((ctx.params as Record<string, unknown>)['holdId'])
+
+const captureBody = body(CaptureBody)
+const releaseBody = body(ReleaseBody)
 
 const balanceBody = ({ id, point, held, available, updateMillis }: Balance) => ({ id, point, held, available, updateMillis })
 
@@ -108,16 +127,18 @@ type Run<A> = (userId: UserId, input: A, key?: IdempotencyKey) => TE.TaskEither<
 
 /** The key, if the header is sent; sent twice, it is refused, as Node would otherwise join the two with a comma. */
 const idempotencyKey = (ctx: Context): E.Either<Problem, IdempotencyKey | undefined> => {
+  // Node builds `headersDistinct` for every header when first read; a request without the key needs none of it.
+  if (ctx.req.headers['idempotency-key'] === undefined) return E.right(undefined)
   const given = ctx.req.headersDistinct['idempotency-key']
   if (given === undefined) return E.right(undefined)
   if (given.length > 1) return E.left(problem('INVALID_REQUEST', 'Idempotency-Key: send the header once'))
-  return decode(IdempotencyKeyHeader, 'Idempotency-Key')(given[0])
+  return idempotencyKeyOf(given[0])
 }
 
 /** `?at=`, when given. */
 const instant = (ctx: Context): E.Either<Problem, number | undefined> => {
   const at = ctx.query['at']
-  return at === undefined ? E.right(undefined) : decode(InstantParam, 'at')(at)
+  return at === undefined ? E.right(undefined) : instantOf(at)
 }
 
 /** A repeated keyed command says so, whether its first answer was a success or a rejection. */
@@ -141,22 +162,22 @@ export function pointRoutes(ledger: Ledger, { guard, jsonBody }: PointRouteOptio
   /**
    * A command: the user, what `input` decodes, the key, all decoded before anything runs, then its use case.
    * Written as plain steps over the Either values: the pipelines they replace allocated a dozen closures per
-   * request on the busiest routes (docs/performance.md).
+   * request on the busiest routes (docs/performance.md). One async function, not a task handed to `reply`: that
+   * was a closure, a promise and a microtask turn more for every command.
    */
   const commandOf =
     <A>(input: (ctx: Context) => E.Either<Problem, A>, run: Run<A>) =>
-    (ctx: Context): Promise<void> =>
-      reply(ctx, async () => {
-        const id = userId(ctx)
-        if (E.isLeft(id)) return id
-        const given = input(ctx)
-        if (E.isLeft(given)) return given
-        const key = idempotencyKey(ctx)
-        if (E.isLeft(key)) return key
-        const result = await run(id.right, given.right, key.right)()
-        if (E.isLeft(result)) return E.left(commandRefusal(result.left))
-        return E.right({ body: acceptedBody(result.right), headers: replayedHeader(result.right.replayed) })
-      })
+    async (ctx: Context): Promise<void> => {
+      const id = userId(ctx)
+      if (E.isLeft(id)) return answer(ctx, id)
+      const given = input(ctx)
+      if (E.isLeft(given)) return answer(ctx, given)
+      const key = idempotencyKey(ctx)
+      if (E.isLeft(key)) return answer(ctx, key)
+      const result = await run(id.right, given.right, key.right)()
+      if (E.isLeft(result)) return answer(ctx, E.left(commandRefusal(result.left)))
+      answer(ctx, E.right({ body: acceptedBody(result.right), headers: replayedHeader(result.right.replayed) }))
+    }
 
   const command = (run: Run<Amount>) => commandOf(amount, run)
 
@@ -164,11 +185,11 @@ export function pointRoutes(ledger: Ledger, { guard, jsonBody }: PointRouteOptio
     pipe(
       E.Do,
       E.bind('holdId', () => holdId(ctx)),
-      E.bind('body', () => body(CaptureBody)(ctx)),
+      E.bind('body', () => captureBody(ctx)),
     )
 
   /** A release needs no body; one sent must be `{}`, so that a client expecting a partial release learns it is not. */
-  const release = (ctx: Context) => (bodySent(ctx) ? E.flatMap(() => holdId(ctx))(body(ReleaseBody)(ctx)) : holdId(ctx))
+  const release = (ctx: Context) => (bodySent(ctx) ? E.flatMap(() => holdId(ctx))(releaseBody(ctx)) : holdId(ctx))
 
   const holds = (ctx: Context) =>
     reply(
@@ -180,15 +201,14 @@ export function pointRoutes(ledger: Ledger, { guard, jsonBody }: PointRouteOptio
       ),
     )
 
-  const balance = (ctx: Context): Promise<void> =>
-    reply(ctx, async () => {
-      const id = userId(ctx)
-      if (E.isLeft(id)) return id
-      const at = instant(ctx)
-      if (E.isLeft(at)) return at
-      const result = await (at.right === undefined ? ledger.balance(id.right) : ledger.balanceAt(id.right, at.right))()
-      return E.isLeft(result) ? E.left(refusal(result.left)) : E.right(json(balanceBody(result.right)))
-    })
+  const balance = async (ctx: Context): Promise<void> => {
+    const id = userId(ctx)
+    if (E.isLeft(id)) return answer(ctx, id)
+    const at = instant(ctx)
+    if (E.isLeft(at)) return answer(ctx, at)
+    const result = await (at.right === undefined ? ledger.balance(id.right) : ledger.balanceAt(id.right, at.right))()
+    answer(ctx, E.isLeft(result) ? E.left(refusal(result.left)) : E.right(json(balanceBody(result.right))))
+  }
 
   const histories = (ctx: Context) =>
     reply(
@@ -196,7 +216,7 @@ export function pointRoutes(ledger: Ledger, { guard, jsonBody }: PointRouteOptio
       pipe(
         TE.fromEither(E.Do),
         TE.bind('id', () => TE.fromEither(userId(ctx))),
-        TE.bind('page', () => TE.fromEither(decode(HistoryPageQuery, 'query')(ctx.query))),
+        TE.bind('page', () => TE.fromEither(historyPageOf(ctx.query))),
         TE.flatMap(({ id, page }) => pipe(ledger.historyPage(id, page), TE.mapLeft(refusal), TE.map(historyAnswer(id, page.limit)))),
       ),
     )

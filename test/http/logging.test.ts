@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { request } from 'node:http'
 import { Writable } from 'node:stream'
-import type { Level } from 'pino'
+import pino, { type DestinationStream, type Level, type Logger } from 'pino'
 import { createLogger } from '../../src/http/logging'
 import { listen, opsApp, type Listening } from '../support/ops'
 import { patchJson } from '../support/server'
@@ -30,9 +30,9 @@ describe('request logs', function () {
   let captured: Captured
   let served: Listening
 
-  const serve = async (level: Level = 'debug') => {
+  const serve = async (level: Level = 'debug', loggerOf: (level: Level, destination: DestinationStream) => Logger = createLogger) => {
     captured = new Captured()
-    const logger = createLogger(level, captured)
+    const logger = loggerOf(level, captured)
     served = await listen(opsApp({ logger, apiKeys: [{ key: secret, scopes: ['read', 'charge', 'use', 'metrics'] }] }).app)
   }
   afterEach(async function () {
@@ -143,6 +143,33 @@ describe('request logs', function () {
       .join('&')
     expect(req.url).to.equal(`/point/1/histories?${censored}`)
     expect(req.url).to.match(/&limit=5&after=2&postal%5Fcode=3000-1&codec=a%20b\+c&flag$/)
+  })
+
+  it('censors the credentials of a request whatever logger the service is given, one that redacts nothing too', async function () {
+    await serve('trace', (level, destination) => pino({ level }, destination))
+    const headers = {
+      authorization: `Bearer ${secret}`,
+      'proxy-authorization': `Basic ${secret}`,
+      cookie: `session=${secret}`,
+      'set-cookie': `session=${secret}`,
+      'x-api-key': secret,
+      'x-auth-token': secret,
+    }
+    await fetch(`${served.url}/point/1?access_token=${secret}`, { headers })
+
+    expect(captured.requests()).to.have.length(1)
+    expect(captured.text.join('')).to.not.contain(secret)
+    const req = captured.requests()[0]?.['req'] as { url: string; headers: Record<string, string> }
+    for (const name of Object.keys(headers)) expect(req.headers[name], name).to.equal('[redacted]')
+    expect(req.url).to.equal('/point/1?access_token=[redacted]')
+  })
+
+  it("keeps pino's redaction of credential headers in the service logger's other lines", function () {
+    const other = new Captured()
+    createLogger('info', other).info({ req: { headers: { authorization: `Bearer ${secret}`, cookie: secret } }, res: { headers: { 'set-cookie': secret } } }, 'other')
+
+    expect(other.text.join('')).to.not.contain(secret)
+    expect(other.lines[0]).to.deep.include({ req: { headers: { authorization: '[redacted]', cookie: '[redacted]' } }, res: { headers: { 'set-cookie': '[redacted]' } } })
   })
 
   it('takes its level from LOG_LEVEL: at warn, answered requests are not logged', async function () {
