@@ -79,22 +79,9 @@ export class Metrics {
   private readonly durationChildren = new Map<string, Map<string, Map<number, Histogram.Internal<'method' | 'route' | 'status'>>>>()
 
   private durationOf(method: string, route: string, status: number): Histogram.Internal<'method' | 'route' | 'status'> {
-    let byMethod = this.durationChildren.get(route)
-    if (byMethod === undefined) {
-      byMethod = new Map()
-      this.durationChildren.set(route, byMethod)
-    }
-    let byStatus = byMethod.get(method)
-    if (byStatus === undefined) {
-      byStatus = new Map()
-      byMethod.set(method, byStatus)
-    }
-    let child = byStatus.get(status)
-    if (child === undefined) {
-      child = this.requestDuration.labels({ method, route, status })
-      byStatus.set(status, child)
-    }
-    return child
+    const byMethod = entryOf(this.durationChildren, route, () => new Map())
+    const byStatus = entryOf(byMethod, method, () => new Map())
+    return entryOf(byStatus, status, () => this.requestDuration.labels({ method, route, status }))
   }
 
   /** Sizes every writer batch; pass as the writer's `onBatch`. */
@@ -105,17 +92,8 @@ export class Metrics {
 
   /** Times every store call; pass to `timedStore`. */
   readonly observeStore: StoreObserver = (call, outcome, seconds) => {
-    let byOutcome = this.storeChildren.get(call)
-    if (byOutcome === undefined) {
-      byOutcome = new Map()
-      this.storeChildren.set(call, byOutcome)
-    }
-    let child = byOutcome.get(outcome)
-    if (child === undefined) {
-      child = this.storeDuration.labels({ call, outcome })
-      byOutcome.set(outcome, child)
-    }
-    child.observe(seconds)
+    const byOutcome = entryOf(this.storeChildren, call, () => new Map())
+    entryOf(byOutcome, outcome, () => this.storeDuration.labels({ call, outcome })).observe(seconds)
   }
 
   /** Reads the queue's depth and writer count at each scrape. */
@@ -165,4 +143,14 @@ export class Metrics {
     if (ctx.status === 200) this.accepted.inc({ command })
     else this.rejected.inc({ command, code: (ctx.body as Problem | undefined)?.code ?? String(ctx.status) })
   }
+}
+
+/** The map's value for `key`, made by `make` and kept the first time it is asked for. */
+function entryOf<K, V>(map: Map<K, V>, key: K, make: () => NoInfer<V>): V {
+  let value = map.get(key)
+  if (value === undefined) {
+    value = make()
+    map.set(key, value)
+  }
+  return value
 }
