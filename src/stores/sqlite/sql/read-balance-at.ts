@@ -12,7 +12,7 @@ export const balanceAtSql = `WITH RECURSIVE search (low, high) AS (
     SELECT 0, (SELECT max(version) FROM events WHERE user_id = @userId)
     UNION ALL
     SELECT iif(e.time_millis <= @at, e.version, s.low), iif(e.time_millis <= @at, s.high, e.version - 1)
-      FROM search s JOIN events e ON e.user_id = @userId AND e.version = (s.low + s.high + 1) / 2
+      FROM search s JOIN events e ON e.user_id = @userId AND e.version = s.low + (s.high - s.low + 1) / 2
       WHERE s.low < s.high
   )
   SELECT user_id AS id, balance_after AS point, time_millis AS updateMillis FROM events
