@@ -32,6 +32,13 @@ interface Target {
   readonly remove: () => Promise<void>
 }
 
+/** What the store keeps beside its log, which the audit compares with it: PostgreSQL a balance projection too. */
+interface Kept {
+  readonly projection: boolean
+  /** The audit summary's `compared with log` line. */
+  readonly compared: string
+}
+
 async function sqliteTarget(): Promise<Target> {
   const dir = await tempDir()
   const path = join(dir.path, 'points.db')
@@ -141,12 +148,15 @@ async function heldBy(store: PointStore): Promise<StoredHold[][]> {
   return held
 }
 
-const targets: Array<[string, () => Promise<Target>]> = [
-  ['SQLite file', sqliteTarget],
-  ['PostgreSQL', postgresTarget],
+const targets: Array<[string, () => Promise<Target>, Kept]> = [
+  // SQLite reads a balance from the user's last event: a wrong balance is a wrong `balance_after`, evidence in the log.
+  ['SQLite file', sqliteTarget, { projection: false, compared: 'holds' }],
+  ['PostgreSQL', postgresTarget, { projection: true, compared: 'balances, holds' }],
 ]
 
-for (const [name, makeTarget] of targets) {
+const holdText = (h: Omit<StoredHold, 'holdId'>) => `amount ${h.amount}, expires ${h.expiresAt}, placed ${h.placedAt}`
+
+for (const [name, makeTarget, kept] of targets) {
   describe(`npm run audit (${name})`, function () {
     this.timeout(30_000)
     let target: Target
@@ -163,24 +173,46 @@ for (const [name, makeTarget] of targets) {
       const run = await audit(target)
       expect(run.code).to.equal(0)
       expect(run.stdout).to.match(/^users\s+2$/m).and.match(/^events\s+4$/m).and.match(/^events\/s\s+\d+$/m).and.match(/^findings\s+0$/m)
+      // Only the tables the store keeps: on SQLite no balance projection is claimed checked.
+      expect(run.stdout).to.match(new RegExp(`^compared with log\\s+${kept.compared}$`, 'm')).and.match(/^rebuilt\s+no$/m)
+      expect(JSON.parse((await audit(target, '--json')).stdout)).to.include({ rebuilt: false }).and.have.deep.property('compared', kept.compared.split(', '))
     })
 
-    it('reports a corrupted projection row and exits non-zero; --rebuild repairs it from the log', async function () {
-      await target.tamper('UPDATE balances SET point = point + 1 WHERE user_id = 1')
-      const found = await audit(target, '--json')
-      expect(found.code).to.equal(1)
-      expect(findings(found)).to.have.length(1)
-      expect(findings(found)[0]).to.include({ kind: 'PROJECTION_MISMATCH', userId: 1 })
+    if (kept.projection) {
+      it('reports a corrupted projection row and exits non-zero; --rebuild repairs it from the log', async function () {
+        await target.tamper('UPDATE balances SET point = point + 1 WHERE user_id = 1')
+        const found = await audit(target, '--json')
+        expect(found.code).to.equal(1)
+        expect(findings(found)).to.have.length(1)
+        expect(findings(found)[0]).to.include({ kind: 'PROJECTION_MISMATCH', userId: 1 })
 
-      expect((await audit(target, '--rebuild')).code, 'a repaired projection is not a remaining finding').to.equal(0)
-      expect((await audit(target)).code).to.equal(0)
-    })
+        expect((await audit(target, '--rebuild')).code, 'a repaired projection is not a remaining finding').to.equal(0)
+        expect((await audit(target)).code).to.equal(0)
+      })
+    } else {
+      it("reports a wrong balance on a user's last event, the balance the store answers, and exits non-zero; --rebuild leaves it reported", async function () {
+        await target.tamper('UPDATE events SET balance_after = balance_after + 1 WHERE user_id = 1 AND version = 2')
+        const store = await target.open()
+        try {
+          expect(E.map((b: { point: number }) => b.point)(await store.balance(userId(1))()), 'what GET answers').to.deep.equal(E.right(301))
+        } finally {
+          await store.close()
+        }
+        const found = await audit(target, '--json')
+        expect(found.code).to.equal(1)
+        expect(findings(found)).to.deep.equal([{ kind: 'BALANCE_AFTER_MISMATCH', userId: 1, eventId: 2, stored: 301, replayed: 300 }])
+        const rebuilt = await audit(target, '--rebuild')
+        expect(rebuilt.code, 'the log is evidence, repaired by no tool').to.equal(1)
+        expect(rebuilt.stdout).to.match(/^rebuilt\s+holds$/m)
+      })
+    }
 
-    it('reports a corrupted log row: the prefix it breaks and the projection it no longer explains', async function () {
+    it(`reports a corrupted log row: the prefix it breaks${kept.projection ? ' and the projection it no longer explains' : ''}`, async function () {
       await target.tamper('UPDATE events SET amount = 150 WHERE user_id = 2 AND version = 2')
       const found = await audit(target, '--json')
       expect(found.code).to.equal(1)
-      expect(findings(found).map((f) => f.kind).sort()).to.deep.equal(['BALANCE_AFTER_MISMATCH', 'NEGATIVE_BALANCE', 'PROJECTION_MISMATCH'])
+      const projected = kept.projection ? ['PROJECTION_MISMATCH'] : []
+      expect(findings(found).map((f) => f.kind).sort()).to.deep.equal(['BALANCE_AFTER_MISMATCH', 'NEGATIVE_BALANCE', ...projected])
     })
 
     it('reports a stored balance_after that the replay does not give, and --rebuild leaves it reported', async function () {
@@ -189,7 +221,7 @@ for (const [name, makeTarget] of targets) {
       expect(found.code).to.equal(1)
       expect(findings(found)).to.have.length(1)
       expect(findings(found)[0]).to.include({ kind: 'BALANCE_AFTER_MISMATCH', userId: 1, stored: 507, replayed: 500 })
-      // The rebuild rewrites the projection only; the log's column is evidence, repaired by no tool.
+      // The rebuild rewrites the tables beside the log only; the log's column is evidence, repaired by no tool.
       expect((await audit(target, '--rebuild')).code).to.equal(1)
     })
 
@@ -217,12 +249,21 @@ for (const [name, makeTarget] of targets) {
       expect(findings(found).filter((f) => f.kind === 'BAD_EVENT')).to.deep.include({ kind: 'BAD_EVENT', userId: 2, eventId: 4, detail: 'amount -50' })
     })
 
-    it('reports a negative balance row as a projection the log does not explain', async function () {
-      await target.tamperUnchecked('balances', 'UPDATE balances SET point = -5 WHERE user_id = 1')
-      const found = await audit(target, '--json')
-      expect(found.code).to.equal(1)
-      expect(findings(found)).to.deep.equal([{ kind: 'PROJECTION_MISMATCH', userId: 1, projected: 'point -5 at version 2', replayed: 'point 300 at version 2' }])
-    })
+    if (kept.projection) {
+      it('reports a negative balance row as a projection the log does not explain', async function () {
+        await target.tamperUnchecked('balances', 'UPDATE balances SET point = -5 WHERE user_id = 1')
+        const found = await audit(target, '--json')
+        expect(found.code).to.equal(1)
+        expect(findings(found)).to.deep.equal([{ kind: 'PROJECTION_MISMATCH', userId: 1, projected: 'point -5 at version 2', replayed: 'point 300 at version 2' }])
+      })
+    } else {
+      it("reports a negative balance on a user's last event as a balance the log does not give", async function () {
+        await target.tamper('UPDATE events SET balance_after = -5 WHERE user_id = 1 AND version = 2')
+        const found = await audit(target, '--json')
+        expect(found.code).to.equal(1)
+        expect(findings(found)).to.deep.equal([{ kind: 'BALANCE_AFTER_MISMATCH', userId: 1, eventId: 2, stored: -5, replayed: 300 }])
+      })
+    }
 
     it('reports a gap in a user\'s versions', async function () {
       await target.tamper('DELETE FROM events WHERE user_id = 1 AND version = 1')
@@ -230,7 +271,7 @@ for (const [name, makeTarget] of targets) {
     })
 
     it('audits one user alone with --user', async function () {
-      await target.tamper('UPDATE balances SET point = point + 1 WHERE user_id = 2')
+      await target.tamper(kept.projection ? 'UPDATE balances SET point = point + 1 WHERE user_id = 2' : 'UPDATE events SET balance_after = balance_after + 1 WHERE user_id = 2 AND version = 2')
       const one = await audit(target, '--user', '1', '--json')
       expect(one.code).to.equal(0)
       expect(JSON.parse(one.stdout)).to.include({ users: 1, events: 2 })
@@ -248,11 +289,10 @@ for (const [name, makeTarget] of targets) {
       const found = await audit(target, '--json')
       expect(found.code).to.equal(1)
       const [hold3, hold4, hold5] = held[0]!
-      const text = (h: StoredHold) => `amount ${h.amount}, expires ${h.expiresAt}, placed ${h.placedAt}`
       expect(findings(found)).to.have.deep.members([
-        { kind: 'HOLD_ROW_MISMATCH', userId: 1, holdId: 3, stored: 'no row', replayed: text(hold3!) },
-        { kind: 'HOLD_ROW_MISMATCH', userId: 1, holdId: 4, stored: text({ ...hold4!, amount: 70 }), replayed: text(hold4!) },
-        { kind: 'HOLD_ROW_MISMATCH', userId: 1, holdId: 5, stored: text({ ...hold5!, expiresAt: hold5!.expiresAt + 1 }), replayed: text(hold5!) },
+        { kind: 'HOLD_ROW_MISMATCH', userId: 1, holdId: 3, stored: 'no row', replayed: holdText(hold3!) },
+        { kind: 'HOLD_ROW_MISMATCH', userId: 1, holdId: 4, stored: holdText({ ...hold4!, amount: 70 }), replayed: holdText(hold4!) },
+        { kind: 'HOLD_ROW_MISMATCH', userId: 1, holdId: 5, stored: holdText({ ...hold5!, expiresAt: hold5!.expiresAt + 1 }), replayed: holdText(hold5!) },
         { kind: 'HOLD_ROW_MISMATCH', userId: 1, holdId: 6, stored: 'amount 10, expires 9000000000000, placed 1', replayed: 'no active hold' },
         { kind: 'HOLD_ROW_MISMATCH', userId: 2, holdId: 9, stored: 'amount 5, expires 9000000000000, placed 1', replayed: 'no active hold' },
       ])
@@ -268,13 +308,17 @@ for (const [name, makeTarget] of targets) {
     })
 
     it('rebuilds one user alone with --user --rebuild: the other users\' balance and holds rows stay as they were', async function () {
-      await seedHolds(target)
-      await target.tamper('UPDATE balances SET point = point + 1 WHERE user_id IN (1, 2)')
-      await target.tamper('DELETE FROM holds WHERE user_id = 1 AND hold_id = 3')
+      const held = await seedHolds(target)
+      if (kept.projection) await target.tamper('UPDATE balances SET point = point + 1 WHERE user_id IN (1, 2)')
+      // Hold 3 of each user.
+      await target.tamper('DELETE FROM holds WHERE hold_id = 3')
       expect((await audit(target, '--user', '1', '--rebuild')).code).to.equal(0)
-      // User 2's wrong balance is still there to be found, and its hold, which the log explains, too.
+      // User 2's wrong rows are still there to be found.
       const found = await audit(target, '--json')
-      expect(findings(found)).to.deep.equal([{ kind: 'PROJECTION_MISMATCH', userId: 2, projected: 'point 51 at version 3', replayed: 'point 50 at version 3' }])
+      expect(findings(found)).to.deep.equal([
+        ...(kept.projection ? [{ kind: 'PROJECTION_MISMATCH', userId: 2, projected: 'point 51 at version 3', replayed: 'point 50 at version 3' }] : []),
+        { kind: 'HOLD_ROW_MISMATCH', userId: 2, holdId: 3, stored: 'no row', replayed: holdText(held[1]![0]!) },
+      ])
     })
 
     it('refuses a bad --user with exit code 2', async function () {

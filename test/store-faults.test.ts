@@ -276,11 +276,12 @@ describe('corrupt rows over HTTP (SQLite)', function () {
     expect(JSON.stringify(body), 'the answer shows neither the table nor the values').not.to.match(/balances|events|-5|BONUS/)
   }
 
-  it('answers a negative balance row 500 STORE_CORRUPT on reads and commands, logs the row, and stays ready', async function () {
-    tamper('UPDATE balances SET point = -5 WHERE user_id = 1')
+  it("answers a negative balance on the user's last event 500 STORE_CORRUPT on reads and commands, logs the row, and stays ready", async function () {
+    // The balance is read from the user's last event; its column has no CHECK, so a plain edit gets a bad value in.
+    tamper('UPDATE events SET balance_after = -5 WHERE user_id = 1')
     await expectCorrupt(await fetch(`${server.url}/point/1`))
     await expectCorrupt(await charge(server, 1, 5))
-    expect(loggedError(log.failed('/point/:id')[0])).to.deep.equal({ code: 'STORE_CORRUPT', message: 'balances row user_id 1 does not decode: bad point' })
+    expect(loggedError(log.failed('/point/:id')[0])).to.deep.equal({ code: 'STORE_CORRUPT', message: 'events row user_id 1, last version does not decode: bad point' })
     expect(loggedError(log.failed('/point/:id/charge')[0])).to.include({ code: 'STORE_CORRUPT' })
     expect((await fetch(`${server.url}/readyz`)).status, 'corruption is not an outage').to.equal(200)
     expect((await charge(server, 2, 5)).status, 'other users are served').to.equal(200)

@@ -14,12 +14,16 @@ export interface DuplicateKey {
   readonly count: number
 }
 
-/** What a store lets an audit read: everything, streamed, plus a way to rebuild the projection. */
+/** What a store lets an audit read: everything, streamed, plus a way to rebuild the tables it keeps beside the log. */
 export interface AuditSource {
   /** Every event, or one user's, each user's in log order; in chunks, so a large log streams cheaply. */
   scanEvents(userId?: UserId): Chunks<LogEntry>
-  /** Every projection row, or one user's, in chunks. */
-  scanProjections(userId?: UserId): Chunks<ProjectionRow>
+  /**
+   * Optional, for stores that keep a balance projection beside the log: its rows, every user's or one user's, in
+   * chunks. A store that reads a balance from the user's last event has none: the balance each event stores is what
+   * it answers, and the audit checks it event by event (`BALANCE_AFTER_MISMATCH`).
+   */
+  scanProjections?(userId?: UserId): Chunks<ProjectionRow>
   /** (user, idempotency key) pairs stored more than once. */
   duplicateKeys(): AsyncIterable<DuplicateKey> | Iterable<DuplicateKey>
   /**
@@ -28,7 +32,7 @@ export interface AuditSource {
    */
   scanHolds?(userId?: UserId): Chunks<HoldsRow>
   /**
-   * Replaces the projection (and the holds table, where the store keeps one) with these states, in one transaction
+   * Replaces the projection and the holds table, those of them the store keeps, with these states, in one transaction
    * where the store has them: every user's rows, or with `userId`, that user's alone, as the audit read them.
    */
   rebuild(states: readonly ReplayedState[], userId?: UserId): Promise<void>
@@ -36,7 +40,7 @@ export interface AuditSource {
 
 export interface AuditOptions {
   readonly userId?: UserId
-  /** Write the replayed balances back into the projection, and the replayed holds into the holds table, after reading. */
+  /** Write the replayed balances back into the projection, and the replayed holds into the holds table, where the store keeps them. */
   readonly rebuild?: boolean
   readonly clock?: () => number
 }
@@ -47,10 +51,12 @@ export interface AuditReport {
   readonly seconds: number
   readonly eventsPerSecond: number
   readonly findings: readonly Finding[]
+  /** The tables kept beside the log that the audit compared with it, and that a rebuild rewrites. */
+  readonly compared: ReadonlyArray<'balances' | 'holds'>
   readonly rebuilt: boolean
 }
 
-/** Replays the log against the projection; a store failure is a value, findings are data. */
+/** Replays the log against the tables the store keeps beside it; a store failure is a value, findings are data. */
 export const runAudit = (source: AuditSource, limits: Limits, options: AuditOptions = {}): TE.TaskEither<StoreUnavailable, AuditReport> =>
   TE.tryCatch(() => audit(source, limits, options), storeUnavailable)
 
@@ -62,14 +68,16 @@ async function audit(source: AuditSource, limits: Limits, options: AuditOptions)
     for (const entry of chunk) auditor.event(entry)
   }
 
-  const seen = new Set<UserId>()
-  for await (const chunk of source.scanProjections(options.userId)) {
-    for (const row of chunk) {
-      seen.add(row.userId)
-      auditor.projection(row)
+  if (source.scanProjections !== undefined) {
+    const seen = new Set<UserId>()
+    for await (const chunk of source.scanProjections(options.userId)) {
+      for (const row of chunk) {
+        seen.add(row.userId)
+        auditor.projection(row)
+      }
     }
+    auditor.missingProjections(seen)
   }
-  auditor.missingProjections(seen)
   if (options.userId === undefined) {
     for await (const { userId, key, count } of source.duplicateKeys()) auditor.duplicateKey(userId, key, count)
   }
@@ -86,6 +94,7 @@ async function audit(source: AuditSource, limits: Limits, options: AuditOptions)
     seconds,
     eventsPerSecond: seconds > 0 ? Math.round(auditor.events / seconds) : auditor.events,
     findings: auditor.findings,
+    compared: [...(source.scanProjections === undefined ? [] : ['balances' as const]), ...(source.scanHolds === undefined ? [] : ['holds' as const])],
     rebuilt: options.rebuild === true,
   }
 }

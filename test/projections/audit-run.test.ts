@@ -111,7 +111,7 @@ describe('runAudit on a source given as arrays', function () {
     const events = [entry(1, 1, 'CHARGE', 10), entry(2, 2, 'CHARGE', 5), entry(3, 1, 'USE', 4), entry(4, 1, 'CHARGE', 1)]
     const rows = [{ userId: userId(1), point: 7 }, { userId: userId(2), point: 5 }]
     const result = await report(runAudit(source(events, rows), limits, { clock: clockOf(1_000, 3_000) }))
-    expect(result).to.deep.equal({ users: 2, events: 4, seconds: 2, eventsPerSecond: 2, findings: [], rebuilt: false })
+    expect(result).to.deep.equal({ users: 2, events: 4, seconds: 2, eventsPerSecond: 2, findings: [], compared: ['balances'], rebuilt: false })
     expect(rebuilds, 'no rebuild unless asked').to.deep.equal([])
   })
 
@@ -180,6 +180,27 @@ describe('runAudit on a source given as arrays', function () {
     await report(runAudit(source(events, [], [], []), limits, { rebuild: true, userId: userId(1) }))
     const user1 = { userId: 1, balance: 100, version: 4, holds: [{ holdId: 2, amount: 10, expiresAt: 9_000, placedAt: 10 }] }
     expect(rebuilds).to.deep.equal([[user1, { userId: 2, balance: 7, version: 1, holds: [] }], { states: [user1], user: 1 }])
+  })
+
+  it('audits a store without a balance projection on its log and holds alone: no projection to find missing, and a rebuild of the holds', async function () {
+    const withoutProjection = (given: AuditSource): AuditSource => {
+      const copy = { ...given }
+      delete copy.scanProjections
+      return copy
+    }
+    const events = [{ ...entry(1, 1, 'CHARGE', 100), timeMillis: 5, balanceAfter: 100 }, { ...hold(2, 1, 2, 10, 10), balanceAfter: 100 }, { ...entry(3, 2, 'CHARGE', 7), balanceAfter: 8 }]
+    const logOnly = withoutProjection(source(events, [], [], [row(1, 2, 10, 9_000, 10)]))
+    const found = await report(runAudit(logOnly, limits, { rebuild: true }))
+    // The stored balance is what such a store answers: a wrong one is found on its event, and no projection is made up.
+    expect(found.findings).to.deep.equal([{ kind: 'BALANCE_AFTER_MISMATCH', userId: 2, eventId: 3, stored: 8, replayed: 7 }])
+    expect(found).to.include({ users: 2, events: 3, rebuilt: true })
+    expect(found.compared).to.deep.equal(['holds'])
+    expect(asked.projections).to.deep.equal([])
+    expect(rebuilds).to.deep.equal([[
+      { userId: 1, balance: 100, version: 2, holds: [{ holdId: 2, amount: 10, expiresAt: 9_000, placedAt: 10 }] },
+      { userId: 2, balance: 7, version: 1, holds: [] },
+    ]])
+    expect((await report(runAudit(withoutProjection(source([], [])), limits))).compared, 'neither table: the log alone').to.deep.equal([])
   })
 
   it('answers StoreUnavailable with the cause when the source fails', async function () {

@@ -6,9 +6,10 @@ import type { Plan } from '../../events/store'
  * row. Counted back from the balance the plan leads to, so the log's column and the projection always agree.
  */
 /**
- * The balance the plan was decided on, counted back from the one it leads to. An append checks that the row still
- * holds it, with the version: a row changed behind the writers' backs (a hand edit, a rebuilt projection) is then
- * refused like a lost race, and read again, instead of being overwritten from a state remembered from before.
+ * The balance the plan was decided on, counted back from the one it leads to. An append checks that the user's row
+ * (PostgreSQL's projection row, SQLite's last event) still holds it, with the version: a row changed behind the
+ * writers' backs (a hand edit, a rebuilt projection) is then refused like a lost race, and read again, instead of
+ * being built on from a state remembered from before.
  */
 export function balanceBefore({ events, projection }: Plan): number {
   let balance = projection.balance

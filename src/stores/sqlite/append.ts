@@ -89,9 +89,8 @@ function write(sql: Catalogue, job: AppendJob, updateMillis: number, receiptRete
   const { userId, expectedVersion, plan } = job
   const stored = sql.readVersion(userId)
   if (stored.version !== expectedVersion || stored.point !== balanceBefore(plan)) return conflicted(job)
+  // The last event is the user's balance and version: nothing else to keep in step with it.
   sql.insertEvents(userId, expectedVersion, plan)
-  // A batch of keyed rejections only leaves the projection as it was.
-  if (plan.events.length > 0) sql.upsertBalance(userId, plan.projection, updateMillis)
   // Thrown, so the savepoint takes back this job's events too.
   if (sql.insertReceipts(userId, plan.receipts, updateMillis, updateMillis - receiptRetentionMillis) < plan.receipts.length) throw new ReceiptClash()
   return accepted(job, updateMillis)

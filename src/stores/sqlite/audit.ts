@@ -1,19 +1,19 @@
 import type { Database } from 'better-sqlite3'
 import type { UserId } from '../../events/model'
-import type { HoldsRow, LogEntry, ProjectionRow, ReplayedState } from '../../projections/audit'
+import type { HoldsRow, LogEntry, ReplayedState } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
 import { signedEntry } from '../sql/rows'
 import type { Catalogue } from './catalogue'
 
 /**
- * What an audit reads from the file. Rows come as arrays, a page at a time, and skip the codecs:
- * the audit checks every value itself, and must stream fast.
+ * What an audit reads from the file: the log, the receipts' keys and the holds table. There is no balance projection
+ * to compare: a balance is the `balance_after` of the user's last event, which the audit checks event by event.
+ * Rows come as arrays, a page at a time, and skip the codecs: the audit checks every value itself, and must stream fast.
  */
 export class SqliteAudit implements AuditSource {
   constructor(
     private readonly db: Database,
     private readonly sql: Catalogue,
-    private readonly clock: () => number,
   ) {}
 
   *scanEvents(userId?: UserId): Generator<LogEntry[]> {
@@ -25,10 +25,6 @@ export class SqliteAudit implements AuditSource {
     }
   }
 
-  *scanProjections(userId?: UserId): Generator<ProjectionRow[]> {
-    yield* chunks(this.sql.scanBalances(userId), ([userId, point, version]) => ({ userId, point, version }))
-  }
-
   /** The table's key forbids duplicates; the audit asks anyway, in case the schema was changed by hand. */
   duplicateKeys(): DuplicateKey[] {
     return this.sql.duplicateKeys()
@@ -38,14 +34,15 @@ export class SqliteAudit implements AuditSource {
     yield* chunks(this.sql.scanHolds(userId), ([userId, holdId, amount, expiresAt, placedAt]) => ({ userId, holdId, amount, expiresAt, placedAt }))
   }
 
-  /** Replaces the projection and the holds table, every user's rows or one user's, in one transaction. */
+  /**
+   * Replaces the holds table, every user's rows or one user's, in one transaction. There is no balance projection to
+   * rewrite: a balance is read from the user's last event, whose `balance_after` the audit checks as evidence, and
+   * that no tool rewrites.
+   */
   rebuild(states: readonly ReplayedState[], userId?: UserId): Promise<void> {
-    const now = this.clock()
     this.db.transaction(() => {
-      this.sql.clearBalances(userId)
       this.sql.clearHolds(userId)
-      for (const { userId: user, balance, version, holds } of states) {
-        this.sql.upsertBalance(user, { balance, version }, now)
+      for (const { userId: user, holds } of states) {
         for (const hold of holds) this.sql.insertHold(user, hold)
       }
     }).immediate()

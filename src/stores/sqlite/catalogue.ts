@@ -1,5 +1,4 @@
 import type { Database } from 'better-sqlite3'
-import { clearBalances } from './sql/clear-balances'
 import { clearHolds } from './sql/clear-holds'
 import { duplicateKeys } from './sql/duplicate-keys'
 import { insertEvents } from './sql/insert-events'
@@ -17,10 +16,8 @@ import { readHolds } from './sql/read-holds'
 import { readReceipts } from './sql/read-receipts'
 import { readEndings, readUses } from './sql/read-references'
 import { readVersion } from './sql/read-version'
-import { scanBalances } from './sql/scan-balances'
 import { scanEvents } from './sql/scan-events'
 import { scanHolds } from './sql/scan-holds'
-import { upsertBalance } from './sql/upsert-balance'
 
 /** Every statement the store runs, prepared once on its connection: one SQL operation a file under `sql/`. */
 export const prepareCatalogue = (db: Database) => ({
@@ -33,12 +30,9 @@ export const prepareCatalogue = (db: Database) => ({
   readFeed: readFeed(db),
   readReceipts: readReceipts(db),
   insertEvents: insertEvents(db),
-  upsertBalance: upsertBalance(db),
   insertReceipts: insertReceipts(db),
   scanEvents: scanEvents(db),
-  scanBalances: scanBalances(db),
   duplicateKeys: duplicateKeys(db),
-  clearBalances: clearBalances(db),
   scanHolds: scanHolds(db),
   clearHolds: clearHolds(db),
   insertHold: insertHold(db),

@@ -6,7 +6,7 @@ import type { References } from '../../events/decider'
 import type { FeedEntry, FeedQuery } from '../../events/feed'
 import { StoredEvent, type IdempotencyKey, type UserId, type UserPoint } from '../../events/model'
 import { storeUnavailable, type BalanceWithHolds, type HistoryQuery, type Named, type Plan, type PointStore, type Receipt, type StoredHold, type StoreFault } from '../../events/store'
-import type { HoldsRow, LogEntry, ProjectionRow, ReplayedState } from '../../projections/audit'
+import type { HoldsRow, LogEntry, ReplayedState } from '../../projections/audit'
 import type { AuditSource, DuplicateKey } from '../../projections/audit-run'
 import {
   activeHolds,
@@ -23,6 +23,7 @@ import {
   type AppendJob,
   type Appended,
   type Commit,
+  type RowRef,
 } from '../sql/rows'
 import { defaultReceiptRetentionMillis, type PrunesReceipts } from '../receipt-retention'
 import { TurnBatch } from '../turn-batch'
@@ -48,12 +49,15 @@ export interface SqliteStoreOptions {
   readonly receiptRetentionMillis?: number
 }
 
+/** Where a balance read from a user's last event comes from, as a corrupt row is reported. */
+const lastEventOf = (userId: UserId): RowRef => ({ table: 'events', key: `user_id ${userId}, last version` })
+
 export const openSqliteStore = (path: string, options: SqliteStoreOptions & SqliteOpenOptions = {}): SqliteStore =>
   new SqliteStore(openDatabase(path, options), options)
 
 /**
- * The event log and balance projection in one SQLite file. An append writes its
- * events and the projection in one transaction, refused if the user's version
+ * The event log in one SQLite file, each event with the balance it leaves: a user's balance is their last event's.
+ * An append writes its events (and the holds table, by trigger) in one transaction, refused if the user's version
  * moved. Faults come back as values; nothing here throws to the caller.
  */
 export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
@@ -88,14 +92,14 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
     this.batch = options.groupCommit === false ? undefined : new TurnBatch(this.commit)
     this.snapshot = db.transaction((run: () => E.Either<StoreFault, unknown>[]) => run())
     this.reads = new TurnBatch((queries) => this.readAll(queries))
-    this.audit = new SqliteAudit(db, this.sql, this.clock)
+    this.audit = new SqliteAudit(db, this.sql)
   }
 
   load(userId: UserId): TE.TaskEither<StoreFault, PointState> {
     return this.readTogether(() => {
       const row = this.sql.loadState(userId)
       if (row === undefined) return initialState
-      return { ...decodeRow(StateRow, row, { table: 'balances', key: `user_id ${userId}` }), ...activeHolds(this.sql.readHolds(userId).map(toStoredHold)) }
+      return { ...decodeRow(StateRow, row, lastEventOf(userId)), ...activeHolds(this.sql.readHolds(userId).map(toStoredHold)) }
     })
   }
 
@@ -119,7 +123,7 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {
     return this.readTogether(() => {
       const row = this.sql.readBalance(userId)
-      return row === undefined ? { id: userId, point: 0, updateMillis: this.clock() } : decodeRow(BalanceRow, row, { table: 'balances', key: `user_id ${userId}` })
+      return row === undefined ? { id: userId, point: 0, updateMillis: this.clock() } : decodeRow(BalanceRow, row, lastEventOf(userId))
     })
   }
 
@@ -135,7 +139,7 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
     return this.readTogether(() => {
       const row = this.sql.readBalanceWithHolds(userId, at)
       return at === undefined
-        ? toBalanceWithHolds(row, { id: userId, point: 0, updateMillis: this.clock() }, { table: 'balances', key: `user_id ${userId}` })
+        ? toBalanceWithHolds(row, { id: userId, point: 0, updateMillis: this.clock() }, lastEventOf(userId))
         : toBalanceWithHolds(row, { id: userId, point: 0, updateMillis: at }, { table: 'events', key: `user_id ${userId}, time_millis <= ${at}` })
     })
   }
@@ -177,10 +181,6 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
 
   scanEvents(userId?: UserId): Iterable<LogEntry[]> {
     return this.audit.scanEvents(userId)
-  }
-
-  scanProjections(userId?: UserId): Iterable<ProjectionRow[]> {
-    return this.audit.scanProjections(userId)
   }
 
   duplicateKeys(): DuplicateKey[] {

@@ -1,18 +1,19 @@
 import type { Database } from 'better-sqlite3'
 import type { UserId } from '../../../events/model'
+import { lastBalanceSql } from './read-balance'
 import { balanceAtSql } from './read-balance-at'
 import { holdColumns, holdsAtSql } from './read-holds'
 
 const holdsArray = `json_group_array(json_object('holdId', h.holdId, 'amount', h.amount, 'expiresAt', h.expiresAt, 'placedAt', h.placedAt) ORDER BY h.holdId)`
 
 /**
- * The balance row and its active holds as one JSON array, in one statement and so one snapshot. The reads of one
- * turn share a transaction, but the holds, asked for once the balance had answered, came a turn later, after the
- * commits of the turn between. A user without a balance row has no events, so no holds either.
+ * The balance and its active holds as one JSON array, in one statement and so one snapshot. The reads of one turn
+ * share a transaction, but the holds, asked for once the balance had answered, came a turn later, after the commits
+ * of the turn between. A user without events has no holds either.
  */
-export const balanceWithHoldsSql = `SELECT user_id AS id, point, update_millis AS updateMillis,
-    (SELECT ${holdsArray} FROM (SELECT ${holdColumns} FROM holds WHERE user_id = b.user_id) h) AS holds
-  FROM balances b WHERE user_id = @userId`
+export const balanceWithHoldsSql = `SELECT b.id, b.point, b.updateMillis,
+    (SELECT ${holdsArray} FROM (SELECT ${holdColumns} FROM holds WHERE user_id = @userId) h) AS holds
+  FROM (${lastBalanceSql}) b`
 
 /**
  * The same as of `at`, from the log: an event stamped at or before `at` can commit after the read starts (a batch
