@@ -149,6 +149,37 @@ describe('postgres store', function () {
     expect(await a.load(userId(1))()).to.deep.equal(E.right({ balance: 16, version: 3 }))
   })
 
+  it('reads the loads of one turn in one statement; a user with no row is at the start, and a bad row fails its user alone', async function () {
+    const store = await open()
+    await store.append(userId(1), 0, { events: [charge(1, 10)], projection: { balance: 10, version: 1 }, receipts: [] })()
+    await store.append(userId(2), 0, { events: [charge(2, 7)], projection: { balance: 7, version: 1 }, receipts: [] })()
+    const pool = (store as unknown as Queryable).pool
+    // A point past 2^53 cannot be a safe integer once read: the row does not decode.
+    await pool.query('INSERT INTO balances (user_id, point, version, update_millis) VALUES (9, 1152921504606846976, 1, 0)')
+    const named: unknown[] = []
+    const query = pool.query.bind(pool)
+    Object.assign(pool, { query: (config: unknown, ...rest: unknown[]) => (named.push((config as { name?: unknown }).name), (query as (...a: unknown[]) => unknown)(config, ...rest)) })
+
+    const loaded = await Promise.all([1, 2, 3, 9, 1].map((user) => store.load(userId(user))()))
+
+    expect(named.filter((name) => name === 'load')).to.have.length(1)
+    expect(loaded.slice(0, 3)).to.deep.equal([E.right({ balance: 10, version: 1 }), E.right({ balance: 7, version: 1 }), E.right({ balance: 0, version: 0 })])
+    expect(tagOf(loaded[3]!)).to.equal('StoreCorrupt')
+    expect(loaded[4]).to.deep.equal(loaded[0])
+  })
+
+  it('answers every load of a turn as unavailable when the statement fails, and loads again once the server answers', async function () {
+    const store = await open()
+    await store.append(userId(1), 0, { events: [charge(1, 10)], projection: { balance: 10, version: 1 }, receipts: [] })()
+    const pool = (store as unknown as Queryable).pool
+    const query = pool.query.bind(pool)
+    Object.assign(pool, { query: () => Promise.reject(new Error('the server went away')) })
+    const failed = await Promise.all([1, 2].map((user) => store.load(userId(user))()))
+    expect(failed.map(tagOf)).to.deep.equal(['StoreUnavailable', 'StoreUnavailable'])
+    Object.assign(pool, { query })
+    expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 10, version: 1 }))
+  })
+
   it('lets an instance that keeps losing the race to a busier one through on its first locked retry', async function () {
     const limits = { maxAmount: 1_000, maxBalance: 1_000_000 }
     const [a, b] = await Promise.all([open({ poolSize: 4 }), open({ poolSize: 4 })])

@@ -29,7 +29,7 @@ import { PostgresAppends } from './append'
 import { PostgresAudit } from './audit'
 import { createPool, defaultConnectTimeoutMillis, transaction, withMigrationPool, type Executor, type PoolOptions } from './pool'
 import { migratePostgres } from './schema'
-import { loadState } from './sql/load-state'
+import { loadStates } from './sql/load-state'
 import { pruneReceipts } from './sql/prune-receipts'
 import { readBalance } from './sql/read-balance'
 import { readBalanceAt } from './sql/read-balance-at'
@@ -77,6 +77,7 @@ export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
   private readonly receiptRetentionMillis: number
   private readonly appends: PostgresAppends
   private readonly batch: TurnBatch<AppendJob, Appended>
+  private readonly loads: TurnBatch<UserId, E.Either<StoreFault, PointState>>
   private readonly audit: PostgresAudit
   private readonly health: WriteHealth
   private migrated: Promise<E.Either<StoreFault, void>> | undefined
@@ -103,6 +104,7 @@ export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
       ),
     })
     this.batch = new TurnBatch(async (jobs) => this.health.observe(await this.appends.commit(jobs)), options.commitsInFlight ?? defaultCommitsInFlight)
+    this.loads = new TurnBatch((userIds) => this.loadAll(userIds))
     this.audit = new PostgresAudit(this.pool, this.clock)
   }
 
@@ -116,8 +118,9 @@ export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
     return this.migrated
   }
 
+  /** Read with the other loads of the same turn, in one statement. */
   load(userId: UserId): TE.TaskEither<StoreFault, PointState> {
-    return this.read((db) => loadState(db, userId))
+    return () => this.loads.submit(userId)
   }
 
   append(userId: UserId, expectedVersion: number, plan: Plan): TE.TaskEither<StoreFault, UserPoint> {
@@ -211,6 +214,16 @@ export class PostgresStore implements PointStore, AuditSource, PrunesReceipts {
       TE.flatMap(TE.fromEither),
       TE.flatMap(() => TE.tryCatch(() => query(this.pool), storeFault)),
     )
+  }
+
+  /**
+   * The loads of one turn. With two instances on one database, a charge to a user the other instance wrote since
+   * finds its version moved, and its writer reads the user again: with users spread over both, that is many
+   * writers a turn, each of which took a connection and a statement of its own.
+   */
+  private async loadAll(userIds: readonly UserId[]): Promise<Array<E.Either<StoreFault, PointState>>> {
+    const loaded = await this.read((db) => loadStates(db, userIds))()
+    return E.isRight(loaded) ? loaded.right : userIds.map(() => loaded)
   }
 
   /** Open and migrated: what a write needs before it takes a connection. */
