@@ -331,141 +331,130 @@ describe('sqlite store', function () {
       expect(tagOf(await store.load(userId(1))())).to.equal('StoreUnavailable')
     })
   })
-})
 
-describe('sqlite balances from the last event', function () {
-  let dir: TempDir
-  let path: string
-
-  beforeEach(async function () {
-    dir = await tempDir()
-    path = join(dir.path, 'points.db')
-  })
-  afterEach(async function () {
-    await dir.remove()
-  })
-
-  const lastEvent = (user: number) => {
-    const db = new Sqlite(path, { readonly: true })
-    try {
-      return db.prepare('SELECT balance_after AS point, time_millis AS updateMillis FROM events WHERE user_id = ? ORDER BY version DESC LIMIT 1').get(user)
-    } finally {
-      db.close()
-    }
-  }
-
-  it('reads each of them through events_by_user_version backwards: one entry, no scan of the log, no sort', function () {
-    const db = openDatabase(path)
-    try {
-      const plan = (sql: string, params: unknown = { userId: 1 }) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((row) => row.detail)
-      const backwards = ['SEARCH events USING INDEX events_by_user_version (user_id=?)']
-      expect(plan(lastBalanceSql), 'the balance').to.deep.equal(backwards)
-      expect(plan(versionSql, 1), "the append's check").to.deep.equal(backwards)
-      expect(plan(stateSql, 1), "the writer's state").to.deep.equal(backwards)
-      // With its holds, in one statement: the sort is of the user's holds alone, for the JSON array's order.
-      expect(plan(balanceWithHoldsSql)).to.deep.equal([
-        'CO-ROUTINE b',
-        'SEARCH events USING INDEX events_by_user_version (user_id=?)',
-        'SCAN b',
-        'SCALAR SUBQUERY 2',
-        'USE TEMP B-TREE FOR json_group_array(ORDER BY)',
-        'SEARCH holds USING PRIMARY KEY (user_id=?)',
-      ])
-    } finally {
-      db.close()
-    }
-  })
-
-  it("answers the last event's balance and time after charges, uses, holds, captures, refunds, releases and a keyed rejection", async function () {
-    let now = 1_000
-    // The commit's clock runs ahead of the decision's: the answer's time is the event's, as `?at=` gives it.
-    const store = openSqliteStore(path, { clock: () => now + 5 })
-    try {
-      const ledger = createLedger({ store, limits: { maxAmount: 1_000, maxBalance: 10_000 }, clock: () => now })
-      const user = userId(1)
-      const steps: Array<[string, () => Promise<E.Either<unknown, unknown>>, { point: number; held: number; updateMillis: number }]> = [
-        ['charge 100', ledger.charge(user, amount(100)), { point: 100, held: 0, updateMillis: 1_000 }],
-        ['use 30 (event 2)', ledger.use(user, amount(30)), { point: 70, held: 0, updateMillis: 1_010 }],
-        ['hold 20 (hold 3)', ledger.hold(user, amount(20), 60_000), { point: 70, held: 20, updateMillis: 1_020 }],
-        ['capture 15 of hold 3', ledger.capture(user, 3, amount(15)), { point: 55, held: 0, updateMillis: 1_030 }],
-        ['refund 10 of event 2', ledger.refund(user, 2, amount(10)), { point: 65, held: 0, updateMillis: 1_040 }],
-        ['hold 5 (hold 6)', ledger.hold(user, amount(5), 60_000), { point: 65, held: 5, updateMillis: 1_050 }],
-        ['release hold 6', ledger.release(user, 6), { point: 65, held: 0, updateMillis: 1_060 }],
-      ]
-      for (const [name, step, expected] of steps) {
-        expect(E.isRight(await step()), name).to.equal(true)
-        expect(await createReads(store, () => now).balance(user)(), name).to.deep.equal(E.right({ id: 1, ...expected, available: expected.point - expected.held }))
-        expect(lastEvent(1), name).to.deep.equal({ point: expected.point, updateMillis: expected.updateMillis })
-        now += 10
-      }
-      // A keyed rejection records its receipt and no event: the balance, and its time, stay the last event's.
-      expect(E.isLeft(await ledger.use(user, amount(1_000), 'k' as IdempotencyKey)())).to.equal(true)
-      expect(await store.balance(user)()).to.deep.equal(E.right({ id: 1, point: 65, updateMillis: 1_060 }))
-      expect(await store.balanceAt(user, Number.MAX_SAFE_INTEGER)()).to.deep.equal(E.right({ id: 1, point: 65, updateMillis: 1_060 }))
-      expect(await store.load(user)()).to.deep.equal(E.right({ balance: 65, version: 7 }))
-    } finally {
-      await store.close()
-    }
-  })
-
-  it('drops the balance projection at step 9, from a file written at step 8: balances, ?at= and histories answer as before', async function () {
-    const old = new Sqlite(path)
-    migrate(old, migrations.filter((step) => step.version <= 8))
-    const insert = insertEvents(old)
-    const event = (user: number, type: PointEvent['type'], n: number, timeMillis: number, more: { ref?: number; expiresAt?: number } = {}): PointEvent =>
-      ({ type, userId: userId(user), amount: amount(n), timeMillis, ...more })
-    const append = (user: number, version: number, events: PointEvent[], balance: number) =>
-      insert(userId(user), version, { events, projection: { balance, version: version + events.length }, receipts: [] })
-    // Two users interleaved, as a busy log holds them; ids 1–2, 3, 4–7, 8.
-    append(1, 0, [event(1, 'CHARGE', 100, 10), event(1, 'USE', 30, 20)], 70)
-    append(2, 0, [event(2, 'CHARGE', 40, 15)], 40)
-    append(1, 2, [event(1, 'HOLD', 20, 30, { ref: 3, expiresAt: 10_000 }), event(1, 'CAPTURE', 15, 40, { ref: 3 }), event(1, 'REFUND', 10, 50, { ref: 2 }), event(1, 'HOLD', 5, 60, { ref: 6, expiresAt: 10_000 })], 65)
-    append(2, 1, [event(2, 'USE', 40, 25)], 0)
-    // The rows step 8's store kept, stamped by its commit's clock a little after each last event.
-    const project = old.prepare('INSERT INTO balances (user_id, point, version, update_millis) VALUES (?, ?, ?, ?)')
-    project.run(1, 65, 6, 63)
-    project.run(2, 0, 2, 27)
-    const moments = [0, 10, 19, 20, 35, 40, 55, 60, 1_000]
-    const answers = (db: Sqlite.Database) => {
-      const history = readHistory(db)
-      const at = readBalanceWithHolds(db)
-      return [1, 2, 3].map((user) => ({
-        history: history({ userId: userId(user), after: 0, until: Number.MAX_SAFE_INTEGER, limit: -1 }),
-        at: moments.map((moment) => at(userId(user), moment)),
-      }))
-    }
-    const before = answers(old)
-    expect(before[0]?.history.map((row) => (row as { type: string }).type), 'holds move nothing and are not listed').to.deep.equal(['CHARGE', 'USE', 'CAPTURE', 'REFUND'])
-    expect(before[0]?.at.at(-1)).to.include({ point: 65, updateMillis: 60 })
-    const rows = old.prepare('SELECT user_id AS id, point FROM balances ORDER BY user_id').all()
-    old.close()
-
-    const store = openSqliteStore(path)
-    try {
+  describe('sqlite balances from the last event', function () {
+    const lastEvent = (user: number) => {
       const db = new Sqlite(path, { readonly: true })
       try {
-        expect(db.pragma('user_version', { simple: true })).to.equal(9)
-        expect(db.prepare("SELECT name FROM sqlite_schema WHERE name = 'balances'").all(), 'the table is gone').to.deep.equal([])
-        expect(answers(db), 'histories and ?at= read the log alone').to.deep.equal(before)
+        return db.prepare('SELECT balance_after AS point, time_millis AS updateMillis FROM events WHERE user_id = ? ORDER BY version DESC LIMIT 1').get(user)
       } finally {
         db.close()
       }
-      expect(rows).to.deep.equal([{ id: 1, point: 65 }, { id: 2, point: 0 }])
-      // The balance each row held; its time is now the last event's, not the commit's.
-      expect(await store.balance(userId(1))()).to.deep.equal(E.right({ id: 1, point: 65, updateMillis: 60 }))
-      expect(await store.balance(userId(2))()).to.deep.equal(E.right({ id: 2, point: 0, updateMillis: 25 }))
-      expect(await store.balanceWithHolds(userId(1))()).to.deep.equal(
-        E.right({ point: { id: 1, point: 65, updateMillis: 60 }, holds: [{ holdId: 6, amount: 5, expiresAt: 10_000, placedAt: 60 }] }),
-      )
-      expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 65, version: 6, holds: new Map([[6, { amount: 5, expiresAt: 10_000 }]]) }))
-      const report = await runAudit(store, { maxAmount: 1_000, maxBalance: 10_000 })()
-      expect(E.map((r: AuditReport) => [r.events, r.findings, r.compared])(report)).to.deep.equal(E.right([8, [], ['holds']]))
-      // And it goes on from there.
-      const next = await store.append(userId(1), 6, { events: [event(1, 'CHARGE', 5, 70)], projection: { balance: 70, version: 7 }, receipts: [] })()
-      expect(E.isRight(next)).to.equal(true)
-      expect(E.map((b: { point: number }) => b.point)(await store.balance(userId(1))())).to.deep.equal(E.right(70))
-    } finally {
-      await store.close()
     }
+
+    it('reads each of them through events_by_user_version backwards: one entry, no scan of the log, no sort', function () {
+      const db = openDatabase(path)
+      try {
+        const plan = (sql: string, params: unknown = { userId: 1 }) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((row) => row.detail)
+        const backwards = ['SEARCH events USING INDEX events_by_user_version (user_id=?)']
+        expect(plan(lastBalanceSql), 'the balance').to.deep.equal(backwards)
+        expect(plan(versionSql, 1), "the append's check").to.deep.equal(backwards)
+        expect(plan(stateSql, 1), "the writer's state").to.deep.equal(backwards)
+        // With its holds, in one statement: the sort is of the user's holds alone, for the JSON array's order.
+        expect(plan(balanceWithHoldsSql)).to.deep.equal([
+          'CO-ROUTINE b',
+          'SEARCH events USING INDEX events_by_user_version (user_id=?)',
+          'SCAN b',
+          'SCALAR SUBQUERY 2',
+          'USE TEMP B-TREE FOR json_group_array(ORDER BY)',
+          'SEARCH holds USING PRIMARY KEY (user_id=?)',
+        ])
+      } finally {
+        db.close()
+      }
+    })
+
+    it("answers the last event's balance and time after charges, uses, holds, captures, refunds, releases and a keyed rejection", async function () {
+      let now = 1_000
+      // The commit's clock runs ahead of the decision's: the answer's time is the event's, as `?at=` gives it.
+      const store = openSqliteStore(path, { clock: () => now + 5 })
+      try {
+        const ledger = createLedger({ store, limits: { maxAmount: 1_000, maxBalance: 10_000 }, clock: () => now })
+        const user = userId(1)
+        const steps: Array<[string, () => Promise<E.Either<unknown, unknown>>, { point: number; held: number; updateMillis: number }]> = [
+          ['charge 100', ledger.charge(user, amount(100)), { point: 100, held: 0, updateMillis: 1_000 }],
+          ['use 30 (event 2)', ledger.use(user, amount(30)), { point: 70, held: 0, updateMillis: 1_010 }],
+          ['hold 20 (hold 3)', ledger.hold(user, amount(20), 60_000), { point: 70, held: 20, updateMillis: 1_020 }],
+          ['capture 15 of hold 3', ledger.capture(user, 3, amount(15)), { point: 55, held: 0, updateMillis: 1_030 }],
+          ['refund 10 of event 2', ledger.refund(user, 2, amount(10)), { point: 65, held: 0, updateMillis: 1_040 }],
+          ['hold 5 (hold 6)', ledger.hold(user, amount(5), 60_000), { point: 65, held: 5, updateMillis: 1_050 }],
+          ['release hold 6', ledger.release(user, 6), { point: 65, held: 0, updateMillis: 1_060 }],
+        ]
+        for (const [name, step, expected] of steps) {
+          expect(E.isRight(await step()), name).to.equal(true)
+          expect(await createReads(store, () => now).balance(user)(), name).to.deep.equal(E.right({ id: 1, ...expected, available: expected.point - expected.held }))
+          expect(lastEvent(1), name).to.deep.equal({ point: expected.point, updateMillis: expected.updateMillis })
+          now += 10
+        }
+        // A keyed rejection records its receipt and no event: the balance, and its time, stay the last event's.
+        expect(E.isLeft(await ledger.use(user, amount(1_000), 'k' as IdempotencyKey)())).to.equal(true)
+        expect(await store.balance(user)()).to.deep.equal(E.right({ id: 1, point: 65, updateMillis: 1_060 }))
+        expect(await store.balanceAt(user, Number.MAX_SAFE_INTEGER)()).to.deep.equal(E.right({ id: 1, point: 65, updateMillis: 1_060 }))
+        expect(await store.load(user)()).to.deep.equal(E.right({ balance: 65, version: 7 }))
+      } finally {
+        await store.close()
+      }
+    })
+
+    it('drops the balance projection at step 9, from a file written at step 8: balances, ?at= and histories answer as before', async function () {
+      const old = new Sqlite(path)
+      migrate(old, migrations.filter((step) => step.version <= 8))
+      const insert = insertEvents(old)
+      const event = (user: number, type: PointEvent['type'], n: number, timeMillis: number, more: { ref?: number; expiresAt?: number } = {}): PointEvent =>
+        ({ type, userId: userId(user), amount: amount(n), timeMillis, ...more })
+      const append = (user: number, version: number, events: PointEvent[], balance: number) =>
+        insert(userId(user), version, { events, projection: { balance, version: version + events.length }, receipts: [] })
+      // Two users interleaved, as a busy log holds them; ids 1–2, 3, 4–7, 8.
+      append(1, 0, [event(1, 'CHARGE', 100, 10), event(1, 'USE', 30, 20)], 70)
+      append(2, 0, [event(2, 'CHARGE', 40, 15)], 40)
+      append(1, 2, [event(1, 'HOLD', 20, 30, { ref: 3, expiresAt: 10_000 }), event(1, 'CAPTURE', 15, 40, { ref: 3 }), event(1, 'REFUND', 10, 50, { ref: 2 }), event(1, 'HOLD', 5, 60, { ref: 6, expiresAt: 10_000 })], 65)
+      append(2, 1, [event(2, 'USE', 40, 25)], 0)
+      // The rows step 8's store kept, stamped by its commit's clock a little after each last event.
+      const project = old.prepare('INSERT INTO balances (user_id, point, version, update_millis) VALUES (?, ?, ?, ?)')
+      project.run(1, 65, 6, 63)
+      project.run(2, 0, 2, 27)
+      const moments = [0, 10, 19, 20, 35, 40, 55, 60, 1_000]
+      const answers = (db: Sqlite.Database) => {
+        const history = readHistory(db)
+        const at = readBalanceWithHolds(db)
+        return [1, 2, 3].map((user) => ({
+          history: history({ userId: userId(user), after: 0, until: Number.MAX_SAFE_INTEGER, limit: -1 }),
+          at: moments.map((moment) => at(userId(user), moment)),
+        }))
+      }
+      const before = answers(old)
+      expect(before[0]?.history.map((row) => (row as { type: string }).type), 'holds move nothing and are not listed').to.deep.equal(['CHARGE', 'USE', 'CAPTURE', 'REFUND'])
+      expect(before[0]?.at.at(-1)).to.include({ point: 65, updateMillis: 60 })
+      const rows = old.prepare('SELECT user_id AS id, point FROM balances ORDER BY user_id').all()
+      old.close()
+
+      const store = openSqliteStore(path)
+      try {
+        const db = new Sqlite(path, { readonly: true })
+        try {
+          expect(db.pragma('user_version', { simple: true })).to.equal(9)
+          expect(db.prepare("SELECT name FROM sqlite_schema WHERE name = 'balances'").all(), 'the table is gone').to.deep.equal([])
+          expect(answers(db), 'histories and ?at= read the log alone').to.deep.equal(before)
+        } finally {
+          db.close()
+        }
+        expect(rows).to.deep.equal([{ id: 1, point: 65 }, { id: 2, point: 0 }])
+        // The balance each row held; its time is now the last event's, not the commit's.
+        expect(await store.balance(userId(1))()).to.deep.equal(E.right({ id: 1, point: 65, updateMillis: 60 }))
+        expect(await store.balance(userId(2))()).to.deep.equal(E.right({ id: 2, point: 0, updateMillis: 25 }))
+        expect(await store.balanceWithHolds(userId(1))()).to.deep.equal(
+          E.right({ point: { id: 1, point: 65, updateMillis: 60 }, holds: [{ holdId: 6, amount: 5, expiresAt: 10_000, placedAt: 60 }] }),
+        )
+        expect(await store.load(userId(1))()).to.deep.equal(E.right({ balance: 65, version: 6, holds: new Map([[6, { amount: 5, expiresAt: 10_000 }]]) }))
+        const report = await runAudit(store, { maxAmount: 1_000, maxBalance: 10_000 })()
+        expect(E.map((r: AuditReport) => [r.events, r.findings, r.compared])(report)).to.deep.equal(E.right([8, [], ['holds']]))
+        // And it goes on from there.
+        const next = await store.append(userId(1), 6, { events: [event(1, 'CHARGE', 5, 70)], projection: { balance: 70, version: 7 }, receipts: [] })()
+        expect(E.isRight(next)).to.equal(true)
+        expect(E.map((b: { point: number }) => b.point)(await store.balance(userId(1))())).to.deep.equal(E.right(70))
+      } finally {
+        await store.close()
+      }
+    })
   })
 })
