@@ -5,6 +5,7 @@ import { readConfig, type StoreConfig } from './config'
 import { UserId } from './events/model'
 import { openStore } from './open-store'
 import { runAudit, type AuditReport } from './projections/audit-run'
+import type { BalanceDisagreement } from './stores/sqlite/schema'
 
 const usage = 'usage: npm run audit -- [--user ID] [--json] [--rebuild]'
 
@@ -50,7 +51,12 @@ async function main(): Promise<number> {
     console.error(config.left)
     return 2
   }
-  const store = await openStore(withoutStatementTimeout(config.right.store))
+  // Told by the schema step that drops SQLite's balances table: each balance the rebuild took from the log.
+  const say = values.json === true ? console.error : console.log
+  const adoptLogBalances = (adopted: readonly BalanceDisagreement[]) => {
+    for (const user of adopted) say(`user ${user.userId}: balance ${user.lastEvent} from the log; the balances row said ${user.row}`)
+  }
+  const store = await openStore(withoutStatementTimeout(config.right.store), values.rebuild === true ? { adoptLogBalances } : {})
   try {
     const report = await runAudit(store, config.right.limits, { userId, rebuild: values.rebuild === true })()
     if (E.isLeft(report)) {

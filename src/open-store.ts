@@ -6,12 +6,13 @@ import type { AuditSource } from './projections/audit-run'
 import { MemoryStore } from './stores/memory'
 import { openPostgresStore } from './stores/postgres'
 import { openSqliteStore } from './stores/sqlite'
+import type { MigrateOptions } from './stores/sqlite/schema'
 
 /** Every store the service can run on serves commands and reads, and can be audited. */
 export type OpenedStore = PointStore & AuditSource
 
 /** What every store is opened with, whichever it is. */
-export interface OpenOptions {
+export interface OpenOptions extends MigrateOptions {
   /** How long an idempotency receipt answers a retry. */
   readonly receiptRetentionMillis?: number
 }
@@ -26,7 +27,7 @@ export async function openStore(config: StoreConfig, options: OpenOptions = {}):
       return openSqliteStore(config.path, options)
     case 'postgres':
       return openPostgresStore(config.url, {
-        ...options,
+        receiptRetentionMillis: options.receiptRetentionMillis,
         poolSize: config.poolSize,
         statementTimeoutMillis: config.statementTimeoutMs,
       }).catch((error: unknown) => {

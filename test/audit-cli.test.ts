@@ -11,7 +11,7 @@ import { createLedger } from '../src/projections/ledger'
 import { openPostgresStore } from '../src/stores/postgres'
 import { openSqliteStore } from '../src/stores/sqlite'
 import { freshDatabase } from './support/postgres'
-import { tempDir } from './support/sqlite'
+import { tempDir, writeDisagreeingStepEight } from './support/sqlite'
 import { amount, userId } from './support/values'
 
 const root = resolve(__dirname, '..')
@@ -20,6 +20,7 @@ const limits = { maxAmount: 1_000, maxBalance: 10_000 }
 interface Run {
   readonly code: number
   readonly stdout: string
+  readonly stderr: string
 }
 
 /** A store the audit CLI can be pointed at: the environment that selects it, and raw SQL to corrupt it with. */
@@ -92,11 +93,11 @@ async function postgresTarget(): Promise<Target> {
 async function audit(target: Target, ...args: string[]): Promise<Run> {
   const env = { ...target.env, POINT_MAX_AMOUNT: String(limits.maxAmount), POINT_MAX_BALANCE: String(limits.maxBalance) }
   try {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/audit.ts', ...args], { cwd: root, env })
-    return { code: 0, stdout }
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/audit.ts', ...args], { cwd: root, env })
+    return { code: 0, stdout, stderr }
   } catch (error) {
-    const failed = error as { code?: number; stdout?: string }
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? '' }
+    const failed = error as { code?: number; stdout?: string; stderr?: string }
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' }
   }
 }
 
@@ -326,6 +327,38 @@ for (const [name, makeTarget, kept] of targets) {
     })
   })
 }
+
+describe('npm run audit on a SQLite file at schema step 8 whose balances table disagrees with its log', function () {
+  this.timeout(30_000)
+  let target: Target
+
+  beforeEach(async function () {
+    target = await sqliteTarget()
+    writeDisagreeingStepEight(target.env['SQLITE_PATH']!)
+  })
+  afterEach(async function () {
+    await target.remove()
+  })
+
+  it('refuses to migrate it, exit code 2, naming the user and the command that repairs it', async function () {
+    const run = await audit(target)
+    expect(run.code).to.equal(2)
+    expect(run.stderr).to.match(/user 1: row 100, last event 900\..*npm run audit -- --rebuild/)
+  })
+
+  it('with --rebuild, takes the balance from the log, says so, finds nothing else and exits 0', async function () {
+    const run = await audit(target, '--rebuild')
+    expect(run.code, run.stderr).to.equal(0)
+    expect(run.stdout).to.match(/^user 1: balance 900 from the log; the balances row said 100$/m)
+    expect(run.stdout).to.match(/^findings {12}0$/m)
+    const store = await target.open()
+    try {
+      expect(await store.balance(userId(1))()).to.deep.equal(E.right({ id: 1, point: 900, updateMillis: 10 }))
+    } finally {
+      await store.close()
+    }
+  })
+})
 
 /** The audit's rebuild, seen waiting for a row lock for longer than its statement could have run under a timeout. */
 const waitingRebuild = `SELECT 1 FROM pg_stat_activity

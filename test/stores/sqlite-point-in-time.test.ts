@@ -89,6 +89,8 @@ describe('sqlite point-in-time read', function () {
     const old = new Sqlite(path)
     migrate(old, migrations.filter((step) => step.version <= 7))
     old.prepare("INSERT INTO events (user_id, version, type, amount, time_millis, balance_after) VALUES (1, 1, 'CHARGE', 5, 10, 5)").run()
+    // The row that release kept beside it, which step 9 checks against the event before it drops the table.
+    old.prepare('INSERT INTO balances (user_id, point, version, update_millis) VALUES (1, 5, 1, 10)').run()
     old.close()
     const db = openDatabase(path)
     try {

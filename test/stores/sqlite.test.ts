@@ -10,12 +10,10 @@ import { duplicateKeys } from '../../src/stores/sqlite/sql/duplicate-keys'
 import { createReads } from '../../src/projections/reads'
 import { runAudit, type AuditReport } from '../../src/projections/audit-run'
 import { insertEvents } from '../../src/stores/sqlite/sql/insert-events'
-import { lastBalanceSql } from '../../src/stores/sqlite/sql/read-balance'
+import { lastEventSql } from '../../src/stores/sqlite/sql/read-last-event'
 import { balanceWithHoldsSql, readBalanceWithHolds } from '../../src/stores/sqlite/sql/read-balance-with-holds'
 import { readHistory } from '../../src/stores/sqlite/sql/read-history'
-import { versionSql } from '../../src/stores/sqlite/sql/read-version'
-import { stateSql } from '../../src/stores/sqlite/sql/load-state'
-import { sqliteFixture, tempDir, type TempDir } from '../support/sqlite'
+import { sqliteFixture, tempDir, writeDisagreeingStepEight, type TempDir } from '../support/sqlite'
 import { amount, userId } from '../support/values'
 import { storeContract } from './contract'
 import { feedContract } from './feed-contract'
@@ -342,14 +340,13 @@ describe('sqlite store', function () {
       }
     }
 
-    it('reads each of them through events_by_user_version backwards: one entry, no scan of the log, no sort', function () {
+    it('reads a balance, the writer\'s state and an append\'s check with one statement, through events_by_user_version backwards: one entry, no scan, no sort', function () {
       const db = openDatabase(path)
       try {
         const plan = (sql: string, params: unknown = { userId: 1 }) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((row) => row.detail)
         const backwards = ['SEARCH events USING INDEX events_by_user_version (user_id=?)']
-        expect(plan(lastBalanceSql), 'the balance').to.deep.equal(backwards)
-        expect(plan(versionSql, 1), "the append's check").to.deep.equal(backwards)
-        expect(plan(stateSql, 1), "the writer's state").to.deep.equal(backwards)
+        // The balance, the writer's state and the append's check.
+        expect(plan(lastEventSql)).to.deep.equal(backwards)
         // With its holds, in one statement: the sort is of the user's holds alone, for the JSON array's order.
         expect(plan(balanceWithHoldsSql)).to.deep.equal([
           'CO-ROUTINE b',
@@ -455,6 +452,50 @@ describe('sqlite store', function () {
       } finally {
         await store.close()
       }
+    })
+
+    describe('step 9 on a file whose balances table disagrees with the log', function () {
+      /** The schema version and user 1's balances row, read from the file itself. */
+      const onFile = () => {
+        const db = new Sqlite(path, { readonly: true })
+        try {
+          const table = db.prepare("SELECT name FROM sqlite_schema WHERE name = 'balances'").get()
+          return { version: db.pragma('user_version', { simple: true }), row: table === undefined ? undefined : db.prepare('SELECT point FROM balances WHERE user_id = 1').get() }
+        } finally {
+          db.close()
+        }
+      }
+
+      it('is refused, naming each user, their row and their last event, and left at step 8 with its rows', function () {
+        writeDisagreeingStepEight(path)
+        expect(() => openSqliteStore(path)).to.throw(/step 9 would change the balance of 1 user\(s\).*user 1: row 100, last event 900\..*npm run audit -- --rebuild/)
+        expect(onFile()).to.deep.equal({ version: 8, row: { point: 100 } })
+      })
+
+      it('with the operator\'s word, takes each balance from a log that agrees with itself, and reports it once committed', async function () {
+        writeDisagreeingStepEight(path)
+        const adopted: unknown[] = []
+        const store = openSqliteStore(path, { adoptLogBalances: (users) => adopted.push(...users) })
+        try {
+          expect(adopted).to.deep.equal([{ userId: 1, row: 100, lastEvent: 900, amounts: 900 }])
+          expect(onFile()).to.deep.equal({ version: 9, row: undefined })
+          expect(await store.balance(userId(1))()).to.deep.equal(E.right({ id: 1, point: 900, updateMillis: 10 }))
+          const report = await runAudit(store, { maxAmount: 1_000, maxBalance: 10_000 })()
+          expect(E.map((r: AuditReport) => r.findings)(report)).to.deep.equal(E.right([]))
+        } finally {
+          await store.close()
+        }
+      })
+
+      it('even with the operator\'s word, is refused where the log disagrees with itself: no tool rewrites it', function () {
+        writeDisagreeingStepEight(path, 800)
+        const adopted: unknown[] = []
+        expect(() => openSqliteStore(path, { adoptLogBalances: (users) => adopted.push(...users) })).to.throw(
+          /cannot take a balance from the log of 1 user\(s\).*user 1: amounts come to 800, last event says 900, balances row says 100\..*restore the file from a backup/,
+        )
+        expect(adopted, 'nothing was taken').to.deep.equal([])
+        expect(onFile()).to.deep.equal({ version: 8, row: { point: 100 } })
+      })
     })
   })
 })

@@ -79,6 +79,9 @@ export const StateRow = t.type({ balance: Count, version: Count })
 /** A balance row as reads see it: stricter than `UserPoint`, which does not say a balance is never negative. */
 export const BalanceRow = t.type({ id: UserId, point: Count, updateMillis: t.number })
 
+/** SQLite's last event of a user, which a balance and the writer's state are both read from. */
+export const LastEventRow = t.type({ id: UserId, point: Count, version: Count, updateMillis: t.number })
+
 /** A receipt's answer as stored: an accepted one's time is the row's `update_millis`. */
 const HoldAnswer = t.type({ holdId: t.number, amount: t.number, expiresAt: t.number })
 

@@ -87,8 +87,9 @@ export function committer(
 
 function write(sql: Catalogue, job: AppendJob, updateMillis: number, receiptRetentionMillis: number): Appended {
   const { userId, expectedVersion, plan } = job
-  const stored = sql.readVersion(userId)
-  if (stored.version !== expectedVersion || stored.point !== balanceBefore(plan)) return conflicted(job)
+  // Compared, not decoded: a row that is not what this writer decided on is a conflict, read again and decoded then.
+  const stored = sql.readLastEvent(userId) as { readonly version: number; readonly point: unknown } | undefined
+  if ((stored?.version ?? 0) !== expectedVersion || (stored?.point ?? 0) !== balanceBefore(plan)) return conflicted(job)
   // The last event is the user's balance and version: nothing else to keep in step with it.
   sql.insertEvents(userId, expectedVersion, plan)
   // Thrown, so the savepoint takes back this job's events too.

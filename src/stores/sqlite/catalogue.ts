@@ -4,26 +4,22 @@ import { duplicateKeys } from './sql/duplicate-keys'
 import { insertEvents } from './sql/insert-events'
 import { insertHold } from './sql/insert-hold'
 import { insertReceipts } from './sql/insert-receipts'
-import { loadState } from './sql/load-state'
 import { pruneReceipts } from './sql/prune-receipts'
-import { readBalance } from './sql/read-balance'
 import { readBalanceAt } from './sql/read-balance-at'
 import { readBalanceWithHolds } from './sql/read-balance-with-holds'
 import { readExpiredHolds } from './sql/read-expired-holds'
 import { readFeed } from './sql/read-feed'
 import { readHistory } from './sql/read-history'
 import { readHolds } from './sql/read-holds'
+import { readLastEvent } from './sql/read-last-event'
 import { readReceipts } from './sql/read-receipts'
 import { readEndings, readUses } from './sql/read-references'
-import { readVersion } from './sql/read-version'
 import { scanEvents } from './sql/scan-events'
 import { scanHolds } from './sql/scan-holds'
 
 /** Every statement the store runs, prepared once on its connection: one SQL operation a file under `sql/`. */
 export const prepareCatalogue = (db: Database) => ({
-  loadState: loadState(db),
-  readVersion: readVersion(db),
-  readBalance: readBalance(db),
+  readLastEvent: readLastEvent(db),
   readBalanceAt: readBalanceAt(db),
   readBalanceWithHolds: readBalanceWithHolds(db),
   readHistory: readHistory(db),

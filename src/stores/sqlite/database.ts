@@ -1,7 +1,7 @@
 import Sqlite, { type Database } from 'better-sqlite3'
-import { migrate } from './schema'
+import { migrate, type MigrateOptions } from './schema'
 
-export interface SqliteOpenOptions {
+export interface SqliteOpenOptions extends MigrateOptions {
   /** How long a write waits for another connection's lock before failing; it blocks the event loop meanwhile. */
   readonly busyTimeoutMillis?: number
 }
@@ -12,7 +12,7 @@ export function openDatabase(path: string, options: SqliteOpenOptions = {}): Dat
   try {
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
-    migrate(db)
+    migrate(db, undefined, options)
     return db
   } catch (error) {
     db.close()

@@ -1,11 +1,25 @@
 import type { Database } from 'better-sqlite3'
 import type { Migration } from '../sql/rows'
 import { schemaSteps } from '../sql/schema-steps'
+import { compareBalances, type BalanceDisagreement } from './sql/compare-balances'
 
-export type { Migration }
+export type { Migration, BalanceDisagreement }
 
 /** The steps as SQLite runs them; `PRAGMA user_version` records the last one applied. */
 export const migrations: readonly Migration[] = schemaSteps.map(({ version, name, sqlite }) => ({ version, name, sql: sqlite }))
+
+export interface MigrateOptions {
+  /**
+   * Step 9 drops the balances table and answers each balance from the user's last event. Where the two disagree the
+   * file is refused, unless this is given (by `npm run audit -- --rebuild`): then each such user whose events'
+   * amounts come to their last event's balance takes that balance, as a rebuild of the table would have set it, and
+   * is reported here. A user whose log disagrees with itself is refused either way: no tool rewrites the log.
+   */
+  readonly adoptLogBalances?: (adopted: readonly BalanceDisagreement[]) => void
+}
+
+/** The step that drops the balances table, whose rows SQLite's balances were read from until then. */
+const balancesDropped = 9
 
 const schemaVersion = (db: Database): number => db.pragma('user_version', { simple: true }) as number
 
@@ -13,18 +27,53 @@ const schemaVersion = (db: Database): number => db.pragma('user_version', { simp
  * Applies every step newer than the file, each in its own write transaction,
  * so a crash leaves the file at a whole step. A file from a newer release is refused.
  */
-export function migrate(db: Database, steps: readonly Migration[] = migrations): number {
+export function migrate(db: Database, steps: readonly Migration[] = migrations, options: MigrateOptions = {}): number {
   const latest = steps.at(-1)?.version ?? 0
-  const apply = db.transaction((step: Migration) => {
+  const apply = db.transaction((step: Migration): readonly BalanceDisagreement[] => {
     // Re-read inside the lock: another process may have applied it meanwhile.
-    if (schemaVersion(db) >= step.version) return
+    if (schemaVersion(db) >= step.version) return []
+    const adopted = step.version === balancesDropped ? checkBalances(db, options) : []
     db.exec(step.sql)
     db.pragma(`user_version = ${step.version}`)
+    return adopted
   })
   const found = schemaVersion(db)
   if (found > latest) throw new Error(`the database has schema version ${found}; this release knows up to ${latest}`)
   for (const step of steps) {
-    if (step.version > found) apply.immediate(step)
+    if (step.version <= found) continue
+    const adopted = apply.immediate(step)
+    // Told once the step has committed, so what is reported is what the file now answers.
+    if (adopted.length > 0) options.adoptLogBalances?.(adopted)
   }
   return schemaVersion(db)
+}
+
+const listed = (users: readonly BalanceDisagreement[], describe: (user: BalanceDisagreement) => string): string => {
+  const shown = users.slice(0, 5).map(describe).join('; ')
+  return users.length > 5 ? `${shown}; and ${users.length - 5} more` : shown
+}
+
+/**
+ * The users whose balance dropping the table changes, with the operator's word; throws, rolling the step back,
+ * without it, or where the log would not explain the balance it then answers.
+ */
+function checkBalances(db: Database, { adoptLogBalances }: MigrateOptions): readonly BalanceDisagreement[] {
+  const disagreeing = compareBalances(db)
+  if (disagreeing.length === 0) return disagreeing
+  const selfContradicting = disagreeing.filter((user) => user.amounts !== user.lastEvent)
+  if (selfContradicting.length > 0 && adoptLogBalances !== undefined) {
+    throw new Error(
+      `schema step ${balancesDropped} cannot take a balance from the log of ${selfContradicting.length} user(s) whose events' amounts ` +
+        `disagree with their last event's balance: ${listed(selfContradicting, (u) => `user ${u.userId}: amounts come to ${u.amounts}, last event says ${u.lastEvent}, balances row says ${u.row}`)}. ` +
+        'No tool rewrites the log: restore the file from a backup taken before the fault, or run the previous release',
+    )
+  }
+  if (adoptLogBalances === undefined) {
+    throw new Error(
+      `schema step ${balancesDropped} would change the balance of ${disagreeing.length} user(s), whose balances row disagrees with ` +
+        `their last event: ${listed(disagreeing, (u) => `user ${u.userId}: row ${u.row}, last event ${u.lastEvent}`)}. ` +
+        'The log is the record: `npm run audit -- --rebuild` checks it and takes each such balance from it; the file is left at step 8',
+    )
+  }
+  return disagreeing
 }

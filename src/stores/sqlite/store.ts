@@ -12,7 +12,7 @@ import {
   activeHolds,
   BalanceRow,
   decodeRow,
-  StateRow,
+  LastEventRow,
   storeFault,
   toBalanceWithHolds,
   toDueHold,
@@ -83,7 +83,7 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
     this.file = FileIdentity.of(db)
     const moved = () => this.file?.moved()
     this.health = new WriteHealth({
-      read: this.read(() => void this.sql.readVersion(1 as UserId)),
+      read: this.read(() => void this.sql.readLastEvent(1 as UserId)),
       write: this.read(() => writeProbe(db)),
     })
     const { clock, receiptRetentionMillis } = this
@@ -97,9 +97,10 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
 
   load(userId: UserId): TE.TaskEither<StoreFault, PointState> {
     return this.readTogether(() => {
-      const row = this.sql.loadState(userId)
+      const row = this.sql.readLastEvent(userId)
       if (row === undefined) return initialState
-      return { ...decodeRow(StateRow, row, lastEventOf(userId)), ...activeHolds(this.sql.readHolds(userId).map(toStoredHold)) }
+      const { point, version } = decodeRow(LastEventRow, row, lastEventOf(userId))
+      return { balance: point, version, ...activeHolds(this.sql.readHolds(userId).map(toStoredHold)) }
     })
   }
 
@@ -122,8 +123,10 @@ export class SqliteStore implements PointStore, AuditSource, PrunesReceipts {
 
   balance(userId: UserId): TE.TaskEither<StoreFault, UserPoint> {
     return this.readTogether(() => {
-      const row = this.sql.readBalance(userId)
-      return row === undefined ? { id: userId, point: 0, updateMillis: this.clock() } : decodeRow(BalanceRow, row, lastEventOf(userId))
+      const row = this.sql.readLastEvent(userId)
+      if (row === undefined) return { id: userId, point: 0, updateMillis: this.clock() }
+      const { id, point, updateMillis } = decodeRow(LastEventRow, row, lastEventOf(userId))
+      return { id, point, updateMillis }
     })
   }
 

@@ -1,8 +1,8 @@
 import type { Database } from 'better-sqlite3'
 import type { UserId } from '../../../events/model'
-import { lastBalanceSql } from './read-balance'
 import { balanceAtSql } from './read-balance-at'
 import { holdColumns, holdsAtSql } from './read-holds'
+import { lastEventSql } from './read-last-event'
 
 const holdsArray = `json_group_array(json_object('holdId', h.holdId, 'amount', h.amount, 'expiresAt', h.expiresAt, 'placedAt', h.placedAt) ORDER BY h.holdId)`
 
@@ -13,7 +13,7 @@ const holdsArray = `json_group_array(json_object('holdId', h.holdId, 'amount', h
  */
 export const balanceWithHoldsSql = `SELECT b.id, b.point, b.updateMillis,
     (SELECT ${holdsArray} FROM (SELECT ${holdColumns} FROM holds WHERE user_id = @userId) h) AS holds
-  FROM (${lastBalanceSql}) b`
+  FROM (${lastEventSql}) b`
 
 /**
  * The same as of `at`, from the log: an event stamped at or before `at` can commit after the read starts (a batch
