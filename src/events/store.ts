@@ -14,11 +14,6 @@ export interface VersionConflict {
   readonly _tag: 'VersionConflict'
   readonly userId: UserId
   readonly expectedVersion: number
-  /**
-   * The user's state as the refusing statement found it, when it read it anyway: the writer decides on it next
-   * instead of reading the store again. It is as old as that statement, and its append is checked like any other.
-   */
-  readonly current?: PointState
 }
 
 /** A stored row that does not decode: data corruption, which no retry mends. */
@@ -47,11 +42,10 @@ export const asFailure = (fault: StoreFault): StoreFailure => (fault._tag === 'V
 export const attempt = <A>(call: () => Promise<A>): TE.TaskEither<StoreUnavailable, A> =>
   TE.tryCatch(call, storeUnavailable)
 
-export const versionConflict = (userId: UserId, expectedVersion: number, current?: PointState): VersionConflict => ({
+export const versionConflict = (userId: UserId, expectedVersion: number): VersionConflict => ({
   _tag: 'VersionConflict',
   userId,
   expectedVersion,
-  ...(current === undefined ? {} : { current }),
 })
 
 /** What a keyed command was answered, kept so that a retry is answered the same. */

@@ -189,12 +189,9 @@ class UserWriter {
     return this.kept(await appendLocked(this.userId, (state) => planBatch(this.context, batch, state, recorded.right))())
   }
 
-  /**
-   * The state a stored plan leads to is the next batch's start. After a failed append the store is read again,
-   * unless the conflict came with the state the store found: that is as fresh as a read would be.
-   */
+  /** The state a stored plan leads to is the next batch's start; after a failed append the store is read again. */
   private kept(appended: E.Either<StoreFault, Locked<BatchPlan>>): E.Either<StoreFault, Written> {
-    this.state = E.isRight(appended) ? appended.right.plan.projection : stateFound(appended.left)
+    this.state = E.isRight(appended) ? appended.right.plan.projection : undefined
     this.untested = false
     return E.map(({ plan, point }: Locked<BatchPlan>) => ({ plan, updateMillis: point.updateMillis }))(appended)
   }
@@ -235,5 +232,3 @@ const namesAnything = (batch: readonly Command[]): boolean =>
   batch.some((command) => command.type === 'Refund' || command.type === 'Capture' || command.type === 'Release')
 
 const failAll = (batch: readonly Command[], failure: CommandFailure): Outcome[] => batch.map(() => E.left(failure))
-
-const stateFound = (fault: StoreFault): PointState | undefined => (fault._tag === 'VersionConflict' ? fault.current : undefined)

@@ -340,28 +340,6 @@ describe('CommandQueue (single writer per user)', function () {
       expect(shared.appends.filter((a) => a.userId === userId(1)).map((a) => a.expectedVersion)).to.deep.equal([0, 1, 1, 2])
     })
 
-    it('decides again on the state a refused append came with, reading nothing first', async function () {
-      const shared = fastMemoryStore()
-      // A store like PostgreSQL's, whose refusing statement answers the user's state as it found it.
-      const answering = overriding(shared, {
-        append: (user, version, plan) => async () => {
-          const appended = await shared.append(user, version, plan)()
-          if (E.isRight(appended) || appended.left._tag !== 'VersionConflict') return appended
-          const found = await shared.load(user)()
-          return E.isRight(found) ? E.left({ ...appended.left, current: found.right }) : appended
-        },
-      })
-      const spied = new SpyStore(answering)
-      const here = new CommandQueue({ store: spied, decide: decider(limits), stateCacheSize: 10, maxConflictRetries: 0 })
-      const elsewhere = new CommandQueue({ store: shared, decide: decider(limits) })
-      expect(point(await here.submit(charge(1, 100)))).to.equal(100)
-      expect(point(await elsewhere.submit(use(1, 30)))).to.equal(70)
-      expect(point(await here.submit(charge(1, 5))), 'decided on 70, not the cached 100').to.equal(75)
-      expect(spied.loads, 'read for the first command only').to.deep.equal([userId(1)])
-      expect(spied.appends.map((a) => a.expectedVersion)).to.deep.equal([0, 1, 2])
-      expect(await historyOf(shared, 1)).to.deep.equal([100, -30, 5])
-    })
-
     it('never refuses on a cached state alone: a refusal is decided again on the store\'s state', async function () {
       const shared = fastMemoryStore()
       const here = new CommandQueue({ store: shared, decide: decider(limits), stateCacheSize: 10 })

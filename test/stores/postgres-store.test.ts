@@ -168,24 +168,6 @@ describe('postgres store', function () {
     expect(loaded[4]).to.deep.equal(loaded[0])
   })
 
-  it('refuses a batch member decided on an old version with the state the statement found, holds included, and writes the rest', async function () {
-    const [a, b] = await Promise.all([open(), open()])
-    await a.append(userId(1), 0, { events: [charge(1, 10)], projection: { balance: 10, version: 1 }, receipts: [] })()
-    const hold: PointEvent = { type: 'HOLD', userId: userId(1), amount: amount(4), timeMillis: 1_000, ref: 2, expiresAt: 9_000_000_000_000 }
-    expect(tagOf(await b.append(userId(1), 1, { events: [hold], projection: { balance: 10, version: 2 }, receipts: [] })())).to.equal('Right')
-
-    // One turn: a batch of both users, user 1's decided on the version `a` wrote and `b` has since moved past.
-    const [stale, fresh] = await Promise.all([
-      a.append(userId(1), 1, { events: [charge(1, 5)], projection: { balance: 15, version: 2 }, receipts: [] })(),
-      a.append(userId(2), 0, { events: [charge(2, 7)], projection: { balance: 7, version: 1 }, receipts: [] })(),
-    ])
-
-    expect(tagOf(fresh)).to.equal('Right')
-    const read = await a.load(userId(1))()
-    expect(E.isRight(read) && read.right.holds?.size).to.equal(1)
-    expect(E.isLeft(stale) && stale.left).to.deep.equal({ _tag: 'VersionConflict', userId: userId(1), expectedVersion: 1, current: E.isRight(read) && read.right })
-  })
-
   it('answers every load of a turn as unavailable when the statement fails, and loads again once the server answers', async function () {
     const store = await open()
     await store.append(userId(1), 0, { events: [charge(1, 10)], projection: { balance: 10, version: 1 }, receipts: [] })()

@@ -47,8 +47,8 @@ export class PostgresAppends {
     // Every plain member in one statement; the statement alone is atomic, so without keyed members it needs no transaction.
     const writeAll = async (db: Executor) => {
       if (plain.length === 0) return
-      const { claimed, found } = await claimAndWriteAll(db, plain.map(({ job }) => job), updateMillis)
-      for (const { job, i } of plain) results[i] = claimed.has(job.userId) ? accepted(job, updateMillis) : conflicted(job, found.get(job.userId))
+      const claimed = await claimAndWriteAll(db, plain.map(({ job }) => job), updateMillis)
+      for (const { job, i } of plain) results[i] = claimed.has(job.userId) ? accepted(job, updateMillis) : conflicted(job)
     }
     const batched = () =>
       keyed.length === 0

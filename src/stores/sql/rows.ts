@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as t from 'io-ts'
-import type { ActiveHold, PointState, References } from '../../events/decider'
+import type { ActiveHold, References } from '../../events/decider'
 import { Amount, IdempotencyKey, RejectionCode, StoredEvent, UserId, type UserPoint } from '../../events/model'
 import { storeCorrupt, storeUnavailable, versionConflict, type BalanceWithHolds, type Plan, type Receipt, type StoredHold, type StoreFault } from '../../events/store'
 import type { LogEntry } from '../../projections/audit'
@@ -32,12 +32,8 @@ export type Appended = E.Either<StoreFault, UserPoint>
 export const accepted = ({ userId, plan }: AppendJob, updateMillis: number): Appended =>
   E.right({ id: userId, point: plan.projection.balance, updateMillis })
 
-/**
- * The answer to a job whose user moved past its expected version, or whose key another writer took first; with the
- * state the store found instead, if it read it.
- */
-export const conflicted = ({ userId, expectedVersion }: AppendJob, current?: PointState): Appended =>
-  E.left(versionConflict(userId, expectedVersion, current))
+/** The answer to a job whose user moved past its expected version, or whose key another writer took first. */
+export const conflicted = ({ userId, expectedVersion }: AppendJob): Appended => E.left(versionConflict(userId, expectedVersion))
 
 /** Rows an audit reads per query: large enough to amortise the call, small enough to keep memory flat. */
 export const scanPage = 16_384

@@ -1,18 +1,8 @@
-import * as E from 'fp-ts/Either'
-import type { PointState } from '../../../events/decider'
 import type { UserId } from '../../../events/model'
 import { balanceBefore, balancesAfter } from '../../sql/balance-after'
 import type { AppendJob } from '../../sql/rows'
 import type { Executor } from '../pool'
 import { feedTx } from './feed-tx'
-import { stateOfRow } from './load-state'
-import { holdsOfBalanceJson } from './read-holds'
-
-/** What the statement did: the users whose jobs it wrote, and the state it found of the others that have a row. */
-export interface ClaimedAll {
-  readonly claimed: ReadonlySet<UserId>
-  readonly found: ReadonlyMap<UserId, PointState>
-}
 
 /**
  * `claim-and-write.ts` for many users in one statement, one round trip for a whole batch: each job's projection
@@ -22,19 +12,14 @@ export interface ClaimedAll {
  * instance writing the user) is waited for, then matches nothing if that transaction moved it. Rows are locked in
  * user order, so two instances' batches never deadlock. Each argument is one column as an array, one entry a job (`$1`–`$5`) or an event
  * (`$7`–): a new event column is one more array.
- * The jobs must be of distinct users, each with at least one event.
- *
- * A job left out is most often one decided on a cached state the other instance has moved past since: the
- * statement answers that user's row and holds too, so the writer can decide again without reading them first.
- * They are read at the statement's start: a rival that committed while this statement waited for its lock is not
- * in them, and the next append is refused again.
+ * The jobs must be of distinct users, each with at least one event. Answers the users whose jobs were claimed.
  */
-export async function claimAndWriteAll(db: Executor, jobs: readonly AppendJob[], now: number): Promise<ClaimedAll> {
+export async function claimAndWriteAll(db: Executor, jobs: readonly AppendJob[], now: number): Promise<Set<UserId>> {
   const events = jobs.flatMap((job) => {
     const after = balancesAfter(job.plan)
     return job.plan.events.map((event, i) => ({ userId: job.userId, n: i + 1, event, balance: after[i]! }))
   })
-  const { rows } = await db.query<{ userId: UserId; claimed: boolean }>({
+  const { rows } = await db.query<{ user_id: UserId }>({
     // Named, so each connection plans it once: its text is the same whatever the batch's size.
     name: 'claim-and-write-all',
     text: `WITH job AS (
@@ -69,11 +54,7 @@ export async function claimAndWriteAll(db: Executor, jobs: readonly AppendJob[],
          LEFT JOIN events p ON p.user_id = j.user_id AND p.version = j.expected
          WHERE e.user_id IN (SELECT user_id FROM claimed)
        )
-       SELECT user_id AS "userId", true AS claimed, NULL AS balance, NULL AS version, NULL AS holds FROM claimed
-       UNION ALL
-       SELECT b.user_id, false, b.point, b.version, ${holdsOfBalanceJson}
-         FROM balances b JOIN job j ON j.user_id = b.user_id
-         WHERE b.user_id NOT IN (SELECT user_id FROM claimed)`,
+       SELECT user_id FROM claimed`,
     values: [
       jobs.map((job) => job.userId),
       jobs.map((job) => job.expectedVersion),
@@ -91,15 +72,5 @@ export async function claimAndWriteAll(db: Executor, jobs: readonly AppendJob[],
       events.map((e) => e.event.expiresAt ?? null),
     ],
   })
-  const claimed = new Set<UserId>()
-  const found = new Map<UserId, PointState>()
-  for (const row of rows) {
-    if (row.claimed) claimed.add(row.userId)
-    else {
-      // A row that does not decode gives no state: the writer's read then finds it and reports it.
-      const state = E.tryCatch(() => stateOfRow(row, row.userId), () => undefined)
-      if (E.isRight(state)) found.set(row.userId, state.right)
-    }
-  }
-  return { claimed, found }
+  return new Set(rows.map((row) => row.user_id))
 }

@@ -9,8 +9,7 @@ import { holdsOfBalanceJson, readHolds } from './read-holds'
 // The active holds come in the same statement as the row, as one JSON array: one round trip, one snapshot.
 const text = `SELECT b.user_id AS "userId", point AS balance, version, ${holdsOfBalanceJson} AS holds FROM balances b WHERE user_id = ANY($1::bigint[])`
 
-/** A `balances` row read with its holds, as the writer's state; throws on a row that does not decode. */
-export const stateOfRow = (row: unknown, userId: UserId): PointState => {
+const toState = (row: unknown, userId: UserId): PointState => {
   const where = { table: 'balances', key: `user_id ${userId}` }
   const { balance, version } = decodeRow(StateRow, row, where)
   return { balance, version, ...activeHolds(holdsColumn(row, where)) }
@@ -27,7 +26,7 @@ export async function loadStates(db: Executor, userIds: readonly UserId[]): Prom
   const found = new Map<unknown, unknown>(rows.map((row) => [row.userId, row]))
   return userIds.map((userId) => {
     const row = found.get(userId)
-    return row === undefined ? E.right(initialState) : E.tryCatch(() => stateOfRow(row, userId), storeFault)
+    return row === undefined ? E.right(initialState) : E.tryCatch(() => toState(row, userId), storeFault)
   })
 }
 
