@@ -54,7 +54,10 @@ async function main(): Promise<number> {
   // Told by the schema step that drops SQLite's balances table: each balance the rebuild took from the log.
   const say = values.json === true ? console.error : console.log
   const adoptLogBalances = (adopted: readonly BalanceDisagreement[]) => {
-    for (const user of adopted) say(`user ${user.userId}: balance ${user.lastEvent} from the log; the balances row said ${user.row}`)
+    for (const { userId: id, lastEvent, row } of adopted) {
+      const taken = lastEvent === null ? 'balance 0, as the log has no events' : `balance ${lastEvent} from the log`
+      say(`user ${id}: ${taken}; ${row === null ? 'there was no balances row' : `the balances row said ${row}`}`)
+    }
   }
   const store = await openStore(withoutStatementTimeout(config.right.store), values.rebuild === true ? { adoptLogBalances } : {})
   try {
@@ -76,7 +79,9 @@ main().then(
     process.exitCode = code
   },
   (error: unknown) => {
-    console.error(`audit failed: ${error instanceof Error ? error.message : String(error)}\n${usage}`)
+    // The usage only where the command line was at fault; a store refusing to open is not a typing mistake.
+    const misused = typeof (error as { code?: unknown }).code === 'string' && (error as { code: string }).code.startsWith('ERR_PARSE_ARGS')
+    console.error(`audit failed: ${error instanceof Error ? error.message : String(error)}${misused ? `\n${usage}` : ''}`)
     process.exitCode = 2
   },
 )

@@ -343,13 +343,16 @@ describe('npm run audit on a SQLite file at schema step 8 whose balances table d
   it('refuses to migrate it, exit code 2, naming the user and the command that repairs it', async function () {
     const run = await audit(target)
     expect(run.code).to.equal(2)
-    expect(run.stderr).to.match(/user 1: row 100, last event 900\..*npm run audit -- --rebuild/)
+    expect(run.stderr).to.match(/user 1: row 100, last event 900;.*npm run audit -- --rebuild/)
+    expect(run.stderr, 'not a mistyped command').not.to.match(/usage:/)
   })
 
   it('with --rebuild, takes the balance from the log, says so, finds nothing else and exits 0', async function () {
     const run = await audit(target, '--rebuild')
     expect(run.code, run.stderr).to.equal(0)
     expect(run.stdout).to.match(/^user 1: balance 900 from the log; the balances row said 100$/m)
+    expect(run.stdout).to.match(/^user 5: balance 0, as the log has no events; the balances row said 70$/m)
+    expect(run.stdout).to.match(/^user 6: balance 31 from the log; there was no balances row$/m)
     expect(run.stdout).to.match(/^findings {12}0$/m)
     const store = await target.open()
     try {

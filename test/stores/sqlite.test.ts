@@ -468,16 +468,39 @@ describe('sqlite store', function () {
 
       it('is refused, naming each user, their row and their last event, and left at step 8 with its rows', function () {
         writeDisagreeingStepEight(path)
-        expect(() => openSqliteStore(path)).to.throw(/step 9 would change the balance of 1 user\(s\).*user 1: row 100, last event 900\..*npm run audit -- --rebuild/)
+        expect(() => openSqliteStore(path)).to.throw(
+          /step 9 would change the balance of 3 user\(s\).*user 1: row 100, last event 900; user 5: row 70, last event none; user 6: row none, last event 31\. .*npm run audit -- --rebuild` checks it/,
+        )
+        expect(onFile()).to.deep.equal({ version: 8, row: { point: 100 } })
+      })
+
+      it('is refused with the users a rebuild could not repair either named, where the log disagrees with itself', function () {
+        writeDisagreeingStepEight(path, 800)
+        expect(() => openSqliteStore(path)).to.throw(
+          /would change the balance of 3 user\(s\).*--rebuild` cannot repair this either.*1 user\(s\) whose events disagree.*user 1: amounts come to 800, last event says 900, balances row says 100\..*restore the file from a backup/,
+        )
         expect(onFile()).to.deep.equal({ version: 8, row: { point: 100 } })
       })
 
       it('with the operator\'s word, takes each balance from a log that agrees with itself, and reports it once committed', async function () {
         writeDisagreeingStepEight(path)
         const adopted: unknown[] = []
-        const store = openSqliteStore(path, { adoptLogBalances: (users) => adopted.push(...users) })
+        const versionWhenTold: unknown[] = []
+        const store = openSqliteStore(path, {
+          adoptLogBalances: (users) => {
+            versionWhenTold.push(onFile().version)
+            adopted.push(...users)
+          },
+        })
         try {
-          expect(adopted).to.deep.equal([{ userId: 1, row: 100, lastEvent: 900, amounts: 900 }])
+          expect(versionWhenTold, 'told after the commit, as another connection sees the file').to.deep.equal([9])
+          expect(adopted).to.deep.equal([
+            { userId: 1, row: 100, lastEvent: 900, amounts: 900, logAgrees: true },
+            { userId: 5, row: 70, lastEvent: null, amounts: 0, logAgrees: true },
+            { userId: 6, row: null, lastEvent: 31, amounts: 31, logAgrees: true },
+          ])
+          const pointOf = async (user: number) => E.map((p: { point: number }) => p.point)(await store.balance(userId(user))())
+          expect([await pointOf(5), await pointOf(6)]).to.deep.equal([E.right(0), E.right(31)])
           expect(onFile()).to.deep.equal({ version: 9, row: undefined })
           expect(await store.balance(userId(1))()).to.deep.equal(E.right({ id: 1, point: 900, updateMillis: 10 }))
           const report = await runAudit(store, { maxAmount: 1_000, maxBalance: 10_000 })()

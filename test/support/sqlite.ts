@@ -38,8 +38,9 @@ export async function sqliteFixture(
 /**
  * A file at schema step 8 whose balances table disagrees with its log: user 1's row says 100 where its one event says
  * 900 (a hand edit, or a fault; the service at step 8 answered 100). User 2 agrees; user 3 has a row of 0 and no
- * events, user 4 events coming to 0 and no row, which step 8 answered as 0 too. With `amounts`, user 1's event
- * charged that instead, its balance_after still 900: the log disagrees with itself.
+ * events, user 4 events coming to 0 and no row, which step 8 answered as 0 too. User 5 has a row of 70 and no events;
+ * user 6 every kind of event, coming to 31, and no row. With `amounts`, user 1's event charged that instead, its
+ * balance_after still 900: the log disagrees with itself.
  */
 export function writeDisagreeingStepEight(path: string, amounts = 900): void {
   const old = new Sqlite(path)
@@ -50,10 +51,23 @@ export function writeDisagreeingStepEight(path: string, amounts = 900): void {
     insert(userId(1), 0, { events: [event(1, 'CHARGE', amounts)], projection: { balance: 900, version: 1 }, receipts: [] })
     insert(userId(2), 0, { events: [event(2, 'CHARGE', 40)], projection: { balance: 40, version: 1 }, receipts: [] })
     insert(userId(4), 0, { events: [event(4, 'CHARGE', 10), event(4, 'USE', 10)], projection: { balance: 0, version: 2 }, receipts: [] })
+    // Every kind of event, so the check's sum is the decider's; the USE is event id 6, each hold's id its version.
+    const far = 9_000_000_000_000
+    const moves: PointEvent[] = [
+      event(6, 'CHARGE', 50),
+      event(6, 'USE', 20),
+      { ...event(6, 'REFUND', 5), ref: 6 },
+      { ...event(6, 'HOLD', 10), ref: 4, expiresAt: far },
+      { ...event(6, 'CAPTURE', 4), ref: 4 },
+      { ...event(6, 'HOLD', 3), ref: 6, expiresAt: far },
+      { ...event(6, 'RELEASE', 3), ref: 6 },
+    ]
+    insert(userId(6), 0, { events: moves, projection: { balance: 31, version: moves.length }, receipts: [] })
     const project = old.prepare('INSERT INTO balances (user_id, point, version, update_millis) VALUES (?, ?, ?, ?)')
     project.run(1, 100, 1, 11)
     project.run(2, 40, 1, 11)
     project.run(3, 0, 1, 11)
+    project.run(5, 70, 1, 11)
   } finally {
     old.close()
   }

@@ -58,22 +58,38 @@ const listed = (users: readonly BalanceDisagreement[], describe: (user: BalanceD
  * without it, or where the log would not explain the balance it then answers.
  */
 function checkBalances(db: Database, { adoptLogBalances }: MigrateOptions): readonly BalanceDisagreement[] {
-  const disagreeing = compareBalances(db)
+  const disagreeing = compared(db)
   if (disagreeing.length === 0) return disagreeing
-  const selfContradicting = disagreeing.filter((user) => user.amounts !== user.lastEvent)
+  const selfContradicting = disagreeing.filter((user) => !user.logAgrees)
+  const restore = 'No tool rewrites the log: restore the file from a backup taken before the fault, or run the previous release'
+  const contradictions = `${selfContradicting.length} user(s) whose events disagree with their last event's balance or hold an amount that is not a positive integer: ${listed(
+    selfContradicting,
+    (u) => `user ${u.userId}: amounts come to ${u.amounts}, last event says ${shown(u.lastEvent)}, balances row says ${shown(u.row)}`,
+  )}`
   if (selfContradicting.length > 0 && adoptLogBalances !== undefined) {
-    throw new Error(
-      `schema step ${balancesDropped} cannot take a balance from the log of ${selfContradicting.length} user(s) whose events' amounts ` +
-        `disagree with their last event's balance: ${listed(selfContradicting, (u) => `user ${u.userId}: amounts come to ${u.amounts}, last event says ${u.lastEvent}, balances row says ${u.row}`)}. ` +
-        'No tool rewrites the log: restore the file from a backup taken before the fault, or run the previous release',
-    )
+    throw new Error(`schema step ${balancesDropped} cannot take a balance from the log of ${contradictions}. ${restore}`)
   }
   if (adoptLogBalances === undefined) {
+    const repair =
+      selfContradicting.length === 0
+        ? 'The log is the record: `npm run audit -- --rebuild` checks it and takes each such balance from it'
+        : `\`npm run audit -- --rebuild\` cannot repair this either, as the log itself is at fault for ${contradictions}. ${restore}`
     throw new Error(
       `schema step ${balancesDropped} would change the balance of ${disagreeing.length} user(s), whose balances row disagrees with ` +
-        `their last event: ${listed(disagreeing, (u) => `user ${u.userId}: row ${u.row}, last event ${u.lastEvent}`)}. ` +
-        'The log is the record: `npm run audit -- --rebuild` checks it and takes each such balance from it; the file is left at step 8',
+        `their last event: ${listed(disagreeing, (u) => `user ${u.userId}: row ${shown(u.row)}, last event ${shown(u.lastEvent)}`)}. ${repair}; the file is left at step 8`,
     )
   }
   return disagreeing
+}
+
+const shown = (value: number | null): string => (value === null ? 'none' : String(value))
+
+/** The comparison, or why it could not be made: a sum past SQLite's 64-bit integers is a log no replay explains. */
+function compared(db: Database): BalanceDisagreement[] {
+  try {
+    return compareBalances(db)
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new Error(`schema step ${balancesDropped} could not compare the balances table with the log (${reason}); the file is left at step 8`, { cause: error })
+  }
 }

@@ -1,30 +1,42 @@
 import type { Database } from 'better-sqlite3'
 
 /**
- * A user whose served balance schema step 9 would change: the balances table's row (0 if there is none), the user's
- * last event's `balance_after` (0 if there are no events), and what the events' amounts come to.
+ * A user whose served balance schema step 9 would change: the balances table's row and the user's last event's
+ * `balance_after` (null where there is none: step 8 answered 0 for both), what the events' amounts come to, and
+ * whether the log agrees with itself: every amount a positive integer, and their sum the last event's balance.
  */
 export interface BalanceDisagreement {
   readonly userId: number
-  readonly row: number
-  readonly lastEvent: number
+  readonly row: number | null
+  readonly lastEvent: number | null
   readonly amounts: number
+  readonly logAgrees: boolean
 }
 
 // SQLite takes a bare column of a query with one max() from the row holding the max: the last event's balance_after.
-// A hold, a release and an expiry move no points; a capture takes them as a use does.
+// A hold, a release and an expiry move no points; a capture takes them as a use does. Compared in SQL, as 64-bit
+// integers: past 2^53 two different numbers read into JavaScript can come out equal. An amount that is not a
+// positive integer is one the audit flags and leaves out of its replay, so such a log does not agree with itself.
 const sql = `WITH log AS (
     SELECT user_id, max(version), balance_after,
-      sum(CASE WHEN type IN ('CHARGE', 'REFUND') THEN amount WHEN type IN ('USE', 'CAPTURE') THEN -amount ELSE 0 END) AS amounts
+      sum(CASE WHEN type IN ('CHARGE', 'REFUND') THEN amount WHEN type IN ('USE', 'CAPTURE') THEN -amount ELSE 0 END) AS amounts,
+      sum(typeof(amount) != 'integer' OR amount <= 0) AS invalid
     FROM events GROUP BY user_id)
-  SELECT coalesce(log.user_id, b.user_id) AS userId, coalesce(b.point, 0) AS row,
-    coalesce(log.balance_after, 0) AS lastEvent, coalesce(log.amounts, 0) AS amounts
+  SELECT coalesce(log.user_id, b.user_id) AS userId, b.point AS row, log.balance_after AS lastEvent,
+    coalesce(log.amounts, 0) AS amounts,
+    coalesce(log.invalid, 0) = 0 AND coalesce(log.amounts, 0) = coalesce(log.balance_after, 0) AS logAgrees
   FROM log FULL JOIN balances b ON b.user_id = log.user_id
   WHERE coalesce(b.point, 0) IS NOT coalesce(log.balance_after, 0)
   ORDER BY userId`
+
+type Row = Omit<BalanceDisagreement, 'logAgrees'> & { readonly logAgrees: number }
 
 /**
  * The users whose balances row (schema step 8) and last event disagree, read in one pass over the log. Asked once,
  * before step 9 drops the table, so the step never changes a balance the service was answering without saying so.
  */
-export const compareBalances = (db: Database): BalanceDisagreement[] => db.prepare<[], BalanceDisagreement>(sql).all()
+export const compareBalances = (db: Database): BalanceDisagreement[] =>
+  db
+    .prepare<[], Row>(sql)
+    .all()
+    .map((row) => ({ ...row, logAgrees: row.logAgrees === 1 }))
