@@ -61,6 +61,8 @@ export function writeDisagreeingStepEight(path: string, amounts = 900): void {
       { ...event(6, 'CAPTURE', 4), ref: 4 },
       { ...event(6, 'HOLD', 3), ref: 6, expiresAt: far },
       { ...event(6, 'RELEASE', 3), ref: 6 },
+      { ...event(6, 'HOLD', 2), ref: 8, expiresAt: far },
+      { ...event(6, 'EXPIRE', 2), ref: 8 },
     ]
     insert(userId(6), 0, { events: moves, projection: { balance: 31, version: moves.length }, receipts: [] })
     const project = old.prepare('INSERT INTO balances (user_id, point, version, update_millis) VALUES (?, ?, ?, ?)')

@@ -62,7 +62,7 @@ function checkBalances(db: Database, { adoptLogBalances }: MigrateOptions): read
   if (disagreeing.length === 0) return disagreeing
   const selfContradicting = disagreeing.filter((user) => !user.logAgrees)
   const restore = 'No tool rewrites the log: restore the file from a backup taken before the fault, or run the previous release'
-  const contradictions = `${selfContradicting.length} user(s) whose events disagree with their last event's balance or hold an amount that is not a positive integer: ${listed(
+  const contradictions = `${selfContradicting.length} user(s) whose events disagree with their last event's balance or hold a row that is not a valid event: ${listed(
     selfContradicting,
     (u) => `user ${u.userId}: amounts come to ${u.amounts}, last event says ${shown(u.lastEvent)}, balances row says ${shown(u.row)}`,
   )}`

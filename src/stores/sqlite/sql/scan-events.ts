@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3'
 import type { UserId } from '../../../events/model'
 import { scanPage } from '../../sql/rows'
+import { invalidEvent } from './invalid-event'
 
 /**
  * id, user, version, signed amount, balance after, time, why the row is not a valid event (null if it is), then
@@ -9,14 +10,10 @@ import { scanPage } from '../../sql/rows'
  */
 export type ScannedEvent = [number, UserId, number, number, number, number, string | null, string | null, number | null, number | null, number | null]
 
-// A CHECK forbids these, but a file edited by hand (`ignore_check_constraints`), or a REAL amount, gets past it.
-const invalid = `CASE WHEN type NOT IN ('CHARGE', 'USE', 'REFUND', 'HOLD', 'CAPTURE', 'RELEASE', 'EXPIRE') THEN 'type ' || quote(type)
-  WHEN typeof(amount) <> 'integer' OR amount <= 0 THEN 'amount ' || quote(amount) END`
-
 /** One page of the log after event `after`, every user's or one user's, in id order. */
 export const scanEvents = (db: Database) => {
   // The use's amount is looked up for refunds alone: CASE evaluates the subquery only for them.
-  const columns = `SELECT id, user_id, version, iif(type = 'CHARGE', amount, -amount), balance_after, time_millis, ${invalid},
+  const columns = `SELECT id, user_id, version, iif(type = 'CHARGE', amount, -amount), balance_after, time_millis, ${invalidEvent},
     iif(type IN ('CHARGE', 'USE'), NULL, type), ref, expires_millis,
     CASE WHEN type = 'REFUND' THEN (SELECT u.amount FROM events u WHERE u.id = e.ref AND u.user_id = e.user_id AND u.type = 'USE') END
     FROM events e`
