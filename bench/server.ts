@@ -247,6 +247,8 @@ function sqliteFloorOnWorker(path: string): Server {
 /** A one-table log (bench/minimal-sqlite.ts, bench/minimal-postgres.ts): a charge resolves to the balance it left. */
 interface ChargeLog {
   charge(userId: UserId, amount: Amount): Promise<number>
+  /** A user's balance as `GET /point/{id}` answers it; a log without it serves no `GET`. */
+  balance?(userId: UserId): { point: number; updateMillis: number }
 }
 
 /** The stack's floor: bare Koa charging a one-table log. */
@@ -259,7 +261,7 @@ const logFloor = (log: ChargeLog): Server =>
  * worked out once and set as they are (`src/http/security-headers.ts`), a pino line of method, URL, status and
  * duration with no time, no redaction and a 4 KiB buffer in front of the write (sonic-boom's own), and one
  * observation of a prom-client histogram with no labels. No request id, auth, decoding, decider, projection or
- * index. What it misses in every run, no ledger that keeps these libraries and commits this way can reach. On
+ * index. `GET /point/{id}` reads the log's last event of the user, if the log can. What it misses in every run, no ledger that keeps these libraries and commits this way can reach. On
  * PostgreSQL the line is at `warn`, so not even built, as bench/http-postgres.ts runs the service.
  */
 function librariesFloor(log: ChargeLog, level: 'info' | 'warn' = 'info'): Server {
@@ -273,6 +275,13 @@ function librariesFloor(log: ChargeLog, level: 'info' | 'warn' = 'info'): Server
     const amount = Number((ctx.request.body as { amount: unknown }).amount) as Amount
     ctx.body = { id: userId, point: await log.charge(userId, amount), updateMillis: Date.now() }
   })
+  const balance = log.balance?.bind(log)
+  if (balance !== undefined) {
+    router.get('/point/:id', (ctx) => {
+      const userId = Number(ctx.params['id']) as UserId
+      ctx.body = { id: userId, ...balance(userId) }
+    })
+  }
   const app = new Koa()
   app.use(async (ctx, next) => {
     const started = performance.now()
@@ -313,6 +322,7 @@ function librariesCeiling(): Server {
         points.set(userId, point)
         turn.push(() => answer(point))
       }),
+    balance: (userId) => ({ point: points.get(userId) ?? 0, updateMillis: Date.now() }),
   })
 }
 
