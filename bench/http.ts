@@ -20,9 +20,9 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     store: { type: 'string', default: 'sqlite' },
-    // `floor` (bare Koa appending through the SQLite store) is left out by default to keep the run near 7 minutes;
+    // `floor` (bare Koa appending through the SQLite store) is left out by default to keep the run near 8 minutes;
     // the stack's floor (`floor-minimal`, a one-table log) and the libraries' floor and ceiling stay in, as each
-    // charge goal's yardsticks.
+    // charge goal's and the GET goal's yardsticks.
     servers: { type: 'string', default: 'reference,bare,instant,group,single,floor-minimal,floor-libraries,ceiling-libraries' },
     'log-buffer-bytes': { type: 'string' },
   },
@@ -50,6 +50,7 @@ const stackFloorHotRow = 'floor of the stack, 1 hot user'
 const librariesFloorRow = 'floor of the libraries: the libraries at their cheapest + a one-table SQLite log'
 const librariesFloorHotRow = 'floor of the libraries, 1 hot user'
 const librariesCeilingRow = 'ceiling of the libraries: the libraries at their cheapest + a Map, answered per turn'
+// The GET rows read users the same server's charge rows charged before them, as the service's GET row does.
 const librariesFloorGetRow = 'floor of the libraries, GET /point/{id}: its last event read from the one-table log'
 const librariesCeilingGetRow = 'ceiling of the libraries, GET /point/{id}: read from the Map'
 

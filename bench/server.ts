@@ -261,8 +261,10 @@ const logFloor = (log: ChargeLog): Server =>
  * worked out once and set as they are (`src/http/security-headers.ts`), a pino line of method, URL, status and
  * duration with no time, no redaction and a 4 KiB buffer in front of the write (sonic-boom's own), and one
  * observation of a prom-client histogram with no labels. No request id, auth, decoding, decider, projection or
- * index. `GET /point/{id}` reads the log's last event of the user, if the log can. What it misses in every run, no ledger that keeps these libraries and commits this way can reach. On
- * PostgreSQL the line is at `warn`, so not even built, as bench/http-postgres.ts runs the service.
+ * index. A charge's throughput it misses in every run, no ledger that keeps these libraries and commits this way
+ * can reach. `GET /point/{id}` reads the user's last event from the log, if the log can (the service's read also
+ * gathers the user's holds). On PostgreSQL the line is at `warn`, so not even built, as bench/http-postgres.ts runs
+ * the service.
  */
 function librariesFloor(log: ChargeLog, level: 'info' | 'warn' = 'info'): Server {
   const lines = pino({ base: null, timestamp: false, level }, pino.destination({ dest: '/dev/null', sync: true, minLength: 4_096 }))
