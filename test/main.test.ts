@@ -100,10 +100,23 @@ describe('npm start (src/main.ts)', function () {
     createInterface({ input: child.stdout }).on('line', (text) => lines.push(text))
     const url = new URL(/http:\/\/[^\s"]+/.exec(await lineMatching(child, /listening on http:\/\//))?.[0] ?? '')
     expect((await fetch(`${url.origin}/point/1`, { headers: { 'x-request-id': 'before-the-signals' } })).status).to.equal(200)
-    // A request whose body never finishes keeps the drain waiting, for up to SHUTDOWN_TIMEOUT_MS.
+    // A request whose body never finishes keeps the drain waiting, for up to SHUTDOWN_TIMEOUT_MS. Node answers
+    // `Expect: 100-continue` in the same turn as it hands the request to the app, which takes it in before its first
+    // wait (for the body): so once `100 Continue` is here, the request is in flight before the signal. Without that,
+    // a signal handled before the request's headers made the drain refuse it (a 503 line after 'shutting down').
     const socket = connect(Number(url.port), url.hostname)
     await once(socket, 'connect')
-    socket.write('PATCH /point/1/charge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{"am')
+    socket.setEncoding('utf8')
+    const continued = new Promise<string>((resolve) => {
+      let seen = ''
+      socket.on('data', (chunk: string) => {
+        seen += chunk
+        if (seen.includes('\r\n\r\n')) resolve(seen)
+      })
+    })
+    socket.write('PATCH /point/1/charge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20\r\nExpect: 100-continue\r\n\r\n')
+    expect(await continued).to.match(/^HTTP\/1\.1 100 Continue\r\n/)
+    socket.write('{"am')
     const closed = once(child, 'close')
     const draining = lineMatching(child, /"shutting down"/)
     child.kill('SIGTERM')
