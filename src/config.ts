@@ -63,6 +63,7 @@ const Environment = t.type({
   FEED_POLL_MS: withDefault(decimalIntIn(10, 60_000, 'Millis'), 100),
   FEED_HEARTBEAT_MS: withDefault(decimalIntIn(100, 3_600_000, 'Millis'), 15_000),
   FEED_STREAM_BUFFER_BYTES: withDefault(decimalIntIn(1_024, 1_073_741_824, 'Bytes'), 1_048_576),
+  FEED_MAX_STREAMS: withDefault(decimalIntIn(1, 100_000, 'Count'), 256),
   // About 60 bytes an entry; 0 turns the cache off.
   POINT_STATE_CACHE_SIZE: withDefault(decimalIntIn(0, 10_000_000, 'Count'), 50_000),
   // 0 writes each line on its own. At most sonic-boom's own largest write: it measures its pending chunk on every
@@ -118,6 +119,8 @@ export interface FeedSettings {
   readonly heartbeatMs: number
   /** Bytes a stream may have unsent before its client is disconnected as too slow. */
   readonly streamBufferBytes: number
+  /** Streams an instance serves at once; so a stream's buffer times this bounds what slow clients can hold. */
+  readonly maxStreams: number
 }
 
 export interface HttpLimits {
@@ -168,7 +171,7 @@ const toConfig = (env: Environment): E.Either<string, Config> =>
         },
         publicUrl: env.PUBLIC_URL,
         idempotencyRetentionMs: env.IDEMPOTENCY_RETENTION_SECONDS * 1000,
-        feed: { pollMs: env.FEED_POLL_MS, heartbeatMs: env.FEED_HEARTBEAT_MS, streamBufferBytes: env.FEED_STREAM_BUFFER_BYTES },
+        feed: { pollMs: env.FEED_POLL_MS, heartbeatMs: env.FEED_HEARTBEAT_MS, streamBufferBytes: env.FEED_STREAM_BUFFER_BYTES, maxStreams: env.FEED_MAX_STREAMS },
         stateCacheSize: env.POINT_STATE_CACHE_SIZE,
         logBufferBytes: env.LOG_BUFFER_BYTES,
       }))(toStoreConfig(env))

@@ -87,7 +87,7 @@ function feedStreaming(store: PointStore, { feed }: Config, logger: Logger): Fee
     logger.warn({ err: failure._tag === 'StoreUnavailable' ? failure.cause : failure }, 'reading the change feed failed; the next poll retries')
   return {
     tail: new FeedTail(createFeedReads(store).feedPage, { pollMillis: feed.pollMs, pageLimit: defaultStreamSettings.pageLimit, onFault }),
-    settings: { ...defaultStreamSettings, heartbeatMillis: feed.heartbeatMs, bufferBytes: feed.streamBufferBytes },
+    settings: { ...defaultStreamSettings, heartbeatMillis: feed.heartbeatMs, bufferBytes: feed.streamBufferBytes, maxStreams: feed.maxStreams },
   }
 }
 

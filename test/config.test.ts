@@ -28,7 +28,7 @@ describe('configuration', function () {
       publicUrl: undefined,
       idempotencyRetentionMs: 86_400_000,
       holdSweepIntervalMs: 1_000,
-      feed: { pollMs: 100, heartbeatMs: 15_000, streamBufferBytes: 1_048_576 },
+      feed: { pollMs: 100, heartbeatMs: 15_000, streamBufferBytes: 1_048_576, maxStreams: 256 },
       stateCacheSize: 50_000,
       logBufferBytes: 4_096,
     })
@@ -57,8 +57,8 @@ describe('configuration', function () {
     { env: { IDEMPOTENCY_RETENTION_SECONDS: '3600' }, expected: { idempotencyRetentionMs: 3_600_000 } },
     { env: { IDEMPOTENCY_RETENTION_SECONDS: '1' }, expected: { idempotencyRetentionMs: 1_000 } },
     {
-      env: { FEED_POLL_MS: '25', FEED_HEARTBEAT_MS: '2000', FEED_STREAM_BUFFER_BYTES: '65536' },
-      expected: { feed: { pollMs: 25, heartbeatMs: 2_000, streamBufferBytes: 65_536 } },
+      env: { FEED_POLL_MS: '25', FEED_HEARTBEAT_MS: '2000', FEED_STREAM_BUFFER_BYTES: '65536', FEED_MAX_STREAMS: '3' },
+      expected: { feed: { pollMs: 25, heartbeatMs: 2_000, streamBufferBytes: 65_536, maxStreams: 3 } },
     },
     { env: { POINT_STATE_CACHE_SIZE: '0' }, expected: { stateCacheSize: 0 } },
     { env: { POINT_STATE_CACHE_SIZE: '2500' }, expected: { stateCacheSize: 2_500 } },
@@ -96,6 +96,8 @@ describe('configuration', function () {
     ['FEED_HEARTBEAT_MS', '1e4'],
     ['FEED_STREAM_BUFFER_BYTES', '100'],
     ['FEED_STREAM_BUFFER_BYTES', '1mb'],
+    ['FEED_MAX_STREAMS', '0'],
+    ['FEED_MAX_STREAMS', '100001'],
     ['POINT_STATE_CACHE_SIZE', '-1'],
     ['POINT_STATE_CACHE_SIZE', '1k'],
     ['POINT_STATE_CACHE_SIZE', '10000001'],

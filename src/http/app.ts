@@ -33,6 +33,7 @@ export const defaultStreamSettings: StreamSettings = {
   pageLimit: 1_000,
   retryMillis: 1_000,
   closeGraceMillis: 5_000,
+  maxStreams: 256,
 }
 
 const statusCodes: Record<number, ProblemCode> = {

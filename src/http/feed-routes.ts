@@ -39,6 +39,10 @@ const streamStart = (ctx: Context, feed: FeedReads): E.Either<Problem, FeedPosit
 
 /** `GET /events`, a page of the change feed, and `GET /events/stream`, the same as Server-Sent Events. */
 export function feedRoutes(feed: FeedReads, { guard, stream }: FeedRouteOptions): Router {
+  /** Streams being served now, counted from the first byte to the stream's end for whatever reason. */
+  let open = 0
+  const retryAfter = String(Math.max(1, Math.ceil(stream.settings.retryMillis / 1000)))
+
   const page = async (ctx: Context) => {
     const query = pipe(
       decode(FeedPageQuery, 'query')(ctx.query),
@@ -63,7 +67,16 @@ export function feedRoutes(feed: FeedReads, { guard, stream }: FeedRouteOptions)
       ctx.type = 'text/event-stream'
       return
     }
-    await streamFeed(ctx, stream, start.right)
+    if (open >= stream.settings.maxStreams) {
+      ctx.set('Retry-After', retryAfter)
+      return sendProblem(ctx, problem('TOO_MANY_STREAMS', `${stream.settings.maxStreams} streams are open, the most FEED_MAX_STREAMS allows; retry later`))
+    }
+    open++
+    try {
+      await streamFeed(ctx, stream, start.right)
+    } finally {
+      open--
+    }
   }
 
   return strictRouter().get('/events', ...guard('feed'), page).get('/events/stream', ...guard('feedStream'), live)

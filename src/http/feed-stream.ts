@@ -17,6 +17,11 @@ export interface StreamSettings {
   readonly retryMillis: number
   /** How long a disconnected client has to take the last lines before its connection is cut. */
   readonly closeGraceMillis: number
+  /**
+   * Streams served at once; one more is refused (503 `TOO_MANY_STREAMS`). Each holds up to `bufferBytes` for a slow
+   * client, so without a bound any caller allowed to stream could make the service hold memory without end.
+   */
+  readonly maxStreams: number
 }
 
 export interface StreamSources {

@@ -178,7 +178,8 @@ export const paths = (secured: boolean): Record<string, Json> => ({
         '`data` is `{"code", "detail", "after"}`: `SLOW_CONSUMER` once more than FEED_STREAM_BUFFER_BYTES wait ' +
         'unsent, `SHUTTING_DOWN` on a drain, `STORE_UNAVAILABLE` or `STORE_CORRUPT` when the store fails; ' +
         'reconnect with `Last-Event-ID` (EventSource does) or `?after=` set to `after`. Events committed through ' +
-        'another instance arrive within about FEED_POLL_MS.',
+        'another instance arrive within about FEED_POLL_MS. An instance serves at most FEED_MAX_STREAMS streams at ' +
+        'once; one more is answered 503 `TOO_MANY_STREAMS` with `Retry-After`.',
       parameters: [parameters.feedAfter, parameters.lastEventId],
       responses: {
         '200': {

@@ -20,6 +20,7 @@ export const problemCatalog = {
   STORE_UNAVAILABLE: { status: 503, title: 'The store is unavailable; retry later' },
   NOT_READY: { status: 503, title: 'The service is not ready for traffic' },
   SHUTTING_DOWN: { status: 503, title: 'The service is shutting down; retry elsewhere' },
+  TOO_MANY_STREAMS: { status: 503, title: 'The service has as many feed streams open as it allows; retry later' },
   STORE_CORRUPT: { status: 500, title: 'A stored row is corrupt; retrying will not help' },
   USE_NOT_FOUND: { status: 404, title: 'The user has no use with this id' },
   REFUND_EXCEEDS_USE: { status: 409, title: 'The refunds of this use would add up to more than it' },

@@ -183,7 +183,7 @@ export interface paths {
         };
         /**
          * The change feed as Server-Sent Events: the events after a position, then new ones as they commit
-         * @description Each event is one SSE message: `id` is its position, `data` a FeedEvent as JSON. A comment line (`: heartbeat`) comes every FEED_HEARTBEAT_MS. The service ends a stream with `event: disconnect`, whose `data` is `{"code", "detail", "after"}`: `SLOW_CONSUMER` once more than FEED_STREAM_BUFFER_BYTES wait unsent, `SHUTTING_DOWN` on a drain, `STORE_UNAVAILABLE` or `STORE_CORRUPT` when the store fails; reconnect with `Last-Event-ID` (EventSource does) or `?after=` set to `after`. Events committed through another instance arrive within about FEED_POLL_MS.
+         * @description Each event is one SSE message: `id` is its position, `data` a FeedEvent as JSON. A comment line (`: heartbeat`) comes every FEED_HEARTBEAT_MS. The service ends a stream with `event: disconnect`, whose `data` is `{"code", "detail", "after"}`: `SLOW_CONSUMER` once more than FEED_STREAM_BUFFER_BYTES wait unsent, `SHUTTING_DOWN` on a drain, `STORE_UNAVAILABLE` or `STORE_CORRUPT` when the store fails; reconnect with `Last-Event-ID` (EventSource does) or `?after=` set to `after`. Events committed through another instance arrive within about FEED_POLL_MS. An instance serves at most FEED_MAX_STREAMS streams at once; one more is answered 503 `TOO_MANY_STREAMS` with `Retry-After`.
          */
         get: operations["feedStream"];
         put?: never;
@@ -433,6 +433,7 @@ export interface components {
          *     - `STORE_UNAVAILABLE` (503): The store is unavailable; retry later
          *     - `NOT_READY` (503): The service is not ready for traffic
          *     - `SHUTTING_DOWN` (503): The service is shutting down; retry elsewhere
+         *     - `TOO_MANY_STREAMS` (503): The service has as many feed streams open as it allows; retry later
          *     - `STORE_CORRUPT` (500): A stored row is corrupt; retrying will not help
          *     - `USE_NOT_FOUND` (404): The user has no use with this id
          *     - `REFUND_EXCEEDS_USE` (409): The refunds of this use would add up to more than it
@@ -451,7 +452,7 @@ export interface components {
             /** @description What went wrong with this request */
             detail: string;
             /** @enum {unknown} */
-            code: "INVALID_REQUEST" | "AMOUNT_LIMIT_EXCEEDED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "INSUFFICIENT_BALANCE" | "BALANCE_LIMIT_EXCEEDED" | "IDEMPOTENCY_KEY_REUSED" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT" | "USE_NOT_FOUND" | "REFUND_EXCEEDS_USE" | "HOLD_TTL_EXCEEDED" | "TOO_MANY_HOLDS" | "HOLD_NOT_FOUND" | "HOLD_ALREADY_RESOLVED" | "CAPTURE_EXCEEDS_HOLD";
+            code: "INVALID_REQUEST" | "AMOUNT_LIMIT_EXCEEDED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "INSUFFICIENT_BALANCE" | "BALANCE_LIMIT_EXCEEDED" | "IDEMPOTENCY_KEY_REUSED" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT" | "USE_NOT_FOUND" | "REFUND_EXCEEDS_USE" | "HOLD_TTL_EXCEEDED" | "TOO_MANY_HOLDS" | "HOLD_NOT_FOUND" | "HOLD_ALREADY_RESOLVED" | "CAPTURE_EXCEEDS_HOLD";
         };
         Status: {
             /** @enum {unknown} */
@@ -574,7 +575,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -582,7 +583,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -702,7 +703,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -710,7 +711,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -860,7 +861,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -868,7 +869,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -1018,7 +1019,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1026,7 +1027,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -1190,7 +1191,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1198,7 +1199,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -1348,7 +1349,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1356,7 +1357,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -1469,7 +1470,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1477,7 +1478,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -1643,7 +1644,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1651,7 +1652,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -1817,7 +1818,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1825,7 +1826,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -1940,7 +1941,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1948,7 +1949,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -2064,7 +2065,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2072,7 +2073,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -2154,7 +2155,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2162,7 +2163,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -2244,7 +2245,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2252,7 +2253,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -2362,7 +2363,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2370,7 +2371,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -2454,7 +2455,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2462,7 +2463,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -2544,7 +2545,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2552,7 +2553,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };
@@ -2652,7 +2653,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
+            /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2660,7 +2661,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "STORE_CORRUPT";
+                        code: "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "STORE_UNAVAILABLE" | "NOT_READY" | "SHUTTING_DOWN" | "TOO_MANY_STREAMS" | "STORE_CORRUPT";
                         /** @enum {unknown} */
                         status: 500 | 501 | 503;
                     };

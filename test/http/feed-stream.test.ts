@@ -43,7 +43,7 @@ describe('GET /events/stream', function () {
 
   beforeEach(async function () {
     fixture = await sqliteFixture()
-    server = await startTestServer({ store: fixture.store, config: { feed: { pollMs: 50, heartbeatMs: 200, streamBufferBytes: 1_048_576 } } })
+    server = await startTestServer({ store: fixture.store, config: { feed: { pollMs: 50, heartbeatMs: 200, streamBufferBytes: 1_048_576, maxStreams: 256 } } })
   })
   afterEach(async function () {
     await server.close()
@@ -156,6 +156,50 @@ describe('a stream whose client reads nothing', function () {
     expect(events.map((m) => Number(m.id))).to.deep.equal(events.map((_, i) => i + 1))
     expect(last.event).to.equal('disconnect')
     expect(JSON.parse(last.data)).to.deep.include({ code: 'SLOW_CONSUMER', after: events.at(-1)!.id })
+  })
+})
+
+describe('GET /events/stream at the most streams an instance serves (FEED_MAX_STREAMS)', function () {
+  let fixture: StoreFixture
+  let server: TestServer
+  const streamUrl = () => `${server.url}/events/stream`
+
+  beforeEach(async function () {
+    fixture = await sqliteFixture()
+    server = await startTestServer({ store: fixture.store, config: { feed: { pollMs: 50, heartbeatMs: 200, streamBufferBytes: 1_048_576, maxStreams: 2 } } })
+  })
+  afterEach(async function () {
+    await server.close()
+    await fixture.dispose()
+  })
+
+  it('refuses one stream more with 503 TOO_MANY_STREAMS and Retry-After, and serves one again once a stream has ended', async function () {
+    const first = await openSse(streamUrl())
+    const second = await openSse(streamUrl())
+    try {
+      expect([first.status, second.status]).to.deep.equal([200, 200])
+      const refused = await fetch(streamUrl(), { headers: { accept: 'text/event-stream' } })
+      expect(refused.status).to.equal(503)
+      expect(refused.headers.get('content-type')).to.match(/^application\/problem\+json/)
+      expect(refused.headers.get('retry-after')).to.equal('1')
+      expect(await refused.json()).to.include({ code: 'TOO_MANY_STREAMS', status: 503 })
+      // Only streams are counted: a page of the feed is still served.
+      expect((await fetch(`${server.url}/events`)).status).to.equal(200)
+
+      await first.close()
+      // The service counts a stream ended once it has seen the hang-up: asked again until then, each ask a request.
+      let again = await openSse(streamUrl())
+      while (again.status === 503) again = await openSse(streamUrl())
+      try {
+        expect(again.status).to.equal(200)
+        expect(again.contentType).to.match(/^text\/event-stream/)
+      } finally {
+        await again.close()
+      }
+    } finally {
+      await first.close()
+      await second.close()
+    }
   })
 })
 

@@ -19,7 +19,7 @@ export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   publicUrl: undefined,
   idempotencyRetentionMs: 86_400_000,
   holdSweepIntervalMs: 1_000,
-  feed: { pollMs: 100, heartbeatMs: 15_000, streamBufferBytes: 1_048_576 },
+  feed: { pollMs: 100, heartbeatMs: 15_000, streamBufferBytes: 1_048_576, maxStreams: 256 },
   stateCacheSize: 50_000,
   logBufferBytes: 0,
   ...overrides,
