@@ -68,8 +68,11 @@ export function feedRoutes(feed: FeedReads, { guard, stream }: FeedRouteOptions)
       return
     }
     if (open >= stream.settings.maxStreams) {
+      const full = `${stream.settings.maxStreams} streams are open, the most FEED_MAX_STREAMS allows`
+      // The operator's cue to raise the bound or find the client holding streams: the line says why, not only 503.
+      noteFailure(ctx, { code: 'TOO_MANY_STREAMS', message: full })
       ctx.set('Retry-After', retryAfter)
-      return sendProblem(ctx, problem('TOO_MANY_STREAMS', `${stream.settings.maxStreams} streams are open, the most FEED_MAX_STREAMS allows; retry later`))
+      return sendProblem(ctx, problem('TOO_MANY_STREAMS', `${full}; retry later`))
     }
     open++
     try {

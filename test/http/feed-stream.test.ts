@@ -10,6 +10,7 @@ import { defaultStreamSettings } from '../../src/http/app'
 import { streamFeed } from '../../src/http/feed-stream'
 import { FeedTail } from '../../src/projections/feed-tail'
 import { createLedger } from '../../src/projections/ledger'
+import { CapturedLog, startLoggedServer } from '../support/captured-log'
 import { okJson } from '../support/http'
 import { startServiceProcess } from '../support/process'
 import { patchJson, startTestServer, type TestServer } from '../support/server'
@@ -162,11 +163,13 @@ describe('a stream whose client reads nothing', function () {
 describe('GET /events/stream at the most streams an instance serves (FEED_MAX_STREAMS)', function () {
   let fixture: StoreFixture
   let server: TestServer
+  let log: CapturedLog
   const streamUrl = () => `${server.url}/events/stream`
 
   beforeEach(async function () {
     fixture = await sqliteFixture()
-    server = await startTestServer({ store: fixture.store, config: { feed: { pollMs: 50, heartbeatMs: 200, streamBufferBytes: 1_048_576, maxStreams: 2 } } })
+    log = new CapturedLog()
+    server = await startLoggedServer(fixture.store, log, { feed: { pollMs: 50, heartbeatMs: 200, streamBufferBytes: 1_048_576, maxStreams: 2 } })
   })
   afterEach(async function () {
     await server.close()
@@ -183,6 +186,9 @@ describe('GET /events/stream at the most streams an instance serves (FEED_MAX_ST
       expect(refused.headers.get('content-type')).to.match(/^application\/problem\+json/)
       expect(refused.headers.get('retry-after')).to.equal('1')
       expect(await refused.json()).to.include({ code: 'TOO_MANY_STREAMS', status: 503 })
+      expect(log.failed('/events/stream').map((line) => line['error']), 'the request line says why').to.deep.equal([
+        { code: 'TOO_MANY_STREAMS', message: '2 streams are open, the most FEED_MAX_STREAMS allows' },
+      ])
       // Only streams are counted: a page of the feed is still served.
       expect((await fetch(`${server.url}/events`)).status).to.equal(200)
 
