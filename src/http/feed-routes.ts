@@ -61,12 +61,6 @@ export function feedRoutes(feed: FeedReads, { guard, stream }: FeedRouteOptions)
   const live = async (ctx: Context) => {
     const start = streamStart(ctx, feed)
     if (E.isLeft(start)) return sendProblem(ctx, start.left)
-    // The router answers HEAD with the GET route: the headers alone, not a stream that never ends.
-    if (ctx.method === 'HEAD') {
-      ctx.status = 200
-      ctx.type = 'text/event-stream'
-      return
-    }
     if (open >= stream.settings.maxStreams) {
       const full = `${stream.settings.maxStreams} streams are open, the most FEED_MAX_STREAMS allows`
       // The operator's cue to raise the bound or find the client holding streams: the line says why, not only 503.
@@ -74,12 +68,19 @@ export function feedRoutes(feed: FeedReads, { guard, stream }: FeedRouteOptions)
       ctx.set('Retry-After', retryAfter)
       return sendProblem(ctx, problem('TOO_MANY_STREAMS', `${full}; retry later`))
     }
-    open++
-    try {
-      await streamFeed(ctx, stream, start.right)
-    } finally {
-      open--
+    // The router answers HEAD with the GET route: the headers alone, not a stream that never ends.
+    if (ctx.method === 'HEAD') {
+      ctx.status = 200
+      ctx.type = 'text/event-stream'
+      return
     }
+    // A client that went away before its stream began holds nothing, and its 'close' has been and gone.
+    if (ctx.res.closed) return
+    // A stream's slot is held until its connection has closed, not only until the stream ends: a client disconnected
+    // as too slow keeps its unsent bytes until it reads them or its grace period cuts it off.
+    open++
+    ctx.res.once('close', () => open--)
+    await streamFeed(ctx, stream, start.right)
   }
 
   return strictRouter().get('/events', ...guard('feed'), page).get('/events/stream', ...guard('feedStream'), live)

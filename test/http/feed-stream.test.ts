@@ -189,13 +189,14 @@ describe('GET /events/stream at the most streams an instance serves (FEED_MAX_ST
       expect(log.failed('/events/stream').map((line) => line['error']), 'the request line says why').to.deep.equal([
         { code: 'TOO_MANY_STREAMS', message: '2 streams are open, the most FEED_MAX_STREAMS allows' },
       ])
+      expect((await fetch(streamUrl(), { method: 'HEAD' })).status, 'HEAD answers as GET would').to.equal(503)
       // Only streams are counted: a page of the feed is still served.
       expect((await fetch(`${server.url}/events`)).status).to.equal(200)
 
       await first.close()
-      // The service counts a stream ended once it has seen the hang-up: asked again until then, each ask a request.
-      let again = await openSse(streamUrl())
-      while (again.status === 503) again = await openSse(streamUrl())
+      // The first stream's request line is written once the service has seen the hang-up and freed its slot.
+      await until(() => log.lines.some((line) => line['route'] === '/events/stream' && line['status'] === 200))
+      const again = await openSse(streamUrl())
       try {
         expect(again.status).to.equal(200)
         expect(again.contentType).to.match(/^text\/event-stream/)
