@@ -62,7 +62,7 @@ export function feedRoutes(feed: FeedReads, { guard, stream }: FeedRouteOptions)
     const start = streamStart(ctx, feed)
     if (E.isLeft(start)) return sendProblem(ctx, start.left)
     if (open >= stream.settings.maxStreams) {
-      const full = `${stream.settings.maxStreams} streams are open, the most FEED_MAX_STREAMS allows`
+      const full = `streams open: ${stream.settings.maxStreams}, the most FEED_MAX_STREAMS allows`
       // The operator's cue to raise the bound or find the client holding streams: the line says why, not only 503.
       noteFailure(ctx, { code: 'TOO_MANY_STREAMS', message: full })
       ctx.set('Retry-After', retryAfter)

@@ -187,7 +187,7 @@ describe('GET /events/stream at the most streams an instance serves (FEED_MAX_ST
       expect(refused.headers.get('retry-after')).to.equal('1')
       expect(await refused.json()).to.include({ code: 'TOO_MANY_STREAMS', status: 503 })
       expect(log.failed('/events/stream').map((line) => line['error']), 'the request line says why').to.deep.equal([
-        { code: 'TOO_MANY_STREAMS', message: '2 streams are open, the most FEED_MAX_STREAMS allows' },
+        { code: 'TOO_MANY_STREAMS', message: 'streams open: 2, the most FEED_MAX_STREAMS allows' },
       ])
       expect((await fetch(streamUrl(), { method: 'HEAD' })).status, 'HEAD answers as GET would').to.equal(503)
       // Only streams are counted: a page of the feed is still served.
