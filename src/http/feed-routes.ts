@@ -39,7 +39,7 @@ const streamStart = (ctx: Context, feed: FeedReads): E.Either<Problem, FeedPosit
 
 /** `GET /events`, a page of the change feed, and `GET /events/stream`, the same as Server-Sent Events. */
 export function feedRoutes(feed: FeedReads, { guard, stream }: FeedRouteOptions): Router {
-  /** Streams being served now, counted from the first byte to the stream's end for whatever reason. */
+  /** Streams being served now: each counted from its first byte until its connection has closed. */
   let open = 0
   const retryAfter = String(Math.max(1, Math.ceil(stream.settings.retryMillis / 1000)))
 
