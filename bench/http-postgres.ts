@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { freePort } from '../tools/embedded-postgres'
+import { compiledScript } from './compiled'
 import { benchServer, cpuMicros, postgresCpu, scratchDatabase } from './postgres-server'
 
 /**
@@ -95,13 +96,13 @@ const profileFlags = (): string[] => (values['cpu-prof'] === '' ? [] : ['--cpu-p
 
 /** One of bench/server.ts's servers: the reference, or a floor on `databaseUrl`. */
 async function startBenchServer(...args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, [...profileFlags(), '--import', 'tsx', 'bench/server.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+  const child = spawn(process.execPath, [...profileFlags(), ...compiledScript('bench/server.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
   const port = await started(child, /^listening (\d+)$/, `bench/server.ts ${args[0]!}`)
   return { url: `http://127.0.0.1:${port}`, child }
 }
 
 async function startConventional(databaseUrl: string): Promise<Server> {
-  const args = ['--import', 'tsx', 'bench/conventional-postgres.ts', databaseUrl, values['pool-size']]
+  const args = [...compiledScript('bench/conventional-postgres.ts'), databaseUrl, values['pool-size']]
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
   const port = await started(child, /^listening (\d+)$/, 'the conventional service')
   return { url: `http://127.0.0.1:${port}`, child }
@@ -109,7 +110,7 @@ async function startConventional(databaseUrl: string): Promise<Server> {
 
 async function startInstance(databaseUrl: string): Promise<Server> {
   const port = await freePort()
-  const child = spawn(process.execPath, [...profileFlags(), '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...profileFlags(), ...compiledScript('src/main.ts')], {
     cwd: root,
     // LOG_LEVEL=warn keeps one log line per request out of the measurement, so the port is chosen here.
     // eslint-disable-next-line no-restricted-properties

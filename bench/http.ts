@@ -5,6 +5,7 @@ import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
+import { compiledScript } from './compiled'
 import type { Usage } from './server'
 
 /**
@@ -89,7 +90,7 @@ const root = resolve(__dirname, '..')
 
 function startServer(kind: ServerKind, dir: string): Promise<Running> {
   const logBuffer = values['log-buffer-bytes'] === undefined ? [] : [values['log-buffer-bytes']]
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts', kind, join(dir, `${kind}.db`), ...logBuffer], {
+  const child = spawn(process.execPath, [...compiledScript('bench/server.ts'), kind, join(dir, `${kind}.db`), ...logBuffer], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   })

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
+import { compiledScript } from './compiled'
 
 /**
  * `npm run bench:profile -- --server group --load charge`: one `bench/server.ts` server under `node --cpu-prof`,
@@ -72,7 +73,7 @@ function printTop(nodes: readonly ProfileNode[], top: number): void {
 async function main(): Promise<void> {
   const dir = values.keep ?? mkdtempSync(join(tmpdir(), 'point-ledger-profile-'))
   mkdirSync(dir, { recursive: true })
-  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', 'bench/server.ts', values.server, join(dir, 'bench.db')], {
+  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...compiledScript('bench/server.ts'), values.server, join(dir, 'bench.db')], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   })
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
   child.kill('SIGINT')
   await exited
   console.log(`node --cpu-prof bench/server.ts ${values.server}, ${values.load} load: ${Math.round(result.requests.average)} req/s, ${result.non2xx + result.errors} non-2xx/errors`)
-  // tsx's loader thread writes a profile of its own; the main thread's is the big one.
+  // A worker thread (`floor-worker`'s) writes a profile of its own; the main thread's is the big one.
   const profiles = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f))
   const main = profiles.sort((a, b) => statSync(b).size - statSync(a).size)[0]
   if (main === undefined) throw new Error('no profile was written')

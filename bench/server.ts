@@ -206,9 +206,11 @@ function storeFloor(store: PointStore): Server {
  * "commit on a worker thread".
  */
 function sqliteFloorOnWorker(path: string): Server {
-  // A worker does not inherit tsx's loader; its CommonJS hook is registered first, then the TypeScript file loaded.
-  const script = `require('tsx/cjs'); require(${JSON.stringify(join(__dirname, 'commit-worker.ts'))})`
-  const worker = new Worker(script, { eval: true, workerData: { path } })
+  // Compiled, the worker's script sits beside this one. Under tsx a worker does not inherit its loader: the
+  // CommonJS hook is registered first, then the TypeScript file loaded.
+  const compiled = __filename.endsWith('.js')
+  const script = compiled ? join(__dirname, 'commit-worker.js') : `require('tsx/cjs'); require(${JSON.stringify(join(__dirname, 'commit-worker.ts'))})`
+  const worker = new Worker(script, { eval: !compiled, workerData: { path } })
   const waiting = new Map<number, (results: ReadonlyArray<number | string>) => void>()
   let nextId = 0
   let turn: { jobs: CommitJob[]; answers: ((result: number | string) => void)[] } | undefined

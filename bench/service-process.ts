@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from '../tools/embedded-postgres'
+import { compiledScript } from './compiled'
 
 const root = resolve(__dirname, '..')
 
@@ -14,7 +15,7 @@ export interface ServiceInstance {
 /** Starts `src/main.ts` with these settings on a free port, logging warnings only; resolves once `/readyz` answers. */
 export async function startServiceInstance(env: Record<string, string>): Promise<ServiceInstance> {
   const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, compiledScript('src/main.ts'), {
     cwd: root,
     // eslint-disable-next-line no-restricted-properties
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port) },

@@ -200,7 +200,7 @@ describe('npm start itself', function () {
     this.timeout(40_000)
     const child = spawn('npm', ['start', '--silent'], {
       cwd: root,
-      // npm and tsx need PATH and the like; the store is the test's own.
+      // npm and tsc need PATH and the like; the store is the test's own.
       // eslint-disable-next-line no-restricted-properties
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SQLITE_PATH: join(dir.path, 'points.db') },
       stdio: 'pipe',
