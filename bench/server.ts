@@ -15,7 +15,7 @@ import type { PointStore } from '../src/events/store'
 import { createApp } from '../src/http/app'
 import { LogSink } from '../src/http/log-sink'
 import { createLogger } from '../src/http/logging'
-import { helmetOptions } from '../src/http/operations'
+import { apiHeaders } from '../src/http/operations'
 import { headersOf } from '../src/http/security-headers'
 import { createLedger } from '../src/projections/ledger'
 import { startService } from '../src/service'
@@ -272,7 +272,7 @@ function librariesFloor(log: ChargeLog, level: 'info' | 'warn' = 'info'): Server
   const lines = pino({ base: null, timestamp: false, level }, pino.destination({ dest: '/dev/null', sync: true, minLength: 4_096 }))
   const logged = lines.isLevelEnabled('info')
   const duration = new Histogram({ name: 'http_request_duration_seconds', help: 'Time from request to response', registers: [new Registry()] })
-  const headers = headersOf(helmetOptions).set
+  const headers = headersOf(apiHeaders).set
   const router = new Router()
   router.patch('/point/:id/charge', async (ctx) => {
     const userId = Number(ctx.params['id']) as UserId

@@ -1,7 +1,7 @@
 import type Router from '@koa/router'
 import { createReadStream } from 'node:fs'
 import { dirname, extname, join } from 'node:path'
-import type { Context } from 'koa'
+import type { Context, Middleware } from 'koa'
 import { strictRouter } from './router'
 
 // swagger-ui-dist ships prebuilt files; they are served from this origin so the page needs no CDN and fits the CSP.
@@ -50,9 +50,9 @@ const arrivedAt = (ctx: Context): string => {
 
 /**
  * `GET /openapi.json`, with `publicUrl` as its server or else the address the request arrived at,
- * and `/docs`: Swagger UI rendering it.
+ * and `/docs`: Swagger UI rendering it, its page and files with `documentHeaders` in place of the API's.
  */
-export function docsRoutes(document: (serverUrl: string) => object, publicUrl: string | undefined): Router {
+export function docsRoutes(document: (serverUrl: string) => object, publicUrl: string | undefined, documentHeaders: Middleware): Router {
   // One document per address: a service listening on every interface may be reached at several.
   const documents = new Map<string, object>()
   const documentFor = (serverUrl: string): object => {
@@ -64,9 +64,9 @@ export function docsRoutes(document: (serverUrl: string) => object, publicUrl: s
     .get('/openapi.json', (ctx) => {
       ctx.body = documentFor(publicUrl ?? arrivedAt(ctx))
     })
-    .get('/docs', (ctx) => {
+    .get('/docs', documentHeaders, (ctx) => {
       ctx.type = 'html'
       ctx.body = page
     })
-    .get('/docs/:file', asset)
+    .get('/docs/:file', documentHeaders, asset)
 }

@@ -2,18 +2,24 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import helmet, { type HelmetOptions } from 'helmet'
 import type { Context, Next } from 'koa'
 
-/** What helmet did to a response: the headers it set, in order, and the ones it removed. */
-interface HelmetHeaders {
+/** What a set of security headers does to a response: the headers it sets, in order, and the ones it removes. */
+interface HeaderChanges {
   readonly set: ReadonlyArray<readonly [string, string]>
   readonly removed: readonly string[]
+}
+
+/** A set of security headers: helmet's for these options, and any it has no option for, set after its own. */
+export interface SecurityHeaders {
+  readonly helmet: HelmetOptions
+  readonly more?: Readonly<Record<string, string>>
 }
 
 /**
  * Runs helmet once against a response that only records, so its options are checked and its header values worked
  * out at startup. Every directive here is a constant (no per-request function such as a nonce), so each response
- * would get exactly these; helmet's own middleware would work them out again for every request.
+ * would get exactly these; helmet's own middleware would work them out again for every request. `more` follow.
  */
-export const headersOf = (options: HelmetOptions): HelmetHeaders => {
+export const headersOf = ({ helmet: options, more = {} }: SecurityHeaders): HeaderChanges => {
   const set = new Map<string, string>()
   const removed: string[] = []
   const recorder = {
@@ -30,12 +36,12 @@ export const headersOf = (options: HelmetOptions): HelmetHeaders => {
   // A deferred or failed run means the options need a request to decide: a programmer error here.
   if (finished === undefined) throw new Error('helmet did not finish synchronously; the headers cannot be worked out once')
   if (finished.error !== undefined) throw finished.error instanceof Error ? finished.error : new Error('helmet refused its options')
-  return { set: [...set], removed }
+  return { set: [...set, ...Object.entries(more)], removed }
 }
 
-/** helmet's headers for `options`, worked out once and set on every response ahead of the rest of the app. */
-export function securityHeaders(options: HelmetOptions) {
-  const { set, removed } = headersOf(options)
+/** The headers of `headers`, worked out once and set on every response that passes, replacing any set before. */
+export function securityHeaders(headers: SecurityHeaders) {
+  const { set, removed } = headersOf(headers)
   return (ctx: Context, next: Next): Promise<void> => {
     const response = ctx.res
     for (const name of removed) response.removeHeader(name)
