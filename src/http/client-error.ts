@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { problem, type Problem, type ProblemCode } from './problem'
+import { apiHeaders, headersOf } from './security-headers'
 
 /** What Node's parser or timers refused, by Node's error code, as the problem the client is told. */
 const refusals = new Map<string, readonly [ProblemCode, string]>([
@@ -17,10 +18,14 @@ const refusal = (code: string | undefined): Problem => problem(...(refusals.get(
 /** Every code the server may answer before any route sees a request, whichever operation it was meant for. */
 export const beforeRoutingCodes: readonly ProblemCode[] = [...new Set([...refusals.values(), otherwise].map(([code]) => code))]
 
+// Written by hand, past Koa, so the API's security headers are too: a refusal is a JSON answer like any other.
+const securityLines = headersOf(apiHeaders).set.map(([name, value]) => `${name}: ${value}`)
+
 const wire = (p: Problem): string => {
   const body = JSON.stringify(p)
   return [
     `HTTP/1.1 ${p.status} ${STATUS_CODES[p.status] ?? ''}`,
+    ...securityLines,
     'Content-Type: application/problem+json',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',

@@ -1,8 +1,9 @@
 import type Router from '@koa/router'
 import { createReadStream } from 'node:fs'
 import { dirname, extname, join } from 'node:path'
-import type { Context, Middleware } from 'koa'
+import type { Context } from 'koa'
 import { strictRouter } from './router'
+import { documentHeaders, securityHeaderSetter } from './security-headers'
 
 // swagger-ui-dist ships prebuilt files; they are served from this origin so the page needs no CDN and fits the CSP.
 const distDir = dirname(require.resolve('swagger-ui-dist/package.json'))
@@ -26,12 +27,17 @@ const page = `<!doctype html>
 </html>
 `
 
+// The page and its files are the one HTML document and what it loads; anything else here, a 404 included, is JSON.
+const setDocumentHeaders = securityHeaderSetter(documentHeaders)
+
 const asset = (ctx: Context): void => {
   const file = String((ctx.params as Record<string, unknown>)['file'])
   if (file === 'init.js') {
+    setDocumentHeaders(ctx.res)
     ctx.type = '.js'
     ctx.body = initScript
   } else if (shipped.has(file)) {
+    setDocumentHeaders(ctx.res)
     ctx.type = extname(file)
     ctx.set('Cache-Control', 'public, max-age=86400')
     ctx.body = createReadStream(join(distDir, file))
@@ -50,9 +56,9 @@ const arrivedAt = (ctx: Context): string => {
 
 /**
  * `GET /openapi.json`, with `publicUrl` as its server or else the address the request arrived at,
- * and `/docs`: Swagger UI rendering it, its page and files with `documentHeaders` in place of the API's.
+ * and `/docs`: Swagger UI rendering it, its page and files with an HTML document's security headers.
  */
-export function docsRoutes(document: (serverUrl: string) => object, publicUrl: string | undefined, documentHeaders: Middleware): Router {
+export function docsRoutes(document: (serverUrl: string) => object, publicUrl: string | undefined): Router {
   // One document per address: a service listening on every interface may be reached at several.
   const documents = new Map<string, object>()
   const documentFor = (serverUrl: string): object => {
@@ -64,9 +70,10 @@ export function docsRoutes(document: (serverUrl: string) => object, publicUrl: s
     .get('/openapi.json', (ctx) => {
       ctx.body = documentFor(publicUrl ?? arrivedAt(ctx))
     })
-    .get('/docs', documentHeaders, (ctx) => {
+    .get('/docs', (ctx) => {
+      setDocumentHeaders(ctx.res)
       ctx.type = 'html'
       ctx.body = page
     })
-    .get('/docs/:file', documentHeaders, asset)
+    .get('/docs/:file', asset)
 }

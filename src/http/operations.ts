@@ -12,7 +12,7 @@ import { requestLog } from './logging'
 import type { Metrics } from './metrics'
 import { openApiDocument } from './openapi'
 import { operationScopes, type GuardedOperation } from './scopes'
-import { securityHeaders, type SecurityHeaders } from './security-headers'
+import { apiHeaders, securityHeaders } from './security-headers'
 
 /** What running the service in production adds around the API. */
 export interface Operations {
@@ -25,34 +25,6 @@ export interface Operations {
   readonly apiKeys: readonly ApiKey[] | undefined
   /** The API document's server; undefined: the address each request arrived at. */
   readonly publicUrl?: string | undefined
-}
-
-/**
- * helmet's headers for the one HTML document, the docs page and its files: helmet's defaults, except that
- * sub-resources are not forced to https, since the service speaks plain HTTP behind whatever terminates TLS.
- */
-export const documentHeaders: SecurityHeaders = { helmet: { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } } }
-
-/**
- * The headers for every other answer, all JSON, as OWASP's REST Security Cheat Sheet lists them for an API: a
- * policy under which a body loads and frames nothing, no framing, no sniffing, HSTS, and no caching of balances
- * and histories anywhere (`Cache-Control: no-store`); with helmet's `Referrer-Policy` and same-origin
- * `Cross-Origin-Resource-Policy` kept. helmet's headers that govern only an HTML document (its opener, agent
- * cluster, DNS prefetching, IE's downloads, Flash's policy files, the old XSS filter) are left out: each is a
- * `setHeader` on every answer, and a JSON body gives them nothing to protect.
- */
-export const apiHeaders: SecurityHeaders = {
-  helmet: {
-    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    crossOriginOpenerPolicy: false,
-    originAgentCluster: false,
-    xDnsPrefetchControl: false,
-    xDownloadOptions: false,
-    xPermittedCrossDomainPolicies: false,
-    xXssProtection: false,
-    xFrameOptions: { action: 'deny' },
-  },
-  more: { 'Cache-Control': 'no-store' },
 }
 
 /** What an API route registers ahead of its handler, for the operation it serves. */
@@ -77,7 +49,7 @@ export function operationLayers(logger: Logger, operations: Operations | undefin
   return {
     outer: [requestLog(logger), metrics.middleware, securityHeaders(apiHeaders)],
     inner: [lifecycle.middleware],
-    routers: [healthRoutes({ lifecycle, store }), metrics.routes(requireScope(operationScopes.metrics)), docsRoutes(document, publicUrl, securityHeaders(documentHeaders))],
+    routers: [healthRoutes({ lifecycle, store }), metrics.routes(requireScope(operationScopes.metrics)), docsRoutes(document, publicUrl)],
     guard: (operation) => [lifecycle.refuseWhileDraining, requireScope(operationScopes[operation])],
   }
 }

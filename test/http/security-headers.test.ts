@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import helmet, { type HelmetOptions } from 'helmet'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { apiHeaders, documentHeaders } from '../../src/http/operations'
+import { documentHeaders } from '../../src/http/security-headers'
 import { listen, opsApp, type Listening } from '../support/ops'
 
 /** The headers helmet's own middleware sets on a plain Node response for these options, answered per request. */
@@ -36,14 +36,54 @@ describe('security headers worked out once', function () {
     await served.close()
   })
 
-  it("are, on every kind of JSON answer, exactly helmet's per-request headers for the API's options, and Cache-Control: no-store", async function () {
-    const expected: Record<string, string> = { ...(await helmetsOwn(apiHeaders.helmet)), 'cache-control': 'no-store' }
-    expect(Object.keys(expected)).to.include.members(['content-security-policy', 'strict-transport-security', 'x-frame-options', 'x-content-type-options'])
-    expect(expected['content-security-policy']).to.equal("default-src 'none';frame-ancestors 'none'")
-    for (const path of ['/point/1', '/point/1/histories', '/point/abc', '/nowhere', '/healthz', '/openapi.json']) {
-      const answer = await fetch(`${served.url}${path}`)
-      expect(securityHeadersOf(answer), path).to.deep.equal(expected)
-      expect(answer.headers.has('x-powered-by'), path).to.equal(false)
+  it('are, on every kind of JSON answer, the API set: a policy of nothing, no framing, no sniffing, HSTS, no caching', async function () {
+    const expected = {
+      'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+      'cross-origin-resource-policy': 'same-origin',
+      'referrer-policy': 'no-referrer',
+      'strict-transport-security': 'max-age=31536000; includeSubDomains',
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'cache-control': 'no-store',
+    }
+    const charge = { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"amount":1}' }
+    const answers: [string, RequestInit][] = [
+      ['/point/1', {}],
+      ['/point/1/charge', charge],
+      ['/point/1/histories', {}],
+      ['/point/abc', {}],
+      ['/nowhere', {}],
+      ['/point/1', { method: 'DELETE' }],
+      ['/point/1', { method: 'PROPFIND' }],
+      ['/events', {}],
+      ['/healthz', {}],
+      ['/readyz', {}],
+      ['/metrics', {}],
+      ['/openapi.json', {}],
+      ['/docs/nothing-shipped.js', {}],
+      ['/docs/', {}],
+    ]
+    const statuses: number[] = []
+    for (const [path, init] of answers) {
+      const answer = await fetch(`${served.url}${path}`, init)
+      statuses.push(answer.status)
+      expect(securityHeadersOf(answer), `${init.method ?? 'GET'} ${path}`).to.deep.equal(expected)
+      await answer.arrayBuffer()
+    }
+    // Answers, refusals, a 404 from the docs' own route, a 405 and a 501 alike.
+    expect(statuses).to.include.members([200, 400, 404, 405, 501])
+  })
+
+  it('are the API set on a feed stream too, as soon as its headers are sent', async function () {
+    const stop = new AbortController()
+    const answer = await fetch(`${served.url}/events/stream`, { signal: stop.signal })
+    try {
+      expect(answer.status).to.equal(200)
+      expect(answer.headers.get('content-security-policy')).to.equal("default-src 'none';frame-ancestors 'none'")
+      expect(answer.headers.get('x-frame-options')).to.equal('DENY')
+      expect(answer.headers.get('cache-control')).to.equal('no-store')
+    } finally {
+      stop.abort()
     }
   })
 

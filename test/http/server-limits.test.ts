@@ -59,9 +59,15 @@ describe('the HTTP server limits', function () {
     expectProblem(parseRaw(await answer), 408, 'REQUEST_TIMEOUT')
   })
 
-  it('answers oversized headers 431 problem+json', async function () {
+  it('answers oversized headers 431 problem+json, with the API security headers any JSON answer has', async function () {
     const answer = await sendRaw(url, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20 * 1024)}\r\n\r\n`)
     expectProblem(answer, 431, 'HEADERS_TOO_LARGE')
+    expect(answer.headers).to.include({
+      'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'cache-control': 'no-store',
+    })
   })
 
   it('answers a malformed request line 400 problem+json without echoing it', async function () {
