@@ -8,7 +8,7 @@ import { tempDir, type TempDir } from './support/sqlite'
 
 const root = resolve(__dirname, '..')
 
-/** `npm start` without npm: the service in its own process, with only the variables given. */
+/** The entry point `npm start` compiles and runs, here under tsx: the service in its own process, with only the variables given. */
 const start = (env: Record<string, string>): ChildProcessWithoutNullStreams =>
   spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: 'pipe' })
 
@@ -32,7 +32,7 @@ const collect = (stream: NodeJS.ReadableStream): (() => string) => {
   return () => text
 }
 
-describe('npm start (src/main.ts)', function () {
+describe('the service process (src/main.ts)', function () {
   const children: ChildProcessWithoutNullStreams[] = []
   // The default store, SQLite, on a file of the test's own: never the operator's ./data/points.db.
   let dir: TempDir

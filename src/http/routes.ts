@@ -49,8 +49,7 @@ const answer = (ctx: Context, result: E.Either<Problem | Refusal, Answer>): void
 /** Runs a route's task and writes what it answers. */
 const reply = async (ctx: Context, task: TE.TaskEither<Problem | Refusal, Answer>): Promise<void> => answer(ctx, await task())
 
-// Each decoder is made once, not for every request: a closure each time, and tsx compiles every read of an
-// imported name, such as a codec's, to a getter call.
+// Each decoder is made once, not for every request, which would make a closure each time.
 const userIdOf = decode(UserIdParam, 'id')
 const holdIdOf = decode(HoldIdParam, 'holdId')
 const idempotencyKeyOf = decode(IdempotencyKeyHeader, 'Idempotency-Key')

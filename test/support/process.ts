@@ -14,8 +14,8 @@ const root = resolve(__dirname, '../..')
 const listening = /listening on (http:\/\/[^\s"]+)/
 
 /**
- * Starts `src/main.ts` as `npm start` would, with `settings` added to the
- * environment, and resolves once its log says where it listens.
+ * Starts the service's entry point, `src/main.ts` (under tsx: what `npm start` compiles and runs), with
+ * `settings` added to the environment, and resolves once its log says where it listens.
  */
 export async function startServiceProcess(settings: Record<string, string>): Promise<ServiceProcess> {
   // The default store is the operator's ./data/points.db, which no test may touch.
