@@ -196,7 +196,7 @@ describe('npm start itself', function () {
     }
   }
 
-  it('stops the service gracefully on SIGTERM to npm: npm exits 0 and no process is left serving', async function () {
+  it('serves the API from the compiled output, then stops gracefully on SIGTERM to npm: npm exits 0 and no process is left serving', async function () {
     this.timeout(40_000)
     const child = spawn('npm', ['start', '--silent'], {
       cwd: root,
@@ -222,6 +222,10 @@ describe('npm start itself', function () {
     servicePid = pid
     expect(pid, 'the service is a process of its own under npm').to.not.equal(child.pid)
     expect((await fetch(`${url}/healthz`)).status).to.equal(200)
+    // What npm start runs is tsc's output, not the sources every other test runs: it serves the API too.
+    const charged = await fetch(`${url}/point/7/charge`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"amount":40}' })
+    expect(charged.status).to.equal(200)
+    expect(await (await fetch(`${url}/point/7`)).json()).to.include({ id: 7, point: 40 })
 
     child.kill('SIGTERM')
     const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null]
