@@ -95,3 +95,11 @@ export const replayedHeader: Json = {
     schema: { const: 'true' },
   },
 }
+
+/** On a refused stream (`TOO_MANY_STREAMS`): when to try again. */
+export const retryAfterHeader: Json = {
+  'Retry-After': {
+    description: 'On `TOO_MANY_STREAMS`: the seconds to wait before opening the stream again',
+    schema: { type: 'integer', minimum: 1 },
+  },
+}

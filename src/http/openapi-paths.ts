@@ -1,5 +1,5 @@
 import { json, problems, ref, type Json } from './openapi-problems'
-import { parameters, replayedHeader } from './openapi-parameters'
+import { parameters, replayedHeader, retryAfterHeader } from './openapi-parameters'
 import type { ProblemCode } from './problem'
 import { operationScopes, type GuardedOperation } from './scopes'
 
@@ -30,6 +30,12 @@ const operation = (secured: boolean, tag: string, spec: Spec, ...failures: Probl
     ...(scope === undefined ? {} : { security: [{ [securityScheme]: [scope] }] }),
     responses: { ...spec.responses, ...problems(...auth, ...failures) },
   }
+}
+
+/** `op` with `headers` declared on its `5XX` answer, which the catalog's problems build without any. */
+const with5xxHeaders = (op: Json, headers: Json): Json => {
+  const responses = op['responses'] as Record<string, Json>
+  return { ...op, responses: { ...responses, '5XX': { ...responses['5XX'], headers } } }
 }
 
 const command = (secured: boolean, operationId: 'charge' | 'use', summary: string, rejection: ProblemCode): Json => ({
@@ -169,7 +175,7 @@ export const paths = (secured: boolean): Record<string, Json> => ({
     }),
   },
   '/events/stream': {
-    get: operation(secured, 'feed', {
+    get: with5xxHeaders(operation(secured, 'feed', {
       operationId: 'feedStream',
       summary: 'The change feed as Server-Sent Events: the events after a position, then new ones as they commit',
       description:
@@ -187,7 +193,7 @@ export const paths = (secured: boolean): Record<string, Json> => ({
           content: { 'text/event-stream': { schema: { type: 'string', description: 'SSE messages; each `data` is a FeedEvent' } } },
         },
       },
-    }),
+    }), retryAfterHeader),
   },
   '/healthz': {
     get: operation(secured, 'operations', {

@@ -2068,6 +2068,8 @@ export interface operations {
             /** @description A fault on the service's side; retry later. `INTERNAL_ERROR`: The service failed unexpectedly; `NOT_IMPLEMENTED`: The method is not supported; `STORE_UNAVAILABLE`: The store is unavailable; retry later; `NOT_READY`: The service is not ready for traffic; `SHUTTING_DOWN`: The service is shutting down; retry elsewhere; `TOO_MANY_STREAMS`: The service has as many feed streams open as it allows; retry later; `STORE_CORRUPT`: A stored row is corrupt; retrying will not help */
             "5XX": {
                 headers: {
+                    /** @description On `TOO_MANY_STREAMS`: the seconds to wait before opening the stream again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

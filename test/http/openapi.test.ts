@@ -92,6 +92,17 @@ describe('OpenAPI document', function () {
         if (!secured) expect(inOperations.has('UNAUTHORIZED')).to.equal(false)
       })
 
+      it('declares the Retry-After a refused feed stream carries, and only there', function () {
+        const declaring = Object.entries(paths).flatMap(([path, item]) =>
+          Object.entries(item).flatMap(([method, op]) =>
+            Object.entries((op as { responses: Record<string, { headers?: Json }> }).responses)
+              .filter(([, response]) => response.headers?.['Retry-After'] !== undefined)
+              .map(([status]) => `${method} ${path} ${status}`),
+          ),
+        )
+        expect(declaring).to.deep.equal(['get /events/stream 5XX'])
+      })
+
       it('has component schemas that compile under strict JSON Schema 2020-12', function () {
         const ajv = new Ajv2020({ strict: true })
         ajv.addKeyword('components')
