@@ -7,6 +7,7 @@ import { problem, ProblemError, sendProblem, type ProblemCode } from './problem'
 import { pointRoutes } from './routes'
 import { FeedTail } from '../projections/feed-tail'
 import { feedRoutes } from './feed-routes'
+import { OpenStreams } from './open-streams'
 import type { StreamSettings } from './feed-stream'
 
 export interface AppOptions {
@@ -76,7 +77,10 @@ export function createApp({ ledger, logger, bodyLimit = '4kb', operations, feed 
   const router = pointRoutes(ledger, { guard: layers.guard, jsonBody })
   const streaming = feed ?? { tail: new FeedTail(ledger.feedPage, { pollMillis: 100, pageLimit: 1_000 }), settings: defaultStreamSettings }
   const onDrain = operations?.lifecycle.onDrain.bind(operations.lifecycle) ?? (() => () => undefined)
-  router.use(feedRoutes(ledger, { guard: layers.guard, stream: { read: ledger.feedPage, ...streaming, onDrain } }).routes())
+  // Each app counts its own streams, for its bound and its metrics.
+  const open = new OpenStreams()
+  operations?.metrics.watchStreams(open)
+  router.use(feedRoutes(ledger, { guard: layers.guard, stream: { read: ledger.feedPage, ...streaming, onDrain }, open }).routes())
   layers.routers.forEach((more) => router.use(more.routes()))
   app.silent = true
   layers.outer.forEach((middleware) => app.use(middleware))

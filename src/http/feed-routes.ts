@@ -8,6 +8,7 @@ import { loggedFailure, noteFailure } from './failure-log'
 import { feedItem } from './feed-body'
 import { streamFeed, type StreamSources } from './feed-stream'
 import type { RouteGuard } from './operations'
+import type { OpenStreams } from './open-streams'
 import { fromFailure, problem, sendProblem, type Problem } from './problem'
 import { decode, FeedPageQuery, LastEventIdHeader } from './requests'
 import { strictRouter } from './router'
@@ -15,6 +16,8 @@ import { strictRouter } from './router'
 export interface FeedRouteOptions {
   readonly guard: RouteGuard
   readonly stream: StreamSources
+  /** The streams this app serves now, held to `stream.settings.maxStreams`. */
+  readonly open: OpenStreams
 }
 
 /** A position of another store's form (say `1290-42`, PostgreSQL's, sent to SQLite): a checkpoint from another deployment. */
@@ -38,9 +41,7 @@ const streamStart = (ctx: Context, feed: FeedReads): E.Either<Problem, FeedPosit
 }
 
 /** `GET /events`, a page of the change feed, and `GET /events/stream`, the same as Server-Sent Events. */
-export function feedRoutes(feed: FeedReads, { guard, stream }: FeedRouteOptions): Router {
-  /** Streams being served now: each counted from its first byte until its connection has closed. */
-  let open = 0
+export function feedRoutes(feed: FeedReads, { guard, stream, open }: FeedRouteOptions): Router {
   const retryAfter = String(Math.max(1, Math.ceil(stream.settings.retryMillis / 1000)))
 
   const page = async (ctx: Context) => {
@@ -61,7 +62,7 @@ export function feedRoutes(feed: FeedReads, { guard, stream }: FeedRouteOptions)
   const live = async (ctx: Context) => {
     const start = streamStart(ctx, feed)
     if (E.isLeft(start)) return sendProblem(ctx, start.left)
-    if (open >= stream.settings.maxStreams) {
+    if (open.count >= stream.settings.maxStreams) {
       const full = `streams open: ${stream.settings.maxStreams}, the most FEED_MAX_STREAMS allows`
       // The operator's cue to raise the bound or find the client holding streams: the line says why, not only 503.
       noteFailure(ctx, { code: 'TOO_MANY_STREAMS', message: full })
@@ -76,10 +77,7 @@ export function feedRoutes(feed: FeedReads, { guard, stream }: FeedRouteOptions)
     }
     // A client that went away before its stream began holds nothing, and its 'close' has been and gone.
     if (ctx.res.closed) return
-    // A stream's slot is held until its connection has closed, not only until the stream ends: a client disconnected
-    // as too slow keeps its unsent bytes until it reads them or its grace period cuts it off.
-    open++
-    ctx.res.once('close', () => open--)
+    open.hold(ctx.res)
     await streamFeed(ctx, stream, start.right)
   }
 

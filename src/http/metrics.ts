@@ -116,6 +116,18 @@ export class Metrics {
     })
   }
 
+  /** Reads how many feed streams are open at each scrape. */
+  watchStreams(streams: { readonly count: number }): void {
+    new Gauge({
+      name: 'point_feed_open_streams',
+      help: 'Change feed streams (GET /events/stream) being served, each until its connection closes',
+      registers: [this.registry],
+      collect() {
+        this.set(streams.count)
+      },
+    })
+  }
+
   /** Times every request and counts command outcomes; sits outside the problem handler to see final answers. */
   readonly middleware = async (ctx: Context, next: Next): Promise<void> => {
     const started = performance.now()

@@ -210,6 +210,43 @@ describe('GET /events/stream at the most streams an instance serves (FEED_MAX_ST
   })
 })
 
+describe('the open feed streams gauge', function () {
+  let fixture: StoreFixture
+  let server: TestServer
+  let log: CapturedLog
+  beforeEach(async function () {
+    fixture = await sqliteFixture()
+    log = new CapturedLog()
+    server = await startLoggedServer(fixture.store, log, { feed: { pollMs: 50, heartbeatMs: 200, streamBufferBytes: 1_048_576, maxStreams: 2 } })
+  })
+  afterEach(async function () {
+    await server.close()
+    await fixture.dispose()
+  })
+
+  const openStreams = async (): Promise<number | undefined> => {
+    const text = await (await fetch(`${server.url}/metrics`)).text()
+    const line = text.split('\n').find((l) => l.startsWith('point_feed_open_streams '))
+    return line === undefined ? undefined : Number(line.split(' ')[1])
+  }
+
+  it('counts the streams being served in /metrics, a stream until its connection has closed', async function () {
+    expect(await openStreams()).to.equal(0)
+    const first = await openSse(`${server.url}/events/stream`)
+    const second = await openSse(`${server.url}/events/stream`)
+    try {
+      expect(await openStreams()).to.equal(2)
+      await first.close()
+      // The first stream's request line is written once the service has seen the hang-up and freed its slot.
+      await until(() => log.lines.some((line) => line['route'] === '/events/stream' && line['status'] === 200))
+      expect(await openStreams()).to.equal(1)
+    } finally {
+      await first.close()
+      await second.close()
+    }
+  })
+})
+
 describe('SIGTERM with a stream open', function () {
   this.timeout(60_000)
 
