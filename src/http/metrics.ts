@@ -98,32 +98,23 @@ export class Metrics {
 
   /** Reads the queue's depth and writer count at each scrape. */
   watchQueue(commands: QueueStats): void {
-    new Gauge({
-      name: 'point_writer_queued_commands',
-      help: 'Commands waiting for their user writer',
-      registers: [this.registry],
-      collect() {
-        this.set(commands.queued)
-      },
-    })
-    new Gauge({
-      name: 'point_writer_active_writers',
-      help: 'Users with a writer at work',
-      registers: [this.registry],
-      collect() {
-        this.set(commands.activeWriters)
-      },
-    })
+    this.gauge('point_writer_queued_commands', 'Commands waiting for their user writer', () => commands.queued)
+    this.gauge('point_writer_active_writers', 'Users with a writer at work', () => commands.activeWriters)
   }
 
   /** Reads how many feed streams are open at each scrape. */
   watchStreams(streams: { readonly count: number }): void {
+    this.gauge('point_feed_open_streams', 'Change feed streams (GET /events/stream) being served, each until its connection closes', () => streams.count)
+  }
+
+  /** A gauge set from `read` when scraped, not on every change: nothing on the request path pays for it. */
+  private gauge(name: string, help: string, read: () => number): void {
     new Gauge({
-      name: 'point_feed_open_streams',
-      help: 'Change feed streams (GET /events/stream) being served, each until its connection closes',
+      name,
+      help,
       registers: [this.registry],
       collect() {
-        this.set(streams.count)
+        this.set(read())
       },
     })
   }

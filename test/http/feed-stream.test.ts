@@ -208,21 +208,6 @@ describe('GET /events/stream at the most streams an instance serves (FEED_MAX_ST
       await second.close()
     }
   })
-})
-
-describe('the open feed streams gauge', function () {
-  let fixture: StoreFixture
-  let server: TestServer
-  let log: CapturedLog
-  beforeEach(async function () {
-    fixture = await sqliteFixture()
-    log = new CapturedLog()
-    server = await startLoggedServer(fixture.store, log, { feed: { pollMs: 50, heartbeatMs: 200, streamBufferBytes: 1_048_576, maxStreams: 2 } })
-  })
-  afterEach(async function () {
-    await server.close()
-    await fixture.dispose()
-  })
 
   const openStreams = async (): Promise<number | undefined> => {
     const text = await (await fetch(`${server.url}/metrics`)).text()
@@ -232,8 +217,8 @@ describe('the open feed streams gauge', function () {
 
   it('counts the streams being served in /metrics, a stream until its connection has closed', async function () {
     expect(await openStreams()).to.equal(0)
-    const first = await openSse(`${server.url}/events/stream`)
-    const second = await openSse(`${server.url}/events/stream`)
+    const first = await openSse(streamUrl())
+    const second = await openSse(streamUrl())
     try {
       expect(await openStreams()).to.equal(2)
       await first.close()
