@@ -7,6 +7,7 @@ import { createApp, defaultStreamSettings, type FeedStreaming } from './http/app
 import { answerClientError } from './http/client-error'
 import { Lifecycle } from './http/lifecycle'
 import { Metrics } from './http/metrics'
+import { OpenStreams } from './http/open-streams'
 import { HoldSweeper } from './events/hold-sweeper'
 import { openStore } from './open-store'
 import { createFeedReads } from './projections/feed-reads'
@@ -42,6 +43,7 @@ export async function startService(config: Config, logger: Logger, given?: Point
   // A commit here is read into the feed at once; commits of other instances at the next poll.
   const ledger = createLedger({ store: signalCommits(store, () => feed.tail.wake()), limits: config.limits, onBatch: metrics.onBatch, clock, stateCacheSize: config.stateCacheSize, ...shared })
   metrics.watchQueue(ledger.commands)
+  metrics.watchStreams(feed.open)
   const sweeper = new HoldSweeper(store, ledger.expire, {
     intervalMillis: config.holdSweepIntervalMs,
     clock,
@@ -82,12 +84,13 @@ export async function startService(config: Config, logger: Logger, given?: Point
 }
 
 /** The change feed's shared tail over `store`, and its streams' settings from `FEED_*`. */
-function feedStreaming(store: PointStore, { feed }: Config, logger: Logger): FeedStreaming {
+function feedStreaming(store: PointStore, { feed }: Config, logger: Logger): FeedStreaming & { readonly open: OpenStreams } {
   const onFault = (failure: StoreFailure) =>
     logger.warn({ err: failure._tag === 'StoreUnavailable' ? failure.cause : failure }, 'reading the change feed failed; the next poll retries')
   return {
     tail: new FeedTail(createFeedReads(store).feedPage, { pollMillis: feed.pollMs, pageLimit: defaultStreamSettings.pageLimit, onFault }),
     settings: { ...defaultStreamSettings, heartbeatMillis: feed.heartbeatMs, bufferBytes: feed.streamBufferBytes, maxStreams: feed.maxStreams },
+    open: new OpenStreams(),
   }
 }
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -198,6 +199,10 @@ describe('npm start itself', function () {
 
   it('serves the API from the compiled output, then stops gracefully on SIGTERM to npm: npm exits 0 and no process is left serving', async function () {
     this.timeout(40_000)
+    // A file no source compiles to any more: a build from scratch leaves none such to be run in a source's stead.
+    const stale = join(root, 'dist', 'src', 'stale.js')
+    mkdirSync(join(root, 'dist', 'src'), { recursive: true })
+    writeFileSync(stale, '')
     const child = spawn('npm', ['start', '--silent'], {
       cwd: root,
       // npm and tsc need PATH and the like; the store is the test's own.
@@ -221,8 +226,10 @@ describe('npm start itself', function () {
     const { pid } = JSON.parse(line) as { pid: number }
     servicePid = pid
     expect(pid, 'the service is a process of its own under npm').to.not.equal(child.pid)
+    expect(existsSync(stale), 'the build starts from an empty dist/').to.equal(false)
+    // What npm start runs is tsc's output, not the sources every other test runs (Linux says how it was started).
+    if (existsSync(`/proc/${pid}/cmdline`)) expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).to.include('dist/src/main.js')
     expect((await fetch(`${url}/healthz`)).status).to.equal(200)
-    // What npm start runs is tsc's output, not the sources every other test runs: it serves the API too.
     const charged = await fetch(`${url}/point/7/charge`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"amount":40}' })
     expect(charged.status).to.equal(200)
     expect(await (await fetch(`${url}/point/7`)).json()).to.include({ id: 7, point: 40 })

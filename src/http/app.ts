@@ -25,6 +25,8 @@ export interface AppOptions {
 export interface FeedStreaming {
   readonly tail: FeedTail
   readonly settings: StreamSettings
+  /** The streams being served, for the bound and the metrics; without it, a count of the app's own. */
+  readonly open?: OpenStreams
 }
 
 /** The settings `FEED_*` default to, in a stream's terms. */
@@ -77,9 +79,7 @@ export function createApp({ ledger, logger, bodyLimit = '4kb', operations, feed 
   const router = pointRoutes(ledger, { guard: layers.guard, jsonBody })
   const streaming = feed ?? { tail: new FeedTail(ledger.feedPage, { pollMillis: 100, pageLimit: 1_000 }), settings: defaultStreamSettings }
   const onDrain = operations?.lifecycle.onDrain.bind(operations.lifecycle) ?? (() => () => undefined)
-  // Each app counts its own streams, for its bound and its metrics.
-  const open = new OpenStreams()
-  operations?.metrics.watchStreams(open)
+  const open = streaming.open ?? new OpenStreams()
   router.use(feedRoutes(ledger, { guard: layers.guard, stream: { read: ledger.feedPage, ...streaming, onDrain }, open }).routes())
   layers.routers.forEach((more) => router.use(more.routes()))
   app.silent = true

@@ -104,7 +104,7 @@ export class Metrics {
 
   /** Reads how many feed streams are open at each scrape. */
   watchStreams(streams: { readonly count: number }): void {
-    this.gauge('point_feed_open_streams', 'Change feed streams (GET /events/stream) being served, each until its connection closes', () => streams.count)
+    this.gauge('point_feed_open_streams', 'Change feed streams (GET /events/stream) being served, each until its response has closed', () => streams.count)
   }
 
   /** A gauge set from `read` when scraped, not on every change: nothing on the request path pays for it. */

@@ -1,3 +1,4 @@
+import Ajv2020 from 'ajv/dist/2020'
 import { expect } from 'chai'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import * as E from 'fp-ts/Either'
@@ -8,9 +9,11 @@ import { PassThrough } from 'node:stream'
 import { feedStart } from '../../src/events/feed'
 import { defaultStreamSettings } from '../../src/http/app'
 import { streamFeed } from '../../src/http/feed-stream'
+import { openApiDocument } from '../../src/http/openapi'
 import { FeedTail } from '../../src/projections/feed-tail'
 import { createLedger } from '../../src/projections/ledger'
 import { CapturedLog, startLoggedServer } from '../support/captured-log'
+import { limits } from '../support/ops'
 import { okJson } from '../support/http'
 import { startServiceProcess } from '../support/process'
 import { patchJson, startTestServer, type TestServer } from '../support/server'
@@ -160,6 +163,12 @@ describe('a stream whose client reads nothing', function () {
   })
 })
 
+/** The schema the API document gives a refused stream's `Retry-After`. */
+const documentedRetryAfter = (): object => {
+  const paths = openApiDocument({ limits, secured: false, serverUrl: 'http://127.0.0.1:3000' })['paths'] as Record<string, Record<string, { responses: Record<string, { headers: Record<string, { schema: object }> }> }>>
+  return paths['/events/stream']!['get']!.responses['5XX']!.headers['Retry-After']!.schema
+}
+
 describe('GET /events/stream at the most streams an instance serves (FEED_MAX_STREAMS)', function () {
   let fixture: StoreFixture
   let server: TestServer
@@ -185,6 +194,7 @@ describe('GET /events/stream at the most streams an instance serves (FEED_MAX_ST
       expect(refused.status).to.equal(503)
       expect(refused.headers.get('content-type')).to.match(/^application\/problem\+json/)
       expect(refused.headers.get('retry-after')).to.equal('1')
+      expect(new Ajv2020().validate(documentedRetryAfter(), Number(refused.headers.get('retry-after'))), 'as the API document says').to.equal(true)
       expect(await refused.json()).to.include({ code: 'TOO_MANY_STREAMS', status: 503 })
       expect(log.failed('/events/stream').map((line) => line['error']), 'the request line says why').to.deep.equal([
         { code: 'TOO_MANY_STREAMS', message: 'streams open: 2, the most FEED_MAX_STREAMS allows' },
@@ -215,7 +225,7 @@ describe('GET /events/stream at the most streams an instance serves (FEED_MAX_ST
     return line === undefined ? undefined : Number(line.split(' ')[1])
   }
 
-  it('counts the streams being served in /metrics, a stream until its connection has closed', async function () {
+  it('counts the streams being served in /metrics, a stream until its response has closed', async function () {
     expect(await openStreams()).to.equal(0)
     const first = await openSse(streamUrl())
     const second = await openSse(streamUrl())

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { documentHeaders } from '../../src/http/security-headers'
 import { listen, opsApp, type Listening } from '../support/ops'
+import { apiSecurityHeaders } from '../support/security-headers'
 
 /** The headers helmet's own middleware sets on a plain Node response for these options, answered per request. */
 const helmetServer = (options: HelmetOptions): Promise<{ url: string; server: Server }> => {
@@ -37,15 +38,7 @@ describe('security headers worked out once', function () {
   })
 
   it('are, on every kind of JSON answer, the API set: a policy of nothing, no framing, no sniffing, HSTS, no caching', async function () {
-    const expected = {
-      'content-security-policy': "default-src 'none';frame-ancestors 'none'",
-      'cross-origin-resource-policy': 'same-origin',
-      'referrer-policy': 'no-referrer',
-      'strict-transport-security': 'max-age=31536000; includeSubDomains',
-      'x-content-type-options': 'nosniff',
-      'x-frame-options': 'DENY',
-      'cache-control': 'no-store',
-    }
+    const expected = apiSecurityHeaders
     const charge = { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"amount":1}' }
     const answers: [string, RequestInit][] = [
       ['/point/1', {}],

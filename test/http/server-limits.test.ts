@@ -4,14 +4,17 @@ import pino from 'pino'
 import { parseConfig } from '../../src/config'
 import { startService } from '../../src/service'
 import { openSocket, parseRaw, readToEnd, sendRaw, type RawResponse } from '../support/raw-http'
+import { apiSecurityHeaders, securityHeadersAmong } from '../support/security-headers'
 import { testConfig } from '../support/server'
 
 const headersTimeoutMs = 200
 const requestTimeoutMs = 400
 
+// Written by hand past Koa, these refusals still carry every JSON answer's security headers.
 const expectProblem = (answer: RawResponse, status: number, code: string): Record<string, unknown> => {
   expect(answer.status, answer.body).to.equal(status)
   expect(answer.headers['content-type']).to.equal('application/problem+json')
+  expect(securityHeadersAmong(answer.headers)).to.deep.equal(apiSecurityHeaders)
   const body = JSON.parse(answer.body) as Record<string, unknown>
   expect(body).to.include({ status, code })
   expect(body['detail']).to.be.a('string')
@@ -59,15 +62,9 @@ describe('the HTTP server limits', function () {
     expectProblem(parseRaw(await answer), 408, 'REQUEST_TIMEOUT')
   })
 
-  it('answers oversized headers 431 problem+json, with the API security headers any JSON answer has', async function () {
+  it('answers oversized headers 431 problem+json', async function () {
     const answer = await sendRaw(url, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20 * 1024)}\r\n\r\n`)
     expectProblem(answer, 431, 'HEADERS_TOO_LARGE')
-    expect(answer.headers).to.include({
-      'content-security-policy': "default-src 'none';frame-ancestors 'none'",
-      'x-content-type-options': 'nosniff',
-      'x-frame-options': 'DENY',
-      'cache-control': 'no-store',
-    })
   })
 
   it('answers a malformed request line 400 problem+json without echoing it', async function () {
