@@ -15,7 +15,7 @@ import type { PointStore } from '../src/events/store'
 import { createApp } from '../src/http/app'
 import { LogSink } from '../src/http/log-sink'
 import { createLogger } from '../src/http/logging'
-import { apiHeaders, headersOf } from '../src/http/security-headers'
+import { apiHeaders, securityHeaders } from '../src/http/security-headers'
 import { createLedger } from '../src/projections/ledger'
 import { startService } from '../src/service'
 import { openPostgresStore } from '../src/stores/postgres'
@@ -271,7 +271,6 @@ function librariesFloor(log: ChargeLog, level: 'info' | 'warn' = 'info'): Server
   const lines = pino({ base: null, timestamp: false, level }, pino.destination({ dest: '/dev/null', sync: true, minLength: 4_096 }))
   const logged = lines.isLevelEnabled('info')
   const duration = new Histogram({ name: 'http_request_duration_seconds', help: 'Time from request to response', registers: [new Registry()] })
-  const headers = headersOf(apiHeaders).set
   const router = new Router()
   router.patch('/point/:id/charge', async (ctx) => {
     const userId = Number(ctx.params['id']) as UserId
@@ -293,10 +292,7 @@ function librariesFloor(log: ChargeLog, level: 'info' | 'warn' = 'info'): Server
     duration.observe(durationMs / 1000)
     if (logged) lines.info({ method: ctx.method, url: ctx.url, status: ctx.status, durationMs }, 'request completed')
   })
-  app.use((ctx, next) => {
-    for (const [name, value] of headers) ctx.res.setHeader(name, value)
-    return next()
-  })
+  app.use(securityHeaders(apiHeaders))
   app.use(bodyParser({ enableTypes: ['json'] }))
   app.use(router.routes())
   return app.listen(0, '127.0.0.1')

@@ -13,6 +13,7 @@ import { openApiDocument } from '../../src/http/openapi'
 import { FeedTail } from '../../src/projections/feed-tail'
 import { createLedger } from '../../src/projections/ledger'
 import { CapturedLog, startLoggedServer } from '../support/captured-log'
+import { sample } from '../support/metrics'
 import { limits } from '../support/ops'
 import { okJson } from '../support/http'
 import { startServiceProcess } from '../support/process'
@@ -219,11 +220,7 @@ describe('GET /events/stream at the most streams an instance serves (FEED_MAX_ST
     }
   })
 
-  const openStreams = async (): Promise<number | undefined> => {
-    const text = await (await fetch(`${server.url}/metrics`)).text()
-    const line = text.split('\n').find((l) => l.startsWith('point_feed_open_streams '))
-    return line === undefined ? undefined : Number(line.split(' ')[1])
-  }
+  const openStreams = async (): Promise<number | undefined> => sample(await (await fetch(`${server.url}/metrics`)).text(), 'point_feed_open_streams')
 
   it('counts the streams being served in /metrics, a stream until its response has closed', async function () {
     expect(await openStreams()).to.equal(0)

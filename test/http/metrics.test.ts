@@ -3,22 +3,11 @@ import type { StoreCall } from '../../src/events/store'
 import { timedStore } from '../../src/stores/timed'
 import { storeContract } from '../stores/contract'
 import { gatedStore } from '../support/gated'
+import { sample } from '../support/metrics'
 import { downStore, listen, opsApp, type Listening } from '../support/ops'
 import { patchJson, startTestServer } from '../support/server'
 import { fastMemoryStore } from '../support/tables'
 import { amount, userId } from '../support/values'
-
-/** The value of one sample in Prometheus text, or undefined when absent. */
-const sample = (text: string, name: string, labels: Record<string, string> = {}): number | undefined => {
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`)
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
-    if (match === null || match[1] !== name) continue
-    const have = (match[2] ?? '').split(',')
-    if (wanted.every((label) => have.includes(label))) return Number(match[3])
-  }
-  return undefined
-}
 
 const scrape = async (url: string): Promise<string> => {
   const response = await fetch(`${url}/metrics`)
