@@ -79,7 +79,7 @@ const quietRoutes = new Set(['/healthz', '/readyz', '/metrics'])
 const saneRequestId = /^[A-Za-z0-9._:-]{1,128}$/
 
 const requestId = (ctx: Context): string => {
-  const given = ctx.get('X-Request-Id')
+  const given = ctx.get('x-request-id')
   return saneRequestId.test(given) ? given : randomUUID()
 }
 
@@ -94,7 +94,8 @@ export function requestLog(logger: Logger) {
     const started = performance.now()
     const id = requestId(ctx)
     ctx.state['requestId'] = id
-    ctx.set('X-Request-Id', id)
+    // In lower case, as Node keys it, so it is not lower-cased again for every response.
+    ctx.set('x-request-id', id)
     try {
       await next()
     } finally {

@@ -140,11 +140,16 @@ export class Metrics {
     })
   }
 
+  /** Each command's child of the accepted counter, and each (command, code)'s of the rejected one, as the histograms'. */
+  private readonly acceptedChildren = new Map<string, Counter.Internal>()
+  private readonly rejectedChildren = new Map<string, Map<string, Counter.Internal>>()
+
   private countCommand(ctx: Context, route: string): void {
     const command = commandRoutes[route]
     if (command === undefined || ctx.method !== 'PATCH') return
-    if (ctx.status === 200) this.accepted.inc({ command })
-    else this.rejected.inc({ command, code: (ctx.body as Problem | undefined)?.code ?? String(ctx.status) })
+    if (ctx.status === 200) return entryOf(this.acceptedChildren, command, () => this.accepted.labels({ command })).inc()
+    const code = (ctx.body as Problem | undefined)?.code ?? String(ctx.status)
+    entryOf(entryOf(this.rejectedChildren, command, () => new Map()), code, () => this.rejected.labels({ command, code })).inc()
   }
 }
 

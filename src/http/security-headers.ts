@@ -47,16 +47,18 @@ export const apiHeaders: SecurityHeaders = {
  * Runs helmet once against a response that only records, so its options are checked and its header values worked
  * out at startup. Every directive here is a constant (no per-request function such as a nonce), so each response
  * would get exactly these; helmet's own middleware would work them out again for every request. `more`, which
- * helmet has no option for, come after its own.
+ * helmet has no option for, come after its own. Names are kept in lower case, as Node keys them: `setHeader` then
+ * finds its key already made instead of lower-casing a new string and looking it up for every header of every
+ * response (about a third of what the seven cost; header names are case-insensitive on the wire).
  */
 export const headersOf = ({ helmet: options, more = {} }: SecurityHeaders): HeaderChanges => {
   const set = new Map<string, string>()
   const removed: string[] = []
   const recorder = {
-    setHeader: (name: string, value: unknown) => set.set(name, String(value)),
+    setHeader: (name: string, value: unknown) => set.set(name.toLowerCase(), String(value)),
     removeHeader: (name: string) => {
-      set.delete(name)
-      removed.push(name)
+      set.delete(name.toLowerCase())
+      removed.push(name.toLowerCase())
     },
   }
   let finished: { error?: unknown } | undefined
@@ -66,7 +68,7 @@ export const headersOf = ({ helmet: options, more = {} }: SecurityHeaders): Head
   // A deferred or failed run means the options need a request to decide: a programmer error here.
   if (finished === undefined) throw new Error('helmet did not finish synchronously; the headers cannot be worked out once')
   if (finished.error !== undefined) throw finished.error instanceof Error ? finished.error : new Error('helmet refused its options')
-  return { set: [...set, ...Object.entries(more)], removed }
+  return { set: [...set, ...Object.entries(more).map(([name, value]) => [name.toLowerCase(), value] as const)], removed }
 }
 
 /**
