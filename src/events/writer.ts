@@ -50,7 +50,7 @@ export class CommandQueue implements QueueStats {
     const userId = command.userId
     let writer = this.writers.get(userId)
     if (writer === undefined) {
-      writer = new UserWriter(userId, this.options, this.cache.take(userId), (state) => this.idle(userId, state))
+      writer = new UserWriter(userId, this.options, this.cache, (state) => this.idle(userId, state))
       this.writers.set(userId, writer)
     }
     return writer.enqueue(command)
@@ -82,8 +82,12 @@ export class CommandQueue implements QueueStats {
 class UserWriter {
   private readonly queue: Pending[] = []
   private busy = false
+  /** The state the next batch is decided on; undefined: the store is read first. */
+  private state: PointState | undefined
   /** The state came from the cache and no append has tested it yet: it may be stale. */
   private untested: boolean
+  /** The version the cache's entry had, until a read or an append tells the cache whether it was stale. */
+  private leftAt: number | undefined
   /** Set by a lost version race; the batches after it are decided under the store's lock, if it has one. */
   private contended = false
   private readonly context: BatchContext
@@ -93,10 +97,13 @@ class UserWriter {
   constructor(
     private readonly userId: UserId,
     private readonly options: WriterOptions,
-    private state: PointState | undefined,
+    private readonly cache: StateCache<PointState>,
     private readonly onIdle: (state: PointState | undefined) => void,
   ) {
-    this.untested = state !== undefined
+    const cached = cache.take(userId)
+    this.state = cache.trusted ? cached : undefined
+    this.untested = this.state !== undefined
+    this.leftAt = cached?.version
     this.context = { userId, decide: options.decide, clock: options.clock ?? Date.now }
     this.maxBatchSize = options.maxBatchSize ?? 256
     this.maxConflictRetries = options.maxConflictRetries ?? 5
@@ -191,6 +198,9 @@ class UserWriter {
 
   /** The state a stored plan leads to is the next batch's start; after a failed append the store is read again. */
   private kept(appended: E.Either<StoreFault, Locked<BatchPlan>>): E.Either<StoreFault, Written> {
+    // Still unread, so decided on the cache's entry: the append tells whether it was stale, unless the store failed.
+    if (this.leftAt !== undefined && (E.isRight(appended) || appended.left._tag === 'VersionConflict')) this.cache.tested(E.isLeft(appended))
+    this.leftAt = undefined
     this.state = E.isRight(appended) ? appended.right.plan.projection : undefined
     this.untested = false
     return E.map(({ plan, point }: Locked<BatchPlan>) => ({ plan, updateMillis: point.updateMillis }))(appended)
@@ -199,8 +209,12 @@ class UserWriter {
   private async currentState(): Promise<E.Either<StoreFailure, PointState>> {
     if (this.state !== undefined) return E.right(this.state)
     const loaded = await this.options.store.load(this.userId)()
-    // Kept, so that a user whose commands were all refused leaves the state it read in the cache.
-    if (E.isRight(loaded)) this.state = loaded.right
+    if (E.isRight(loaded)) {
+      // Kept, so that a user whose commands were all refused leaves the state it read in the cache.
+      this.state = loaded.right
+      if (this.leftAt !== undefined) this.cache.tested(loaded.right.version !== this.leftAt)
+      this.leftAt = undefined
+    }
     return E.mapLeft(asFailure)(loaded)
   }
 

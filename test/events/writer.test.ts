@@ -352,5 +352,64 @@ describe('CommandQueue (single writer per user)', function () {
       expect(failure(await here.submit(use(1, 30))), 'now refused on the state it has just stored').to.equal('INSUFFICIENT_BALANCE')
       expect(await historyOf(shared, 1)).to.deep.equal([10, -10, 50, -30])
     })
+
+    describe('where another instance writes for the same users', function () {
+      const instances = () => {
+        const shared = fastMemoryStore()
+        const here = new SpyStore(shared)
+        const queue = new CommandQueue({ store: here, decide: decider(limits), stateCacheSize: 1_000 })
+        const elsewhere = new CommandQueue({ store: shared, decide: decider(limits) })
+        /** What one command of `queue` asked of the store: its reads and its appends for the user. */
+        const calls = async (command: Command) => {
+          const [loads, appends] = [here.loads.length, here.appends.length]
+          expect(point(await queue.submit(command))).to.be.above(0)
+          return { loads: here.loads.length - loads, appends: here.appends.length - appends }
+        }
+        /** A user this instance charged and holds in its cache, whom the other instance then charged. */
+        const staleUser = async (user: number) => {
+          await queue.submit(charge(user, 1))
+          await elsewhere.submit(charge(user, 1))
+        }
+        return { queue, calls, staleUser }
+      }
+      const limit = 200
+
+      it('reads a cached user first, instead of appending on the cached state, once many cached states have been found stale', async function () {
+        const { calls, staleUser } = instances()
+        await staleUser(1)
+        expect(await calls(charge(1, 1)), 'at first it trusts the cache: a refused append, a read, the append').to.deep.equal({ loads: 1, appends: 2 })
+        let user = 2
+        for (; user < limit; user += 1) {
+          await staleUser(user)
+          const spent = await calls(charge(user, 1))
+          if (spent.appends === 1) break
+          expect(spent).to.deep.equal({ loads: 1, appends: 2 })
+        }
+        expect(user, 'it came to read stale users first').to.be.below(limit)
+        for (const next of [user + 1, user + 2, user + 3]) {
+          await staleUser(next)
+          expect(await calls(charge(next, 1)), `user ${next}: a read and the append, no refusal`).to.deep.equal({ loads: 1, appends: 1 })
+        }
+      })
+
+      it('trusts its cached states again once reads keep finding the users where it left them', async function () {
+        const { queue, calls, staleUser } = instances()
+        for (let user = 1; user < limit; user += 1) {
+          await staleUser(user)
+          if ((await calls(charge(user, 1))).appends === 1) break
+        }
+        // From here on no other instance writes: the reads find every cached state current.
+        let user = limit
+        for (; user < 2 * limit; user += 1) {
+          await queue.submit(charge(user, 1))
+          const spent = await calls(charge(user, 1))
+          if (spent.loads === 0) break
+          expect(spent, 'read first, then appended on what it read').to.deep.equal({ loads: 1, appends: 1 })
+        }
+        expect(user, 'it came to trust the cache again').to.be.below(2 * limit)
+        await queue.submit(charge(2 * limit + 1, 1))
+        expect(await calls(charge(2 * limit + 1, 1))).to.deep.equal({ loads: 0, appends: 1 })
+      })
+    })
   })
 })
