@@ -1,10 +1,10 @@
 import type { UserId } from './model'
 
-/** About how many of the latest tested entries the stale share is taken over. */
+/** The stale share averages over roughly this many of the latest tested entries. */
 const staleWindow = 64
 
 /**
- * Past this share of stale entries, the cache's states are read again first. Two PostgreSQL instances sharing users
+ * At or past this share of stale entries, the cache's states are read again first. Two PostgreSQL instances sharing users
  * find about half of them stale, and there reading first did 30% more charges a second than deciding on them; one
  * instance finds none stale, and there the cache did 9% more than reading first. Where the break-even lies between
  * depends on the store; a quarter is well clear of both ends.
@@ -14,7 +14,7 @@ const doubtfulShare = 0.25
 /**
  * The states writers last decided, for users whose writer went idle, so that a user's next command need not read
  * the store first. Safe with other writers on the same store because every append checks the version it started
- * from: an entry gone stale costs one conflict and a fresh read. Bounded, least recently used out first; a user
+ * from: an entry gone stale costs one conflict and a fresh read (while the cache is in doubt, only the read). Bounded, least recently used out first; a user
  * with a writer is not in it (the writer holds the state), so writers and cache together hold each user once.
  */
 export class StateCache<S> {
@@ -26,16 +26,17 @@ export class StateCache<S> {
   constructor(private readonly capacity: number) {}
 
   /**
-   * Whether a state taken now is decided on as it is. Not while many entries have lately been found stale, as they are
-   * when instances share users: each would cost a refused append, dearer than the read it spares (docs/performance.md,
-   * "Two instances: cached states read first while most are stale"). The store is then read first, and the read,
-   * compared with the entry, still tells whether it was stale, so the cache is trusted again once they stop being.
+   * Whether a taken entry may be decided on without a read. Not while many entries have lately been found stale, as
+   * they are when instances share users: each would cost a refused append, dearer than the read it spares
+   * (docs/performance.md, "Two instances: cached states read first while many are stale"). The store is then read
+   * first, and the read, compared with the entry, still tells whether it was stale, so the cache is trusted again once
+   * entries stop being stale.
    */
   get trusted(): boolean {
     return this.staleShare < doubtfulShare
   }
 
-  /** Told, once for each entry taken, whether the store had moved past it when a read or an append found out. */
+  /** Told, at most once for each entry taken (not when the store failed), whether the store had moved past it. */
   tested(stale: boolean): void {
     this.staleShare += ((stale ? 1 : 0) - this.staleShare) / staleWindow
   }

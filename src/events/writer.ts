@@ -86,7 +86,10 @@ class UserWriter {
   private state: PointState | undefined
   /** The state came from the cache and no append has tested it yet: it may be stale. */
   private untested: boolean
-  /** The version the cache's entry had, until a read or an append tells the cache whether it was stale. */
+  /**
+   * The version the cache's entry had, kept even when the entry is not decided on, so that the first read or append
+   * can tell the cache whether the entry was stale: how the cache learns when to trust its entries.
+   */
   private leftAt: number | undefined
   /** Set by a lost version race; the batches after it are decided under the store's lock, if it has one. */
   private contended = false
@@ -141,6 +144,7 @@ class UserWriter {
     } catch (error) {
       // A store that threw instead of returning a fault: fail this batch, keep serving the queue.
       this.state = undefined
+      this.untested = false
       return failAll(batch, defect(error))
     }
   }
@@ -198,7 +202,8 @@ class UserWriter {
 
   /** The state a stored plan leads to is the next batch's start; after a failed append the store is read again. */
   private kept(appended: E.Either<StoreFault, Locked<BatchPlan>>): E.Either<StoreFault, Written> {
-    // Still unread, so decided on the cache's entry: the append tells whether it was stale, unless the store failed.
+    // Still unread, so decided on the cache's entry (the locked path comes only after a conflict, which cleared it):
+    // the append tells whether it was stale, unless the store failed.
     if (this.leftAt !== undefined && (E.isRight(appended) || appended.left._tag === 'VersionConflict')) this.cache.tested(E.isLeft(appended))
     this.leftAt = undefined
     this.state = E.isRight(appended) ? appended.right.plan.projection : undefined

@@ -394,10 +394,12 @@ describe('CommandQueue (single writer per user)', function () {
 
       it('trusts its cached states again once reads keep finding the users where it left them', async function () {
         const { queue, calls, staleUser } = instances()
-        for (let user = 1; user < limit; user += 1) {
-          await staleUser(user)
-          if ((await calls(charge(user, 1))).appends === 1) break
+        let stale = 1
+        for (; stale < limit; stale += 1) {
+          await staleUser(stale)
+          if ((await calls(charge(stale, 1))).appends === 1) break
         }
+        expect(stale, 'it came to read stale users first').to.be.below(limit)
         // From here on no other instance writes: the reads find every cached state current.
         let user = limit
         for (; user < 2 * limit; user += 1) {
@@ -406,6 +408,7 @@ describe('CommandQueue (single writer per user)', function () {
           if (spent.loads === 0) break
           expect(spent, 'read first, then appended on what it read').to.deep.equal({ loads: 1, appends: 1 })
         }
+        expect(user, 'it read cached users first for a while').to.be.above(limit)
         expect(user, 'it came to trust the cache again').to.be.below(2 * limit)
         await queue.submit(charge(2 * limit + 1, 1))
         expect(await calls(charge(2 * limit + 1, 1))).to.deep.equal({ loads: 0, appends: 1 })
