@@ -4,18 +4,19 @@ import type { UserId } from './model'
 const staleWindow = 64
 
 /**
- * At or past this share of stale entries, the cache's states are read again first. Two PostgreSQL instances sharing users
- * find about half of them stale, and there reading first did 30% more charges a second than deciding on them; one
- * instance finds none stale, and there the cache did 9% more than reading first. Where the break-even lies between
- * depends on the store; a quarter is well clear of both ends.
+ * At or past this share of stale entries, the cache's states are read again first. Two PostgreSQL instances
+ * sharing users find about half of them stale, and there reading first did 30% more charges a second than deciding
+ * on them; one instance finds none stale, and there the cache did 9% more than reading first. Where the break-even
+ * lies between depends on the store; a quarter is well clear of both ends.
  */
 const doubtfulShare = 0.25
 
 /**
  * The states writers last decided, for users whose writer went idle, so that a user's next command need not read
  * the store first. Safe with other writers on the same store because every append checks the version it started
- * from: an entry gone stale costs one conflict and a fresh read (while the cache is in doubt, only the read). Bounded, least recently used out first; a user
- * with a writer is not in it (the writer holds the state), so writers and cache together hold each user once.
+ * from: an entry gone stale costs one conflict and a fresh read (while the cache is in doubt, only the read).
+ * Bounded, least recently used out first; a user with a writer is not in it (the writer holds the state), so
+ * writers and cache together hold each user once.
  */
 export class StateCache<S> {
   // A Map iterates in insertion order: re-inserting on use keeps the least recently used first.
