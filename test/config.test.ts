@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import * as E from 'fp-ts/Either'
 import { parseConfig, type Config } from '../src/config'
+import { defaultStreamSettings } from '../src/http/app'
 
 const parsed = (env: Record<string, string | undefined>): Config => {
   const result = parseConfig(env)
@@ -31,6 +32,15 @@ describe('configuration', function () {
       feed: { pollMs: 100, heartbeatMs: 15_000, streamBufferBytes: 1_048_576, maxStreams: 256 },
       stateCacheSize: 50_000,
       logBufferBytes: 4_096,
+    })
+  })
+
+  it('defaults the feed to what an app built without settings streams with, so the two cannot drift apart', function () {
+    const { feed } = parsed({})
+    expect({ heartbeatMillis: feed.heartbeatMs, bufferBytes: feed.streamBufferBytes, maxStreams: feed.maxStreams }).to.deep.equal({
+      heartbeatMillis: defaultStreamSettings.heartbeatMillis,
+      bufferBytes: defaultStreamSettings.bufferBytes,
+      maxStreams: defaultStreamSettings.maxStreams,
     })
   })
 
