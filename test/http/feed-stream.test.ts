@@ -3,12 +3,16 @@ import { expect } from 'chai'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import * as E from 'fp-ts/Either'
 import type { Context } from 'koa'
+import Koa from 'koa'
 import { once } from 'node:events'
+import { connect, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { feedStart } from '../../src/events/feed'
 import { defaultStreamSettings } from '../../src/http/app'
+import { feedRoutes } from '../../src/http/feed-routes'
 import { streamFeed } from '../../src/http/feed-stream'
+import { OpenStreams } from '../../src/http/open-streams'
 import { openApiDocument } from '../../src/http/openapi'
 import { FeedTail } from '../../src/projections/feed-tail'
 import { createLedger } from '../../src/projections/ledger'
@@ -118,6 +122,38 @@ describe('GET /events/stream', function () {
     await stopped
     // Stopped already; afterEach closes it again harmlessly.
     server = { ...server, close: () => Promise.resolve() }
+  })
+})
+
+describe('a stream whose client went away before its route ran', function () {
+  it('holds no slot and joins no tail: its response closed before there was a stream to count', async function () {
+    const ledger = createLedger({ store: fastMemoryStore(), limits: { maxAmount: 1_000, maxBalance: 1_000_000 } })
+    const tail = new FeedTail(ledger.feedPage, { pollMillis: 1_000, pageLimit: 100 })
+    const open = new OpenStreams()
+    const stream = { read: ledger.feedPage, tail, settings: defaultStreamSettings, onDrain: () => () => undefined }
+    let served = false
+    const app = new Koa()
+    // The client hangs up while the request is on its way in: by the route, its response has closed.
+    app.use(async (ctx, next) => {
+      ctx.req.socket.destroy()
+      if (!ctx.res.closed) await once(ctx.res, 'close')
+      await next()
+      served = true
+    })
+    app.use(feedRoutes(ledger, { guard: () => [], stream, open }).routes())
+    const server = app.listen(0, '127.0.0.1')
+    try {
+      await once(server, 'listening')
+      const { port } = server.address() as AddressInfo
+      const client = connect(port, '127.0.0.1', () => client.write('GET /events/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n'))
+      client.on('error', () => undefined)
+      // Either the route returns, or it has begun a stream that, its close gone by, would never end.
+      await until(() => served || open.count > 0 || tail.size > 0)
+      expect(open.count, 'a slot taken now would never be given back').to.equal(0)
+      expect(tail.size, 'nor would a listener on the tail').to.equal(0)
+    } finally {
+      server.close()
+    }
   })
 })
 
