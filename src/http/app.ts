@@ -1,8 +1,8 @@
 import Koa, { type Context, type Next } from 'koa'
-import bodyParser from 'koa-bodyparser'
 import type { Logger } from 'pino'
 import type { Ledger } from '../projections/ledger'
 import { operationLayers, type Operations } from './operations'
+import { jsonBody } from './json-body'
 import { problem, ProblemError, sendProblem, type ProblemCode } from './problem'
 import { pointRoutes } from './routes'
 import { FeedTail } from '../projections/feed-tail'
@@ -62,21 +62,11 @@ const problems = (logger: Logger) => async (ctx: Context, next: Next) => {
   }
 }
 
-/** koa-bodyparser's errors carry the raw body; it is never echoed nor logged. */
-const bodyError = (error: Error & { status?: number }): never => {
-  throw new ProblemError(
-    error.status === 413
-      ? problem('PAYLOAD_TOO_LARGE', 'the body is over the size limit')
-      : problem('INVALID_REQUEST', 'the body is not valid JSON'),
-  )
-}
-
 export function createApp({ ledger, logger, bodyLimit = '4kb', operations, feed }: AppOptions): Koa {
   const app = new Koa()
   const layers = operationLayers(logger, operations)
   // Mounted only on the routes that take a body: every other route ignores whatever body comes.
-  const jsonBody = bodyParser({ enableTypes: ['json'], jsonLimit: bodyLimit, strict: true, onerror: bodyError })
-  const router = pointRoutes(ledger, { guard: layers.guard, jsonBody })
+  const router = pointRoutes(ledger, { guard: layers.guard, jsonBody: jsonBody(bodyLimit) })
   const streaming = feed ?? { tail: new FeedTail(ledger.feedPage, { pollMillis: 100, pageLimit: 1_000 }), settings: defaultStreamSettings }
   const onDrain = operations?.lifecycle.onDrain.bind(operations.lifecycle) ?? (() => () => undefined)
   const open = streaming.open ?? new OpenStreams()

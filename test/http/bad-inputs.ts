@@ -32,6 +32,9 @@ export const badBodies: readonly BodyRow[] = [
   { name: 'a "toString" field beside the amount', body: '{"amount":5,"toString":1}', problem: invalid(/^body: fields other than amount/) },
   { name: 'a "constructor" field beside the amount', body: '{"amount":5,"constructor":1}', problem: invalid(/^body: fields other than amount/) },
   { name: 'a "__proto__" field beside the amount', body: '{"amount":5,"__proto__":{"amount":7}}', problem: invalid(/\bbody\b/) },
+  // JSON.parse would keep the last, where a gateway in front may have checked the first; spelled with an escape too.
+  { name: 'the amount named twice', body: '{"amount":1,"amount":2}', problem: invalid(/^the body names a field more than once$/) },
+  { name: 'the amount named twice, once escaped', body: '{"amount":1,"\\u0061mount":2}', problem: invalid(/^the body names a field more than once$/) },
   { name: 'an empty body', body: '', problem: namesAmount },
   { name: 'a JSON array body', body: '[{"amount":5}]', problem: invalid(/\bbody\b/) },
   { name: 'a bare JSON number body', body: '5', problem: invalid(/\bbody\b/) },

@@ -1,0 +1,53 @@
+import { visit } from 'jsonc-parser'
+import type { Context, Middleware, Next } from 'koa'
+import bodyParser from 'koa-bodyparser'
+import { problem, ProblemError } from './problem'
+
+/** koa-bodyparser's errors carry the raw body; it is never echoed nor logged. */
+const bodyError = (error: Error & { status?: number }): never => {
+  throw new ProblemError(
+    error.status === 413
+      ? problem('PAYLOAD_TOO_LARGE', 'the body is over the size limit')
+      : problem('INVALID_REQUEST', 'the body is not valid JSON'),
+  )
+}
+
+/**
+ * Whether an object in `text`, JSON that has already parsed, names a member twice. JSON.parse keeps the last of
+ * them, where a proxy or gateway in front may have checked the first: `{"amount":1,"amount":900}` would be one
+ * amount to it and another to the ledger. Names are compared as decoded, so `"\u0061mount"` is `"amount"`.
+ */
+export const namesAMemberTwice = (text: string): boolean => {
+  const open: Array<Set<string>> = []
+  let twice = false
+  visit(text, {
+    onObjectBegin: () => {
+      open.push(new Set())
+    },
+    onObjectEnd: () => {
+      open.pop()
+    },
+    onObjectProperty: (name) => {
+      const names = open.at(-1)
+      if (names === undefined) return
+      if (names.has(name)) twice = true
+      names.add(name)
+    },
+  })
+  return twice
+}
+
+/**
+ * Parses a JSON body of at most `limit` (over it: 413), refusing one that is not JSON, or that names a member twice,
+ * with 400 before the route's handler runs. A body of another content type is left unread, for the route to refuse.
+ */
+export function jsonBody(limit: string): Middleware {
+  const parse: (ctx: Context, next: Next) => Promise<void> = bodyParser({ enableTypes: ['json'], jsonLimit: limit, strict: true, onerror: bodyError })
+  const refuseNamedTwice = (ctx: Context, next: Next): Promise<void> => {
+    const raw = ctx.request.rawBody as string | undefined
+    // The client's names are not echoed.
+    if (raw !== undefined && namesAMemberTwice(raw)) throw new ProblemError(problem('INVALID_REQUEST', 'the body names a field more than once'))
+    return next()
+  }
+  return (ctx, next) => parse(ctx, () => refuseNamedTwice(ctx, next))
+}
