@@ -19,6 +19,7 @@ const refusal = (code: string | undefined): Problem => problem(...(refusals.get(
 export const beforeRoutingCodes: readonly ProblemCode[] = [...new Set([...refusals.values(), otherwise].map(([code]) => code))]
 
 // Written by hand, past Koa, so the API's security headers are too: a refusal is a JSON answer like any other.
+// Names in lower case throughout, as the security headers come (header names are case-insensitive).
 const securityLines = headersOf(apiHeaders).set.map(([name, value]) => `${name}: ${value}`)
 
 const wire = (p: Problem): string => {
@@ -26,9 +27,9 @@ const wire = (p: Problem): string => {
   return [
     `HTTP/1.1 ${p.status} ${STATUS_CODES[p.status] ?? ''}`,
     ...securityLines,
-    'Content-Type: application/problem+json',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Connection: close',
+    'content-type: application/problem+json',
+    `content-length: ${Buffer.byteLength(body)}`,
+    'connection: close',
     '',
     body,
   ].join('\r\n')
