@@ -18,6 +18,8 @@ const bodyError = (error: Error & { status?: number }): never => {
  * amount to it and another to the ledger. Names are compared as decoded, so `"\u0061mount"` is `"amount"`.
  */
 export const namesAMemberTwice = (text: string): boolean => {
+  // Two members of one object need a comma between them: most bodies, `{"amount":1}`, have none to walk.
+  if (!text.includes(',')) return false
   const open: Array<Set<string>> = []
   let twice = false
   visit(text, {
