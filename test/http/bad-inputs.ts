@@ -35,6 +35,12 @@ export const badBodies: readonly BodyRow[] = [
   // JSON.parse would keep the last, where a gateway in front may have checked the first; spelled with an escape too.
   { name: 'the amount named twice', body: '{"amount":1,"amount":2}', problem: invalid(/^the body names a field more than once$/) },
   { name: 'the amount named twice, once escaped', body: '{"amount":1,"\\u0061mount":2}', problem: invalid(/^the body names a field more than once$/) },
+  {
+    name: 'the amount named twice, sent with a charset',
+    body: '{"amount":1,"amount":2}',
+    contentType: 'application/json; charset=utf-8',
+    problem: invalid(/^the body names a field more than once$/),
+  },
   { name: 'an empty body', body: '', problem: namesAmount },
   { name: 'a JSON array body', body: '[{"amount":5}]', problem: invalid(/\bbody\b/) },
   { name: 'a bare JSON number body', body: '5', problem: invalid(/\bbody\b/) },

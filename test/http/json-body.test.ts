@@ -18,12 +18,29 @@ describe('a JSON body that names a member twice', function () {
       ['{"a":{"x":1},"a":{"x":1}}', true],
       ['5', false],
       ['"amount amount"', false],
+      // Names are per object: an inner object may reuse its parent's, and a string value is no name.
+      ['{"x":{"x":1},"y":1}', false],
+      ['{"a":{"x":1},"x":2}', false],
+      ['{"a":[{"x":1}],"x":2}', false],
+      ['{"a":"a","b":["a","a"],"c":{"a":1}}', false],
+      ['{"a":"b","b":1}', false],
+      // Every escape decodes as JSON.parse decodes it, surrogate pairs included.
+      ['{"a/b":1,"a\\/b":2}', true],
+      ['{"\u00e9":1,"é":2}', true],
+      ['{"\ud83d\ude00":1,"😀":2}', true],
+      ['{"a,b":1}', false],
     ]
     for (const [text, twice] of cases) {
       it(`${text}: ${twice ? 'names one twice' : 'names none twice'}`, function () {
         expect(namesAMemberTwice(text)).to.equal(twice)
       })
     }
+  })
+
+  it('walks a body nested thousands deep without running out of stack', function () {
+    const depth = 100_000
+    expect(namesAMemberTwice(`${'['.repeat(depth)}0,0${']'.repeat(depth)}`)).to.equal(false)
+    expect(namesAMemberTwice(`${'[{"a":'.repeat(depth)}0${'}]'.repeat(depth)}`.replace('{"a":0', '{"a":0,"a":1'))).to.equal(true)
   })
 
   describe('on every route that takes a body', function () {

@@ -49,6 +49,27 @@ describe('signalCommits', function () {
     expect(signals).to.equal(0)
   })
 
+  it('signals nothing when the store throws, and the throw reaches the caller', async function () {
+    let signals = 0
+    const throwing: PointStore = delegating(fastMemoryStore(), { append: () => () => Promise.reject(new Error('a bug in the store')) })
+    const store = signalCommits(throwing, () => {
+      signals += 1
+    })
+    let thrown: unknown
+    try {
+      await store.append(userId(1), 0, chargePlan(initialState, 5))()
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).to.be.an('error').with.property('message', 'a bug in the store')
+    expect(signals).to.equal(0)
+  })
+
+  it('adds no locked append to a store that has none: the writer chooses its path by whether there is one', function () {
+    const store = signalCommits(fastMemoryStore(), () => undefined)
+    expect(store).not.to.have.property('appendLocked')
+  })
+
   it('signals a locked append that committed too, and none that failed', async function () {
     let signals = 0
     const point = { id: userId(1), point: 5, updateMillis: 1_000 }
@@ -62,8 +83,8 @@ describe('signalCommits', function () {
     const store = signalCommits(locking, () => {
       signals += 1
     })
-    if (store.appendLocked === undefined) throw new Error('signalCommits dropped appendLocked')
-    const appendLocked = store.appendLocked.bind(store)
+    expect(store, 'kept, as the store had it').to.have.property('appendLocked').that.is.a('function')
+    const appendLocked = store.appendLocked!.bind(store)
     const committed = await appendLocked(userId(1), (state) => chargePlan(state, 5))()
     expect(E.isRight(committed) && committed.right.point).to.deep.equal(point)
     expect(signals).to.equal(1)

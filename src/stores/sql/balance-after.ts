@@ -2,10 +2,6 @@ import { delta } from '../../events/decider'
 import type { Plan } from '../../events/store'
 
 /**
- * The balance right after each of a plan's events, stored with the event so that a point-in-time read is one
- * row. Counted back from the balance the plan leads to, so the log's column and the projection always agree.
- */
-/**
  * The balance the plan was decided on, counted back from the one it leads to. An append checks that the user's row
  * (PostgreSQL's projection row, SQLite's last event) still holds it, with the version: a row changed behind the
  * writers' backs (a hand edit, a rebuilt projection) is then refused like a lost race, and read again, instead of
@@ -17,6 +13,10 @@ export function balanceBefore({ events, projection }: Plan): number {
   return balance
 }
 
+/**
+ * The balance right after each of a plan's events, stored with the event so that a point-in-time read is one
+ * row. Counted back from the balance the plan leads to, so the log's column and the projection always agree.
+ */
 export function balancesAfter({ events, projection }: Plan): number[] {
   const after: number[] = new Array<number>(events.length)
   let balance = projection.balance
