@@ -8,7 +8,8 @@ import { delegating } from './delegating'
 /**
  * The same store, calling `committed` after each append that succeeded: the change feed's cue to read at once.
  * A plain async step, not `TE.tap`: every append passes here, and fp-ts's Task combinators put a microtask turn
- * before each step and a closure around each (docs/performance.md, "The commit signal").
+ * before each step and a closure around each (docs/performance.md, "The commit signal, and a duplicate-name check
+ * on JSON bodies").
  */
 export const signalCommits = (store: PointStore, committed: () => void): PointStore => {
   const locked = store.appendLocked?.bind(store)
